@@ -1,0 +1,140 @@
+#include "runtime/history.h"
+
+#include <type_traits>
+
+namespace duractor {
+
+std::string_view to_string(EventKind kind) {
+  switch (kind) {
+    case EventKind::kExecutionStarted: return "ExecutionStarted";
+    case EventKind::kActivityScheduled: return "ActivityScheduled";
+    case EventKind::kActivityCompleted: return "ActivityCompleted";
+    case EventKind::kActivityFailed: return "ActivityFailed";
+    case EventKind::kActivityCancelRequested: return "ActivityCancelRequested";
+    case EventKind::kTimerCreated: return "TimerCreated";
+    case EventKind::kTimerFired: return "TimerFired";
+    case EventKind::kEventRaised: return "EventRaised";
+    case EventKind::kEventSent: return "EventSent";
+    case EventKind::kSubOrchestrationScheduled: return "SubOrchestrationScheduled";
+    case EventKind::kSubOrchestrationCompleted: return "SubOrchestrationCompleted";
+    case EventKind::kSubOrchestrationFailed: return "SubOrchestrationFailed";
+    case EventKind::kSubOrchestrationCancelRequested: return "SubOrchestrationCancelRequested";
+    case EventKind::kCancelRequested: return "CancelRequested";
+    case EventKind::kContinuedAsNew: return "ContinuedAsNew";
+    case EventKind::kExecutionCompleted: return "ExecutionCompleted";
+    case EventKind::kExecutionFailed: return "ExecutionFailed";
+    case EventKind::kExecutionCancelled: return "ExecutionCancelled";
+    case EventKind::kCustomStatusSet: return "CustomStatusSet";
+  }
+  return "UnknownEvent";
+}
+
+EventKind HistoryEvent::kind() const {
+  return std::visit([](const auto& e) { return std::decay_t<decltype(e)>::kKind; }, body);
+}
+
+std::string_view HistoryEvent::kind_name() const { return to_string(kind()); }
+
+std::optional<EventId> HistoryEvent::completes() const {
+  return std::visit(
+      [](const auto& e) -> std::optional<EventId> {
+        if constexpr (requires { e.scheduled_id; }) {
+          return e.scheduled_id;
+        } else {
+          return std::nullopt;
+        }
+      },
+      body);
+}
+
+bool HistoryEvent::is_terminal() const {
+  switch (kind()) {
+    case EventKind::kContinuedAsNew:
+    case EventKind::kExecutionCompleted:
+    case EventKind::kExecutionFailed:
+    case EventKind::kExecutionCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+std::string failure_text(const FailureDetails& f) {
+  return std::string(to_string(f.category)) + " " + f.type + ": " + f.message;
+}
+
+struct Describer {
+  std::string operator()(const event::ExecutionStarted& e) const {
+    std::string s = e.name + " v" + std::to_string(e.version) + " input=" + describe_payload(e.input);
+    if (e.parent) {
+      s += " parent=" + e.parent->instance + "/" + std::to_string(e.parent->execution) + "#" +
+           std::to_string(e.parent->scheduled_id);
+    }
+    if (!e.carried_events.empty()) s += " carried=" + std::to_string(e.carried_events.size());
+    return s;
+  }
+  std::string operator()(const event::ActivityScheduled& e) const {
+    return e.name + " attempt=" + std::to_string(e.attempt) + " input=" + describe_payload(e.input);
+  }
+  std::string operator()(const event::ActivityCompleted& e) const {
+    return "of #" + std::to_string(e.scheduled_id) + " output=" + describe_payload(e.output);
+  }
+  std::string operator()(const event::ActivityFailed& e) const {
+    return "of #" + std::to_string(e.scheduled_id) + " " + failure_text(e.failure);
+  }
+  std::string operator()(const event::ActivityCancelRequested& e) const {
+    return "of #" + std::to_string(e.scheduled_id) + " reason=" + e.reason;
+  }
+  std::string operator()(const event::TimerCreated& e) const {
+    return "fire_at=" + std::to_string(to_unix_ms(e.fire_at));
+  }
+  std::string operator()(const event::TimerFired& e) const {
+    return "of #" + std::to_string(e.scheduled_id);
+  }
+  std::string operator()(const event::EventRaised& e) const {
+    return e.name + " payload=" + describe_payload(e.payload);
+  }
+  std::string operator()(const event::EventSent& e) const {
+    return e.name + " to " + e.instance + " payload=" + describe_payload(e.payload);
+  }
+  std::string operator()(const event::SubOrchestrationScheduled& e) const {
+    return e.name + " v" + std::to_string(e.version) + " instance=" + e.instance +
+           (e.detached ? " detached" : "") + " input=" + describe_payload(e.input);
+  }
+  std::string operator()(const event::SubOrchestrationCompleted& e) const {
+    return "of #" + std::to_string(e.scheduled_id) + " output=" + describe_payload(e.output);
+  }
+  std::string operator()(const event::SubOrchestrationFailed& e) const {
+    return "of #" + std::to_string(e.scheduled_id) + " " + failure_text(e.failure);
+  }
+  std::string operator()(const event::SubOrchestrationCancelRequested& e) const {
+    return "of #" + std::to_string(e.scheduled_id) + " reason=" + e.reason;
+  }
+  std::string operator()(const event::CancelRequested& e) const {
+    return (e.terminate ? "terminate reason=" : "reason=") + e.reason;
+  }
+  std::string operator()(const event::ContinuedAsNew& e) const {
+    return "v" + std::to_string(e.version) + " input=" + describe_payload(e.input);
+  }
+  std::string operator()(const event::ExecutionCompleted& e) const {
+    return "output=" + describe_payload(e.output);
+  }
+  std::string operator()(const event::ExecutionFailed& e) const {
+    return failure_text(e.failure);
+  }
+  std::string operator()(const event::ExecutionCancelled& e) const {
+    return "reason=" + e.reason;
+  }
+  std::string operator()(const event::CustomStatusSet& e) const { return e.status; }
+};
+
+}  // namespace
+
+std::string describe(const HistoryEvent& event) {
+  return "#" + std::to_string(event.id) + " " + std::string(event.kind_name()) + " " +
+         std::visit(Describer{}, event.body);
+}
+
+}  // namespace duractor

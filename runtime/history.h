@@ -1,0 +1,248 @@
+#pragma once
+// The history model. An instance runs as a sequence of executions (continue-as-new starts
+// the next one); each execution has an append-only list of HistoryEvents. Every event has an
+// id, its 1-based position in the execution. Scheduling events (ActivityScheduled,
+// TimerCreated, SubOrchestrationScheduled, ...) use that id as their correlation id, and
+// every completion names the id it completes (`scheduled_id`). Replaying the events in order
+// against the orchestration code rebuilds its state; see docs/orchestration-guide.md.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/ids.h"
+#include "runtime/payload.h"
+#include "runtime/time.h"
+
+namespace duractor {
+
+// Why something failed, as recorded in history and reported to callers.
+struct FailureDetails {
+  ErrorCategory category = ErrorCategory::kApplication;
+  std::string type;     // e.g. "std::runtime_error", "duractor::ActivityTimedOut"
+  std::string message;  // what() of the exception, or duractor's own description
+  bool operator==(const FailureDetails&) const = default;
+};
+
+// Where a sub-orchestration reports back to: its parent's instance, execution and the id
+// of the SubOrchestrationScheduled event.
+struct ParentLink {
+  InstanceId instance;
+  ExecutionId execution = 0;
+  EventId scheduled_id = 0;
+  bool operator==(const ParentLink&) const = default;
+};
+
+// An external event that arrived but was never consumed; continue-as-new carries it into
+// the next execution.
+struct CarriedEvent {
+  std::string name;
+  Bytes payload;
+  bool operator==(const CarriedEvent&) const = default;
+};
+
+// Stable numbers of the event kinds, as written to disk. Never renumber; only append.
+enum class EventKind : std::uint8_t {
+  kExecutionStarted = 1,
+  kActivityScheduled = 2,
+  kActivityCompleted = 3,
+  kActivityFailed = 4,
+  kActivityCancelRequested = 5,
+  kTimerCreated = 6,
+  kTimerFired = 7,
+  kEventRaised = 8,
+  kEventSent = 9,
+  kSubOrchestrationScheduled = 10,
+  kSubOrchestrationCompleted = 11,
+  kSubOrchestrationFailed = 12,
+  kSubOrchestrationCancelRequested = 13,
+  kCancelRequested = 14,
+  kContinuedAsNew = 15,
+  kExecutionCompleted = 16,
+  kExecutionFailed = 17,
+  kExecutionCancelled = 18,
+  kCustomStatusSet = 19,
+};
+
+namespace event {
+
+// The first event of every execution.
+struct ExecutionStarted {
+  static constexpr EventKind kKind = EventKind::kExecutionStarted;
+  std::string name;
+  std::uint32_t version = 0;
+  Bytes input;
+  std::optional<ParentLink> parent;         // set for sub-orchestrations awaited by a parent
+  std::vector<CarriedEvent> carried_events; // unconsumed events from the previous execution
+  bool operator==(const ExecutionStarted&) const = default;
+};
+
+struct ActivityScheduled {
+  static constexpr EventKind kKind = EventKind::kActivityScheduled;
+  std::string name;
+  Bytes input;
+  std::uint32_t attempt = 1;  // retry attempt under a retry policy, from 1
+  bool operator==(const ActivityScheduled&) const = default;
+};
+
+struct ActivityCompleted {
+  static constexpr EventKind kKind = EventKind::kActivityCompleted;
+  EventId scheduled_id = 0;
+  Bytes output;
+  bool operator==(const ActivityCompleted&) const = default;
+};
+
+struct ActivityFailed {
+  static constexpr EventKind kKind = EventKind::kActivityFailed;
+  EventId scheduled_id = 0;
+  FailureDetails failure;
+  bool operator==(const ActivityFailed&) const = default;
+};
+
+// The orchestration gave up on an activity (it lost a when_any, or timed out); the runtime
+// signals the activity's cancellation token. A result that still arrives is ignored.
+struct ActivityCancelRequested {
+  static constexpr EventKind kKind = EventKind::kActivityCancelRequested;
+  EventId scheduled_id = 0;
+  std::string reason;
+  bool operator==(const ActivityCancelRequested&) const = default;
+};
+
+struct TimerCreated {
+  static constexpr EventKind kKind = EventKind::kTimerCreated;
+  TimePoint fire_at;
+  bool operator==(const TimerCreated&) const = default;
+};
+
+struct TimerFired {
+  static constexpr EventKind kKind = EventKind::kTimerFired;
+  EventId scheduled_id = 0;
+  TimePoint fire_at;
+  bool operator==(const TimerFired&) const = default;
+};
+
+// An external event reached the instance (from a client, another instance or the broker).
+struct EventRaised {
+  static constexpr EventKind kKind = EventKind::kEventRaised;
+  std::string name;
+  Bytes payload;
+  bool operator==(const EventRaised&) const = default;
+};
+
+// The orchestration sent an event to another instance.
+struct EventSent {
+  static constexpr EventKind kKind = EventKind::kEventSent;
+  InstanceId instance;
+  std::string name;
+  Bytes payload;
+  bool operator==(const EventSent&) const = default;
+};
+
+struct SubOrchestrationScheduled {
+  static constexpr EventKind kKind = EventKind::kSubOrchestrationScheduled;
+  std::string name;
+  std::uint32_t version = 0;  // 0: the latest registered version
+  InstanceId instance;
+  Bytes input;
+  bool detached = false;  // fire and forget: no completion will be reported back
+  bool operator==(const SubOrchestrationScheduled&) const = default;
+};
+
+struct SubOrchestrationCompleted {
+  static constexpr EventKind kKind = EventKind::kSubOrchestrationCompleted;
+  EventId scheduled_id = 0;
+  Bytes output;
+  bool operator==(const SubOrchestrationCompleted&) const = default;
+};
+
+struct SubOrchestrationFailed {
+  static constexpr EventKind kKind = EventKind::kSubOrchestrationFailed;
+  EventId scheduled_id = 0;
+  FailureDetails failure;
+  bool operator==(const SubOrchestrationFailed&) const = default;
+};
+
+struct SubOrchestrationCancelRequested {
+  static constexpr EventKind kKind = EventKind::kSubOrchestrationCancelRequested;
+  EventId scheduled_id = 0;
+  std::string reason;
+  bool operator==(const SubOrchestrationCancelRequested&) const = default;
+};
+
+// Someone asked the instance to stop. Cooperative cancellation surfaces as duractor::Cancelled
+// at the orchestration's next await; `terminate` ends the execution at once.
+struct CancelRequested {
+  static constexpr EventKind kKind = EventKind::kCancelRequested;
+  std::string reason;
+  bool terminate = false;
+  bool operator==(const CancelRequested&) const = default;
+};
+
+// The execution ended by continuing as a new one; the next execution starts with `input`.
+struct ContinuedAsNew {
+  static constexpr EventKind kKind = EventKind::kContinuedAsNew;
+  Bytes input;
+  std::uint32_t version = 0;
+  bool operator==(const ContinuedAsNew&) const = default;
+};
+
+struct ExecutionCompleted {
+  static constexpr EventKind kKind = EventKind::kExecutionCompleted;
+  Bytes output;
+  bool operator==(const ExecutionCompleted&) const = default;
+};
+
+struct ExecutionFailed {
+  static constexpr EventKind kKind = EventKind::kExecutionFailed;
+  FailureDetails failure;
+  bool operator==(const ExecutionFailed&) const = default;
+};
+
+struct ExecutionCancelled {
+  static constexpr EventKind kKind = EventKind::kExecutionCancelled;
+  std::string reason;
+  bool operator==(const ExecutionCancelled&) const = default;
+};
+
+struct CustomStatusSet {
+  static constexpr EventKind kKind = EventKind::kCustomStatusSet;
+  std::string status;
+  bool operator==(const CustomStatusSet&) const = default;
+};
+
+}  // namespace event
+
+using EventBody =
+    std::variant<event::ExecutionStarted, event::ActivityScheduled, event::ActivityCompleted,
+                 event::ActivityFailed, event::ActivityCancelRequested, event::TimerCreated,
+                 event::TimerFired, event::EventRaised, event::EventSent,
+                 event::SubOrchestrationScheduled, event::SubOrchestrationCompleted,
+                 event::SubOrchestrationFailed, event::SubOrchestrationCancelRequested,
+                 event::CancelRequested, event::ContinuedAsNew, event::ExecutionCompleted,
+                 event::ExecutionFailed, event::ExecutionCancelled, event::CustomStatusSet>;
+
+struct HistoryEvent {
+  EventId id = 0;       // 1-based position in the execution
+  TimePoint timestamp;  // when the turn that appended it ran
+  EventBody body;
+  bool operator==(const HistoryEvent&) const = default;
+
+  EventKind kind() const;
+  // The event's kind as a name: "ActivityScheduled".
+  std::string_view kind_name() const;
+  // For completions: the id of the scheduling event they complete; nullopt otherwise.
+  std::optional<EventId> completes() const;
+  // True for the events that end an execution (completed, failed, cancelled, continued).
+  bool is_terminal() const;
+};
+
+std::string_view to_string(EventKind kind);
+
+// A one-line human description: "#3 ActivityScheduled Greet attempt=1 input=\"ada\"".
+std::string describe(const HistoryEvent& event);
+
+}  // namespace duractor

@@ -1,0 +1,60 @@
+#pragma once
+// Instance and execution metadata: what the store keeps about an instance besides its
+// history, and what clients, the CLI and lifecycle notifications report.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtime/history.h"
+
+namespace duractor {
+
+enum class InstanceStatus : std::uint8_t {
+  kPending = 0,    // created; its first turn has not run yet
+  kRunning = 1,    // started, not finished (also after continue-as-new)
+  kCompleted = 2,  // finished with an output
+  kFailed = 3,     // finished with a failure
+  kCancelled = 4,  // finished by cancellation or termination
+};
+
+std::string_view to_string(InstanceStatus status);
+// Parses "pending", "running", "completed", "failed", "cancelled" (as printed by to_string).
+std::optional<InstanceStatus> parse_instance_status(std::string_view text);
+inline bool is_terminal(InstanceStatus s) {
+  return s == InstanceStatus::kCompleted || s == InstanceStatus::kFailed ||
+         s == InstanceStatus::kCancelled;
+}
+
+// What the store keeps about an instance.
+struct InstanceInfo {
+  InstanceId id;
+  std::string name;            // orchestration name
+  std::uint32_t version = 0;   // orchestration version of the current execution
+  InstanceStatus status = InstanceStatus::kPending;
+  ExecutionId execution = 0;   // the current (latest) execution; 0 before the first turn
+  TimePoint created_at;
+  TimePoint updated_at;
+  std::optional<TimePoint> completed_at;
+  Bytes input;                 // input the instance was started with
+  Bytes output;                // set when completed
+  std::optional<FailureDetails> failure;  // set when failed (or cancelled: type Cancelled)
+  std::string custom_status;
+  std::optional<ParentLink> parent;
+  bool operator==(const InstanceInfo&) const = default;
+};
+
+// What the store keeps about one execution.
+struct ExecutionInfo {
+  ExecutionId execution = 0;
+  std::uint32_t version = 0;
+  InstanceStatus status = InstanceStatus::kRunning;
+  TimePoint started_at;
+  std::optional<TimePoint> completed_at;
+  std::uint64_t event_count = 0;
+  bool continued_as_new = false;
+  bool operator==(const ExecutionInfo&) const = default;
+};
+
+}  // namespace duractor

@@ -1,0 +1,10 @@
+#include "runtime/time.h"
+
+namespace duractor {
+
+const SystemClock& SystemClock::instance() {
+  static const SystemClock clock;
+  return clock;
+}
+
+}  // namespace duractor

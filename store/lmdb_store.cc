@@ -1,0 +1,1590 @@
+#include "store/lmdb_store.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "runtime/codec.h"
+#include "store/detail/keys.h"
+#include "store/records.h"
+
+namespace duractor {
+namespace {
+
+using detail::execution_key;
+using detail::history_key;
+using detail::inbox_key;
+using detail::instance_prefix;
+
+constexpr std::uint32_t kStoreFormat = 1;
+
+// The one place where MDB_* and errno codes become Errors. `what` says what was being done.
+Error lmdb_error(int rc, std::string_view what, std::string_view path) {
+  std::string message = "store " + std::string(path) + ": " + std::string(what) + ": ";
+  switch (rc) {
+    case MDB_NOTFOUND:
+      return Error::make(ErrorCode::kNotFound, message + "not found");
+    case MDB_MAP_FULL:
+      return Error::make(ErrorCode::kStoreFull, message + "the store's map is full");
+    case MDB_INVALID:
+      return Error::make(ErrorCode::kCorrupt,
+                         message + "data.mdb is not an LMDB file (or its header is damaged)");
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+      return Error::make(ErrorCode::kCorrupt, message + mdb_strerror(rc));
+    case MDB_VERSION_MISMATCH:
+      return Error::make(ErrorCode::kUnsupported, message + mdb_strerror(rc));
+    case MDB_READERS_FULL:
+      return Error::make(ErrorCode::kBusy,
+                         message + "too many concurrent readers (LmdbOptions::max_readers)");
+    case ENOENT:
+      return Error::make(ErrorCode::kNotFound, message + "no such file or directory");
+    case EACCES:
+    case EPERM: {
+      auto e = Error::make(ErrorCode::kIo, message + "permission denied");
+      e.retryable = false;
+      return e;
+    }
+    case EROFS: {
+      auto e = Error::make(ErrorCode::kIo, message + "read-only file system");
+      e.retryable = false;
+      return e;
+    }
+    case ENOSPC:
+      return Error::make(ErrorCode::kIo, message + "no space left on device");
+    case EFBIG:
+      return Error::make(ErrorCode::kIo, message + "file too large (file size limit reached)");
+    case EIO:
+      // LMDB reports a short write as EIO: the usual causes are a full disk or a file size
+      // limit rather than failing hardware.
+      return Error::make(ErrorCode::kIo,
+                         message + "input/output error (a write failed: the disk may be full, "
+                                   "a file size limit reached, or the device failing)");
+    default:
+      return Error::make(ErrorCode::kIo, message + mdb_strerror(rc));
+  }
+}
+
+MDB_val to_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+std::string_view from_val(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+// Aborts the transaction unless it was committed or released.
+class TxnGuard {
+ public:
+  TxnGuard() = default;
+  explicit TxnGuard(MDB_txn* txn) : txn_(txn) {}
+  TxnGuard(const TxnGuard&) = delete;
+  TxnGuard& operator=(const TxnGuard&) = delete;
+  ~TxnGuard() {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+  }
+  MDB_txn* get() const { return txn_; }
+  // mdb_txn_commit frees the handle whatever its outcome.
+  int commit() {
+    int rc = mdb_txn_commit(txn_);
+    txn_ = nullptr;
+    return rc;
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+};
+
+class CursorGuard {
+ public:
+  explicit CursorGuard(MDB_cursor* c) : cursor_(c) {}
+  CursorGuard(const CursorGuard&) = delete;
+  CursorGuard& operator=(const CursorGuard&) = delete;
+  ~CursorGuard() { mdb_cursor_close(cursor_); }
+  MDB_cursor* get() const { return cursor_; }
+
+ private:
+  MDB_cursor* cursor_;
+};
+
+struct Tables {
+  MDB_dbi meta = 0;
+  MDB_dbi instances = 0;
+  MDB_dbi executions = 0;
+  MDB_dbi history = 0;
+  MDB_dbi inbox = 0;
+  MDB_dbi work = 0;
+  MDB_dbi work_index = 0;
+  MDB_dbi timers = 0;
+  MDB_dbi timer_index = 0;
+  MDB_dbi children = 0;
+};
+
+// One transaction's view of the tables, with errors translated. Values returned by get()
+// point into the map and stay valid only until the next write in this transaction.
+class Tx {
+ public:
+  Tx(MDB_txn* txn, const Tables& tables, const std::string& path, const FaultInjector* faults,
+     TimePoint now)
+      : txn_(txn), t(tables), path_(path), faults_(faults), now_(now) {}
+
+  const Tables& tables() const { return t; }
+  TimePoint now() const { return now_; }
+  bool hit_map_full() const { return map_full_; }
+
+  Error error(int rc, std::string_view what) {
+    if (rc == MDB_MAP_FULL) map_full_ = true;
+    return lmdb_error(rc, what, path_);
+  }
+
+  Result<std::optional<std::string_view>> get(MDB_dbi dbi, std::string_view key) {
+    MDB_val k = to_val(key), v;
+    int rc = mdb_get(txn_, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
+    if (rc != 0) return fail(error(rc, "read"));
+    return std::optional<std::string_view>(from_val(v));
+  }
+
+  Status put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    int rc = mdb_put(txn_, dbi, &k, &v, 0);
+    if (rc != 0) return fail(error(rc, "write"));
+    return {};
+  }
+
+  // Deletes `key`; true if it existed.
+  Result<bool> del(MDB_dbi dbi, std::string_view key) {
+    MDB_val k = to_val(key);
+    int rc = mdb_del(txn_, dbi, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != 0) return fail(error(rc, "delete"));
+    return true;
+  }
+
+  // Visits entries with key >= start in order while fn returns true.
+  // fn: (std::string_view key, std::string_view value) -> Result<bool>.
+  template <class Fn>
+  Status scan_from(MDB_dbi dbi, std::string_view start, Fn&& fn) {
+    MDB_cursor* raw = nullptr;
+    int rc = mdb_cursor_open(txn_, dbi, &raw);
+    if (rc != 0) return fail(error(rc, "open cursor"));
+    CursorGuard cursor(raw);
+    MDB_val k = to_val(start), v;
+    rc = mdb_cursor_get(raw, &k, &v, start.empty() ? MDB_FIRST : MDB_SET_RANGE);
+    while (rc == 0) {
+      Result<bool> more = fn(from_val(k), from_val(v));
+      if (!more) return fail(more.error());
+      if (!*more) return {};
+      rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT);
+    }
+    if (rc != MDB_NOTFOUND) return fail(error(rc, "scan"));
+    return {};
+  }
+
+  // Visits the entries whose key starts with `prefix`.
+  template <class Fn>
+  Status scan_prefix(MDB_dbi dbi, std::string_view prefix, Fn&& fn) {
+    return scan_from(dbi, prefix, [&](std::string_view k, std::string_view v) -> Result<bool> {
+      if (k.substr(0, prefix.size()) != prefix) return false;
+      return fn(k, v);
+    });
+  }
+
+  // Deletes every entry whose key starts with `prefix`; returns how many.
+  Result<std::uint64_t> erase_prefix(MDB_dbi dbi, std::string_view prefix) {
+    std::vector<std::string> keys;
+    auto st = scan_prefix(dbi, prefix, [&](std::string_view k, std::string_view) -> Result<bool> {
+      keys.emplace_back(k);
+      return true;
+    });
+    if (!st) return fail(st.error());
+    for (const auto& k : keys) {
+      auto d = del(dbi, k);
+      if (!d) return fail(d.error());
+    }
+    return keys.size();
+  }
+
+  // Next value of the counter `name` in the meta table (1, 2, 3, ...).
+  Result<std::uint64_t> next_counter(std::string_view name) {
+    auto current = get(t.meta, name);
+    if (!current) return fail(current.error());
+    std::uint64_t value = 1;
+    if (*current) {
+      if ((*current)->size() != 8) {
+        return fail(ErrorCode::kCorrupt,
+                    "store " + path_ + ": counter '" + std::string(name) + "' is malformed");
+      }
+      value = detail::get_be64(**current) + 1;
+    }
+    std::string bytes;
+    detail::put_be64(bytes, value);
+    auto st = put(t.meta, name, bytes);
+    if (!st) return fail(st.error());
+    return value;
+  }
+
+  // Number of entries in a table.
+  std::uint64_t entries(MDB_dbi dbi) {
+    MDB_stat st;
+    return mdb_stat(txn_, dbi, &st) == 0 ? st.ms_entries : 0;
+  }
+
+  // Calls the fault injector (tests) at a named step.
+  Status fault(std::string_view step) {
+    if (faults_ == nullptr || !*faults_) return {};
+    return (*faults_)(step);
+  }
+
+  Error corrupt(std::string_view where, const Error& cause) {
+    return Error::make(cause.code, "store " + path_ + ": " + std::string(where) + ": " +
+                                       cause.message);
+  }
+
+  Result<std::optional<InstanceInfo>> instance(const InstanceId& id) {
+    auto raw = get(t.instances, id);
+    if (!raw) return fail(raw.error());
+    if (!*raw) return std::optional<InstanceInfo>();
+    auto info = decode_instance(**raw);
+    if (!info) return fail(corrupt("instance '" + id + "'", info.error()));
+    return std::optional<InstanceInfo>(std::move(*info));
+  }
+
+  Result<InstanceInfo> existing_instance(const InstanceId& id) {
+    auto info = instance(id);
+    if (!info) return fail(info.error());
+    if (!*info) return fail(ErrorCode::kNotFound, "no instance '" + id + "'");
+    return std::move(**info);
+  }
+
+  Status put_instance(const InstanceInfo& info) {
+    return put(t.instances, info.id, encode_instance(info));
+  }
+
+  Result<std::optional<ExecutionInfo>> execution(const InstanceId& id, ExecutionId execution) {
+    auto raw = get(t.executions, execution_key(id, execution));
+    if (!raw) return fail(raw.error());
+    if (!*raw) return std::optional<ExecutionInfo>();
+    auto info = decode_execution(**raw);
+    if (!info) {
+      return fail(corrupt("execution " + std::to_string(execution) + " of '" + id + "'",
+                          info.error()));
+    }
+    return std::optional<ExecutionInfo>(*info);
+  }
+
+  Result<std::vector<HistoryEvent>> history(const InstanceId& id, ExecutionId execution) {
+    std::vector<HistoryEvent> events;
+    auto prefix = execution_key(id, execution);
+    auto st = scan_prefix(t.history, prefix,
+                          [&](std::string_view k, std::string_view v) -> Result<bool> {
+                            auto e = decode_event(v);
+                            if (!e) {
+                              return fail(corrupt("history of '" + id + "' execution " +
+                                                      std::to_string(execution) + " event " +
+                                                      std::to_string(detail::get_be64(
+                                                          k.substr(prefix.size()))),
+                                                  e.error()));
+                            }
+                            events.push_back(std::move(*e));
+                            return true;
+                          });
+    if (!st) return fail(st.error());
+    return events;
+  }
+
+  // Appends `entry` to the inbox of `id`; returns its seq.
+  Result<std::uint64_t> append_inbox(const InstanceId& id, InboxMessage message) {
+    auto seq = next_counter("seq.inbox");
+    if (!seq) return fail(seq.error());
+    InboxEntry entry{*seq, now_, std::move(message)};
+    auto st = put(t.inbox, inbox_key(id, *seq), encode_message(entry));
+    if (!st) return fail(st.error());
+    return *seq;
+  }
+
+  // Deletes one work item and its index entry; returns the item if it existed.
+  Result<std::optional<WorkItem>> remove_work(std::uint64_t work_id) {
+    auto key = detail::work_key(work_id);
+    auto raw = get(t.work, key);
+    if (!raw) return fail(raw.error());
+    if (!*raw) return std::optional<WorkItem>();
+    auto item = decode_work_item(**raw);
+    if (!item) return fail(corrupt("work item " + std::to_string(work_id), item.error()));
+    auto d = del(t.work, key);
+    if (!d) return fail(d.error());
+    d = del(t.work_index, detail::scheduled_key(item->instance, item->execution,
+                                                item->scheduled_id));
+    if (!d) return fail(d.error());
+    return std::optional<WorkItem>(std::move(*item));
+  }
+
+  // Deletes one timer and its index entry; returns the timer if it existed.
+  Result<std::optional<TimerEntry>> remove_timer(const TimerKey& key) {
+    auto k = detail::timer_key(key.fire_at, key.seq);
+    auto raw = get(t.timers, k);
+    if (!raw) return fail(raw.error());
+    if (!*raw) return std::optional<TimerEntry>();
+    auto timer = decode_timer(**raw);
+    if (!timer) return fail(corrupt("timer " + std::to_string(key.seq), timer.error()));
+    auto d = del(t.timers, k);
+    if (!d) return fail(d.error());
+    d = del(t.timer_index,
+            detail::scheduled_key(timer->instance, timer->execution, timer->scheduled_id));
+    if (!d) return fail(d.error());
+    return std::optional<TimerEntry>(std::move(*timer));
+  }
+
+  // Deletes the timers and work items of one execution (or, with execution 0, of every
+  // execution) of an instance; returns the ids of the deleted work items.
+  Result<std::vector<std::uint64_t>> drop_pending(const InstanceId& id, ExecutionId execution) {
+    auto prefix = execution == 0 ? instance_prefix(id) : execution_key(id, execution);
+    std::vector<std::uint64_t> work_ids;
+    auto st = scan_prefix(t.work_index, prefix,
+                          [&](std::string_view, std::string_view v) -> Result<bool> {
+                            if (v.size() == 8) work_ids.push_back(detail::get_be64(v));
+                            return true;
+                          });
+    if (!st) return fail(st.error());
+    for (auto w : work_ids) {
+      auto r = remove_work(w);
+      if (!r) return fail(r.error());
+    }
+    std::vector<std::string> timer_keys;
+    st = scan_prefix(t.timer_index, prefix,
+                     [&](std::string_view, std::string_view v) -> Result<bool> {
+                       timer_keys.emplace_back(v);
+                       return true;
+                     });
+    if (!st) return fail(st.error());
+    for (const auto& k : timer_keys) {
+      if (k.size() != 16) continue;
+      auto r = remove_timer(TimerKey{detail::time_from_bits(detail::get_be64(k)),
+                                     detail::get_be64(std::string_view(k).substr(8))});
+      if (!r) return fail(r.error());
+    }
+    return work_ids;
+  }
+
+ private:
+  MDB_txn* txn_;
+  const Tables& t;
+  const std::string& path_;
+  const FaultInjector* faults_;
+  TimePoint now_;
+  bool map_full_ = false;
+};
+
+#define DURACTOR_TRY(expr)                              \
+  do {                                                  \
+    auto duractor_status_ = (expr);                     \
+    if (!duractor_status_) return fail(duractor_status_.error()); \
+  } while (false)
+
+// A queued write: `apply` runs inside a (nested) write transaction and may run more than
+// once if the batch is retried; `committed` runs once after a successful sync (in-memory
+// side effects); `finish` answers the caller.
+class PendingWrite {
+ public:
+  virtual ~PendingWrite() = default;
+  virtual Status apply(Tx& tx) = 0;
+  virtual void committed() {}
+  virtual void finish(Status outcome) = 0;
+};
+
+template <class T>
+class TypedWrite final : public PendingWrite {
+ public:
+  using Body = std::function<Result<T>(Tx&)>;
+  using AfterCommit = std::function<void(const T&)>;
+  TypedWrite(Body body, Callback<T> done, AfterCommit after = {})
+      : body_(std::move(body)), done_(std::move(done)), after_(std::move(after)) {}
+
+  Status apply(Tx& tx) override {
+    value_.reset();
+    auto r = body_(tx);
+    if (!r) return fail(r.error());
+    value_ = std::move(*r);
+    return {};
+  }
+  void committed() override {
+    if (after_ && value_) after_(*value_);
+  }
+  void finish(Status outcome) override {
+    if (outcome && value_) {
+      done_(std::move(*value_));
+    } else if (!outcome) {
+      done_(std::unexpected(outcome.error()));
+    } else {
+      done_(std::unexpected(Error::make(ErrorCode::kInternal, "write produced no result")));
+    }
+  }
+
+ private:
+  Body body_;
+  Callback<T> done_;
+  AfterCommit after_;
+  std::optional<T> value_;
+};
+
+struct LockState {
+  std::uint64_t token = 0;
+  TimePoint expires_at;
+};
+
+}  // namespace
+
+struct LmdbStore::Impl {
+  LmdbOptions options;
+  const Clock* clock = nullptr;
+  MDB_env* env = nullptr;
+  Tables tables;
+  std::uint64_t map_size = 0;
+
+  // Held shared by every transaction of this process, exclusively to change the map size
+  // (LMDB requires that no transaction be active in the process then).
+  mutable std::shared_mutex env_mutex;
+
+  std::mutex queue_mutex;
+  std::condition_variable queue_cv;
+  std::deque<std::unique_ptr<PendingWrite>> queue;
+  bool stopping = false;
+  std::thread writer;
+
+  std::mutex locks_mutex;
+  std::unordered_map<InstanceId, LockState> locks;
+  std::unordered_map<std::uint64_t, LockState> leases;
+  std::uint64_t next_token = 1;
+
+  ~Impl() {
+    {
+      std::lock_guard lock(queue_mutex);
+      stopping = true;
+    }
+    queue_cv.notify_all();
+    if (writer.joinable()) writer.join();
+    if (env != nullptr) mdb_env_close(env);
+  }
+
+  TimePoint now() const { return clock->now(); }
+
+  Error error(int rc, std::string_view what) const { return lmdb_error(rc, what, options.path); }
+
+  // Adds the free space of the store's file system to an I/O error, so that "disk full" is
+  // visible at a glance.
+  Error with_free_space(Error e) const {
+    struct statvfs fs{};
+    if (e.code == ErrorCode::kIo && ::statvfs(options.path.c_str(), &fs) == 0) {
+      e.message += " [" + std::to_string(std::uint64_t{fs.f_bavail} * fs.f_frsize) +
+                   " bytes free on the device]";
+    }
+    return e;
+  }
+
+  // Adopts a map size changed by another process (MDB_MAP_RESIZED).
+  void adopt_map_size() {
+    std::unique_lock lock(env_mutex);
+    mdb_env_set_mapsize(env, 0);
+    MDB_envinfo info;
+    mdb_env_info(env, &info);
+    map_size = info.me_mapsize;
+  }
+
+  // Doubles the map (up to max_map_size). False when already at the maximum.
+  bool grow_map() {
+    std::unique_lock lock(env_mutex);
+    MDB_envinfo info;
+    mdb_env_info(env, &info);
+    std::uint64_t current = info.me_mapsize;
+    if (current >= options.max_map_size) return false;
+    std::uint64_t next = std::min<std::uint64_t>(current * 2, options.max_map_size);
+    if (mdb_env_set_mapsize(env, next) != 0) return false;
+    mdb_env_info(env, &info);
+    map_size = info.me_mapsize;
+    return map_size > current;
+  }
+
+  // Runs fn(Tx&) in a read-only transaction.
+  template <class Fn>
+  auto read(Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
+    for (int attempt = 0;; ++attempt) {
+      std::shared_lock lock(env_mutex);
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
+      if (rc == MDB_MAP_RESIZED && attempt < 3) {
+        lock.unlock();
+        adopt_map_size();
+        continue;
+      }
+      if (rc != 0) return fail(error(rc, "begin read transaction"));
+      TxnGuard guard(txn);
+      Tx tx(txn, tables, options.path, nullptr, now());
+      return fn(tx);
+    }
+  }
+
+  template <class T>
+  void submit(std::unique_ptr<TypedWrite<T>> write) {
+    if (options.read_only) {
+      write->finish(fail(ErrorCode::kFailedPrecondition,
+                         "store " + options.path + " is open read-only"));
+      return;
+    }
+    {
+      std::lock_guard lock(queue_mutex);
+      if (!stopping) {
+        queue.push_back(std::move(write));
+        queue_cv.notify_one();
+        return;
+      }
+    }
+    write->finish(fail(ErrorCode::kShutdown, "store " + options.path + " is closing"));
+  }
+
+  template <class T>
+  void submit(typename TypedWrite<T>::Body body, Callback<T> done,
+              typename TypedWrite<T>::AfterCommit after = {}) {
+    submit(std::make_unique<TypedWrite<T>>(std::move(body), std::move(done), std::move(after)));
+  }
+
+  void writer_loop() {
+    std::vector<std::unique_ptr<PendingWrite>> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mutex);
+        queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;
+        while (!queue.empty() && batch.size() < options.max_batch) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      run_batch(batch);
+      batch.clear();
+    }
+  }
+
+  void run_batch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+    std::vector<Status> results(batch.size());
+    Status committed = execute_batch(batch, results);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Status outcome = !results[i] ? results[i] : committed;
+      if (outcome) batch[i]->committed();
+      batch[i]->finish(std::move(outcome));
+    }
+  }
+
+  enum class Attempt { kDone, kMapFull, kRetry };
+
+  // One attempt at the whole batch in one transaction, each write in a nested one.
+  Attempt try_batch(std::vector<std::unique_ptr<PendingWrite>>& batch,
+                    std::vector<Status>& results, Status& committed) {
+    std::shared_lock lock(env_mutex);
+    MDB_txn* parent = nullptr;
+    int rc = mdb_txn_begin(env, nullptr, 0, &parent);
+    if (rc == MDB_MAP_RESIZED) {
+      lock.unlock();
+      adopt_map_size();
+      return Attempt::kRetry;
+    }
+    if (rc != 0) {
+      committed = fail(error(rc, "begin write transaction"));
+      return Attempt::kDone;
+    }
+    TxnGuard guard(parent);
+    TimePoint now = this->now();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      MDB_txn* child = nullptr;
+      rc = mdb_txn_begin(env, parent, 0, &child);
+      if (rc == MDB_MAP_FULL) return Attempt::kMapFull;
+      if (rc != 0) {
+        results[i] = fail(error(rc, "begin nested transaction"));
+        continue;
+      }
+      Tx tx(child, tables, options.path, &options.fault_injector, now);
+      Status st = batch[i]->apply(tx);
+      if (st) {
+        rc = mdb_txn_commit(child);
+        if (rc == MDB_MAP_FULL) return Attempt::kMapFull;
+        if (rc != 0) st = fail(error(rc, "commit nested transaction"));
+      } else {
+        mdb_txn_abort(child);
+        if (tx.hit_map_full()) return Attempt::kMapFull;
+      }
+      results[i] = std::move(st);
+    }
+    if (options.fault_injector) {
+      if (auto st = options.fault_injector("batch.commit"); !st) {
+        committed = std::move(st);
+        return Attempt::kDone;
+      }
+    }
+    rc = guard.commit();
+    if (rc == MDB_MAP_FULL) return Attempt::kMapFull;
+    if (rc != 0) committed = fail(with_free_space(error(rc, "commit")));
+    return Attempt::kDone;
+  }
+
+  Status execute_batch(std::vector<std::unique_ptr<PendingWrite>>& batch,
+                       std::vector<Status>& results) {
+    for (int retries = 0;; ++retries) {
+      std::fill(results.begin(), results.end(), Status{});
+      Status committed;
+      Attempt a = try_batch(batch, results, committed);
+      if (a == Attempt::kDone) return committed;
+      if (a == Attempt::kRetry && retries < 8) continue;
+      if (a == Attempt::kMapFull && grow_map()) continue;
+      break;
+    }
+    // The map cannot grow any more: commit the writes one by one, so that those that still
+    // fit succeed and only the ones that do not fail.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      std::vector<std::unique_ptr<PendingWrite>> single;
+      single.push_back(std::move(batch[i]));
+      std::vector<Status> one(1);
+      Status committed;
+      Attempt a = try_batch(single, one, committed);
+      if (a == Attempt::kMapFull) {
+        results[i] = fail(ErrorCode::kStoreFull,
+                          "store " + options.path + " is full: it reached its maximum size of " +
+                              std::to_string(options.max_map_size) +
+                              " bytes (LmdbOptions::max_map_size)");
+      } else if (a == Attempt::kRetry) {
+        results[i] = fail(ErrorCode::kIo, "store " + options.path + ": map resized repeatedly");
+      } else {
+        results[i] = !one[0] ? one[0] : committed;
+      }
+      batch[i] = std::move(single[0]);
+    }
+    return {};
+  }
+
+  // ---- lock and lease bookkeeping (under locks_mutex) ----
+
+  Status check_lock(const InstanceLock& lock) {
+    std::lock_guard guard(locks_mutex);
+    auto it = locks.find(lock.instance);
+    if (it == locks.end() || it->second.token != lock.token || lock.token == 0) {
+      return fail(ErrorCode::kConflict, "turn lock of instance '" + lock.instance +
+                                            "' is not held (never taken, released, or expired "
+                                            "and taken by another owner)");
+    }
+    return {};
+  }
+
+  Status check_lease(const WorkLease& lease) {
+    std::lock_guard guard(locks_mutex);
+    auto it = leases.find(lease.item);
+    if (it == leases.end() || it->second.token != lease.token || lease.token == 0) {
+      return fail(ErrorCode::kConflict, "lease of work item " + std::to_string(lease.item) +
+                                            " is not held (expired and taken by another "
+                                            "worker, or never taken)");
+    }
+    return {};
+  }
+
+  void forget_leases(const std::vector<std::uint64_t>& items) {
+    std::lock_guard guard(locks_mutex);
+    for (auto id : items) leases.erase(id);
+  }
+
+  // ---- write bodies ----
+
+  Result<CreateOutcome> create_instance(Tx& tx, const NewInstance& r) {
+    DURACTOR_TRY(validate_instance_id(r.id));
+    DURACTOR_TRY(validate_name(r.name, "orchestration name"));
+    auto existing = tx.instance(r.id);
+    if (!existing) return fail(existing.error());
+    if (*existing) {
+      const auto& e = **existing;
+      if (r.idempotent && e.name == r.name && e.input == r.input) {
+        return CreateOutcome::kAlreadyExisted;
+      }
+      std::string why = "instance '" + r.id + "' already exists (orchestration '" + e.name +
+                        "', " + std::string(to_string(e.status)) + ")";
+      if (r.idempotent) {
+        why += e.name != r.name ? "; the repeated start names orchestration '" + r.name + "'"
+                                : "; the repeated start has a different input";
+      }
+      return fail(ErrorCode::kAlreadyExists, why);
+    }
+    DURACTOR_TRY(create_child(tx, r.id, r.name, r.version, r.input, std::nullopt));
+    return CreateOutcome::kCreated;
+  }
+
+  // Writes a new instance record and its Start message.
+  Status create_child(Tx& tx, const InstanceId& id, const std::string& name,
+                      std::uint32_t version, const Bytes& input,
+                      const std::optional<ParentLink>& parent) {
+    InstanceInfo info;
+    info.id = id;
+    info.name = name;
+    info.version = version;
+    info.status = InstanceStatus::kPending;
+    info.created_at = info.updated_at = tx.now();
+    info.input = input;
+    info.parent = parent;
+    DURACTOR_TRY(tx.put_instance(info));
+    DURACTOR_TRY(tx.fault("create_instance.record"));
+    message::Start start;
+    start.execution = 1;
+    start.name = name;
+    start.version = version;
+    start.input = input;
+    start.parent = parent;
+    DURACTOR_TRY(tx.append_inbox(id, std::move(start)));
+    if (parent) DURACTOR_TRY(tx.put(tx.tables().children, detail::child_key(parent->instance, id), ""));
+    return {};
+  }
+
+  Result<std::uint64_t> enqueue(Tx& tx, const InstanceId& id, InboxMessage message) {
+    if (std::holds_alternative<message::Start>(message)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "a Start message cannot be enqueued; create the instance instead");
+    }
+    if (auto* e = std::get_if<message::Event>(&message)) {
+      DURACTOR_TRY(validate_name(e->name, "event name"));
+    }
+    auto info = tx.existing_instance(id);
+    if (!info) return fail(info.error());
+    bool from_outside = std::holds_alternative<message::Event>(message) ||
+                        std::holds_alternative<message::Cancel>(message);
+    if (from_outside && is_terminal(info->status)) {
+      return fail(ErrorCode::kFailedPrecondition,
+                  "instance '" + id + "' has " + std::string(to_string(info->status)) +
+                      "; it accepts no more " +
+                      (std::holds_alternative<message::Event>(message) ? "events"
+                                                                        : "cancellations"));
+    }
+    return tx.append_inbox(id, std::move(message));
+  }
+
+  struct CommitResult {
+    TurnCommitted out;
+    std::vector<std::uint64_t> removed_work;  // to forget their leases after the commit
+  };
+
+  Result<CommitResult> commit_turn(Tx& tx, const TurnCommit& t) {
+    const InstanceId& id = t.lock.instance;
+    DURACTOR_TRY(check_lock(t.lock));
+    auto info_r = tx.instance(id);
+    if (!info_r) return fail(info_r.error());
+    if (!*info_r) {
+      return fail(ErrorCode::kNotFound, "instance '" + id + "' no longer exists (deleted)");
+    }
+    InstanceInfo info = std::move(**info_r);
+    CommitResult result;
+
+    // Which execution, and do the event ids continue it?
+    bool new_execution = t.execution == info.execution + 1;
+    if (!new_execution && t.execution != info.execution) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "turn for execution " + std::to_string(t.execution) + " of '" + id +
+                      "', whose current execution is " + std::to_string(info.execution));
+    }
+    ExecutionInfo exec;
+    if (new_execution) {
+      const auto* started = t.events.empty()
+                                ? nullptr
+                                : std::get_if<event::ExecutionStarted>(&t.events.front().body);
+      if (started == nullptr || t.events.front().id != 1) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "turn starting execution " + std::to_string(t.execution) + " of '" + id +
+                        "' must begin with ExecutionStarted #1");
+      }
+      exec.execution = t.execution;
+      exec.version = started->version;
+      exec.status = InstanceStatus::kRunning;
+      exec.started_at = tx.now();
+      if (info.execution != 0) DURACTOR_TRY(tx.drop_pending(id, info.execution));
+    } else {
+      auto e = tx.execution(id, t.execution);
+      if (!e) return fail(e.error());
+      if (!*e) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "instance '" + id + "' has no execution " + std::to_string(t.execution) +
+                        " yet; its first turn must start one");
+      }
+      exec = **e;
+    }
+    for (std::size_t i = 0; i < t.events.size(); ++i) {
+      if (t.events[i].id != exec.event_count + 1 + i) {
+        return fail(ErrorCode::kConflict,
+                    "turn of '" + id + "' appends event #" + std::to_string(t.events[i].id) +
+                        " but execution " + std::to_string(t.execution) + " has " +
+                        std::to_string(exec.event_count + i) +
+                        " events (history moved on; reload)");
+      }
+    }
+
+    // History.
+    bool ended = false;
+    for (const auto& e : t.events) {
+      DURACTOR_TRY(tx.put(tx.tables().history, history_key(id, t.execution, e.id), encode_event(e)));
+      switch (e.kind()) {
+        case EventKind::kExecutionCompleted:
+          exec.status = InstanceStatus::kCompleted;
+          ended = true;
+          break;
+        case EventKind::kContinuedAsNew:
+          exec.status = InstanceStatus::kCompleted;
+          exec.continued_as_new = true;
+          ended = true;
+          break;
+        case EventKind::kExecutionFailed:
+          exec.status = InstanceStatus::kFailed;
+          ended = true;
+          break;
+        case EventKind::kExecutionCancelled:
+          exec.status = InstanceStatus::kCancelled;
+          ended = true;
+          break;
+        default:
+          break;
+      }
+    }
+    exec.event_count += t.events.size();
+    if (ended) exec.completed_at = tx.now();
+    DURACTOR_TRY(tx.put(tx.tables().executions, execution_key(id, t.execution), encode_execution(exec)));
+    DURACTOR_TRY(tx.fault("commit_turn.history"));
+
+    // Inbox messages consumed.
+    for (auto seq : t.consumed) {
+      auto d = tx.del(tx.tables().inbox, inbox_key(id, seq));
+      if (!d) return fail(d.error());
+      if (!*d) {
+        return fail(ErrorCode::kConflict, "turn of '" + id + "' consumes inbox message " +
+                                              std::to_string(seq) +
+                                              ", which is gone (consumed by another turn?)");
+      }
+    }
+    DURACTOR_TRY(tx.fault("commit_turn.inbox"));
+
+    // Results delivered in memory.
+    for (auto w : t.finished_work) {
+      auto removed = tx.remove_work(w);
+      if (!removed) return fail(removed.error());
+      if (*removed) result.removed_work.push_back(w);
+    }
+    for (const auto& k : t.fired_timers) {
+      auto removed = tx.remove_timer(k);
+      if (!removed) return fail(removed.error());
+    }
+
+    // New work and timers.
+    for (const auto& w : t.work) {
+      auto work_id = tx.next_counter("seq.work");
+      if (!work_id) return fail(work_id.error());
+      WorkItem item{*work_id, id,      t.execution, w.scheduled_id,
+                    w.activity, w.input, w.attempt,   tx.now()};
+      DURACTOR_TRY(tx.put(tx.tables().work, detail::work_key(item.id), encode_work_item(item)));
+      std::string id_bytes;
+      detail::put_be64(id_bytes, item.id);
+      DURACTOR_TRY(tx.put(tx.tables().work_index,
+                          detail::scheduled_key(id, t.execution, w.scheduled_id), id_bytes));
+      result.out.work.push_back(std::move(item));
+    }
+    DURACTOR_TRY(tx.fault("commit_turn.work"));
+    for (const auto& nt : t.timers) {
+      auto seq = tx.next_counter("seq.timer");
+      if (!seq) return fail(seq.error());
+      TimerEntry timer{TimerKey{nt.fire_at, *seq}, id, t.execution, nt.scheduled_id};
+      auto key = detail::timer_key(nt.fire_at, *seq);
+      DURACTOR_TRY(tx.put(tx.tables().timers, key, encode_timer(timer)));
+      DURACTOR_TRY(tx.put(tx.tables().timer_index,
+                          detail::scheduled_key(id, t.execution, nt.scheduled_id), key));
+      result.out.timers.push_back(std::move(timer));
+    }
+    DURACTOR_TRY(tx.fault("commit_turn.timers"));
+
+    // Messages to other instances (and continue-as-new to this one).
+    for (const auto& m : t.outbound) {
+      DURACTOR_TRY(deliver(tx, id, m, result.out.woken));
+    }
+    DURACTOR_TRY(tx.fault("commit_turn.outbound"));
+
+    // The execution ended: what it left pending can no longer be delivered.
+    if (ended) {
+      auto dropped = tx.drop_pending(id, t.execution);
+      if (!dropped) return fail(dropped.error());
+      result.removed_work.insert(result.removed_work.end(), dropped->begin(), dropped->end());
+    }
+
+    // Metadata.
+    const auto& u = t.update;
+    info.execution = t.execution;
+    info.updated_at = tx.now();
+    if (u.status) {
+      info.status = *u.status;
+      if (is_terminal(*u.status)) info.completed_at = tx.now();
+    }
+    if (u.name) info.name = *u.name;
+    if (u.version) info.version = *u.version;
+    if (u.output) info.output = *u.output;
+    if (u.failure) info.failure = *u.failure;
+    if (u.custom_status) info.custom_status = *u.custom_status;
+    DURACTOR_TRY(tx.put_instance(info));
+    DURACTOR_TRY(tx.fault("commit_turn.metadata"));
+    return result;
+  }
+
+  Status deliver(Tx& tx, const InstanceId& from, const OutboundMessage& m,
+                 std::vector<InstanceId>& woken) {
+    auto note = [&](const InstanceId& who) {
+      if (std::find(woken.begin(), woken.end(), who) == woken.end()) woken.push_back(who);
+    };
+    const auto* start = std::get_if<message::Start>(&m.message);
+    if (start != nullptr && start->execution == 1) {
+      // A sub-orchestration (or detached orchestration) to create.
+      auto valid = validate_instance_id(m.target);
+      std::optional<InstanceInfo> existing;
+      if (valid) {
+        auto e = tx.instance(m.target);
+        if (!e) return fail(e.error());
+        existing = std::move(*e);
+      }
+      if (valid && !existing) {
+        DURACTOR_TRY(create_child(tx, m.target, start->name, start->version, start->input,
+                                  start->parent));
+        note(m.target);
+        return {};
+      }
+      if (start->parent) {
+        message::ChildResult failure;
+        failure.execution = start->parent->execution;
+        failure.scheduled_id = start->parent->scheduled_id;
+        failure.failure = FailureDetails{
+            ErrorCategory::kConfiguration, "duractor::InstanceAlreadyExists",
+            valid ? "cannot start sub-orchestration '" + start->name + "': instance id '" +
+                        m.target + "' is already taken"
+                  : "cannot start sub-orchestration '" + start->name +
+                        "': " + valid.error().message};
+        auto parent = tx.instance(start->parent->instance);
+        if (!parent) return fail(parent.error());
+        if (*parent) {
+          auto seq = tx.append_inbox(start->parent->instance, std::move(failure));
+          if (!seq) return fail(seq.error());
+          note(start->parent->instance);
+        }
+      }
+      return {};
+    }
+    // Everything else goes to an existing instance's inbox (continue-as-new: to `from`).
+    (void)from;
+    auto target = tx.instance(m.target);
+    if (!target) return fail(target.error());
+    if (!*target) return {};  // recorded as sent in history; nobody to receive it
+    auto seq = tx.append_inbox(m.target, m.message);
+    if (!seq) return fail(seq.error());
+    note(m.target);
+    return {};
+  }
+
+  Result<InstanceId> complete_work(Tx& tx, const WorkLease& lease,
+                                   message::ActivityResult result) {
+    DURACTOR_TRY(check_lease(lease));
+    auto removed = tx.remove_work(lease.item);
+    if (!removed) return fail(removed.error());
+    if (!*removed) {
+      return fail(ErrorCode::kConflict,
+                  "work item " + std::to_string(lease.item) + " no longer exists");
+    }
+    const WorkItem& item = **removed;
+    result.execution = item.execution;
+    result.scheduled_id = item.scheduled_id;
+    DURACTOR_TRY(tx.fault("complete_work.removed"));
+    auto info = tx.instance(item.instance);
+    if (!info) return fail(info.error());
+    if (*info) DURACTOR_TRY(tx.append_inbox(item.instance, std::move(result)));
+    return item.instance;
+  }
+
+  Result<std::vector<InstanceId>> fire_timers(Tx& tx, const std::vector<TimerKey>& keys) {
+    std::vector<InstanceId> woken;
+    for (const auto& k : keys) {
+      auto removed = tx.remove_timer(k);
+      if (!removed) return fail(removed.error());
+      if (!*removed) continue;
+      const TimerEntry& timer = **removed;
+      auto info = tx.instance(timer.instance);
+      if (!info) return fail(info.error());
+      if (!*info) continue;
+      message::TimerFired fired{timer.execution, timer.scheduled_id, timer.key.fire_at};
+      DURACTOR_TRY(tx.append_inbox(timer.instance, std::move(fired)));
+      DURACTOR_TRY(tx.fault("fire_timers.one"));
+      if (std::find(woken.begin(), woken.end(), timer.instance) == woken.end()) {
+        woken.push_back(timer.instance);
+      }
+    }
+    return woken;
+  }
+
+  // The instance and, with cascade, its descendants, parents before children.
+  Result<std::vector<InstanceInfo>> family(Tx& tx, const InstanceId& root, bool cascade) {
+    std::vector<InstanceInfo> out;
+    auto first = tx.existing_instance(root);
+    if (!first) return fail(first.error());
+    out.push_back(std::move(*first));
+    std::unordered_set<InstanceId> seen{root};
+    for (std::size_t i = 0; cascade && i < out.size(); ++i) {
+      auto prefix = instance_prefix(out[i].id);
+      std::vector<InstanceId> kids;
+      DURACTOR_TRY(tx.scan_prefix(tx.tables().children, prefix,
+                                  [&](std::string_view k, std::string_view) -> Result<bool> {
+                                    kids.emplace_back(k.substr(prefix.size()));
+                                    return true;
+                                  }));
+      for (auto& kid : kids) {
+        if (!seen.insert(kid).second) continue;
+        auto info = tx.instance(kid);
+        if (!info) return fail(info.error());
+        if (*info) out.push_back(std::move(**info));
+      }
+    }
+    return out;
+  }
+
+  Result<DeleteSummary> delete_instance(Tx& tx, const InstanceId& id, const DeleteOptions& o) {
+    auto members = family(tx, id, o.cascade);
+    if (!members) return fail(members.error());
+    if (!o.force) {
+      for (const auto& m : *members) {
+        if (!is_terminal(m.status)) {
+          return fail(ErrorCode::kFailedPrecondition,
+                      "instance '" + m.id + "' is " + std::string(to_string(m.status)) +
+                          (m.id == id ? "" : " (a sub-orchestration of '" + id + "')") +
+                          "; delete it with force, or cancel it first");
+        }
+      }
+    }
+    DeleteSummary summary;
+    const auto& t = tx.tables();
+    for (const auto& m : *members) {
+      auto prefix = instance_prefix(m.id);
+      auto events = tx.erase_prefix(t.history, prefix);
+      if (!events) return fail(events.error());
+      summary.events += *events;
+      DURACTOR_TRY(tx.fault("delete_instance.history"));
+      for (MDB_dbi dbi : {t.executions, t.inbox, t.children}) {
+        auto n = tx.erase_prefix(dbi, prefix);
+        if (!n) return fail(n.error());
+      }
+      auto dropped = tx.drop_pending(m.id, 0);
+      if (!dropped) return fail(dropped.error());
+      if (m.parent) DURACTOR_TRY(tx.del(t.children, detail::child_key(m.parent->instance, m.id)));
+      DURACTOR_TRY(tx.del(t.instances, m.id));
+      summary.deleted.push_back(m.id);
+    }
+    return summary;
+  }
+};
+
+LmdbStore::LmdbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LmdbStore::~LmdbStore() = default;
+
+const std::string& LmdbStore::path() const { return impl_->options.path; }
+std::uint64_t LmdbStore::map_size() const {
+  std::shared_lock lock(impl_->env_mutex);
+  return impl_->map_size;
+}
+
+namespace {
+
+Status prepare_directory(const LmdbOptions& o) {
+  if (o.path.empty()) return fail(ErrorCode::kInvalidArgument, "store path is empty");
+  struct stat st{};
+  if (::stat(o.path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return fail(lmdb_error(errno, "open", o.path));
+    if (!o.create_if_missing || o.read_only) {
+      return fail(ErrorCode::kNotFound, "store " + o.path + ": directory does not exist");
+    }
+    if (::mkdir(o.path.c_str(), 0775) != 0) {
+      return fail(lmdb_error(errno, "create directory", o.path));
+    }
+    return {};
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    auto e = Error::make(ErrorCode::kIo, "store " + o.path + ": not a directory");
+    e.retryable = false;
+    return fail(e);
+  }
+  if (!o.read_only && ::access(o.path.c_str(), W_OK) != 0) {
+    return fail(lmdb_error(errno, "open for writing", o.path));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
+  DURACTOR_TRY(prepare_directory(options));
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  const auto& o = impl->options;
+  impl->clock = o.clock != nullptr ? o.clock : &SystemClock::instance();
+
+  int rc = mdb_env_create(&impl->env);
+  if (rc != 0) return fail(impl->error(rc, "create environment"));
+  mdb_env_set_maxdbs(impl->env, 16);
+  mdb_env_set_maxreaders(impl->env, o.max_readers);
+  mdb_env_set_mapsize(impl->env, o.initial_map_size);
+  unsigned flags = MDB_NOTLS;
+  if (!o.sync) flags |= MDB_NOSYNC | MDB_NOMETASYNC;
+  if (o.read_only) flags |= MDB_RDONLY;
+  rc = mdb_env_open(impl->env, o.path.c_str(), flags, 0664);
+  if (rc != 0) {
+    mdb_env_close(impl->env);
+    impl->env = nullptr;
+    return fail(impl->error(rc, "open"));
+  }
+  MDB_envinfo info;
+  mdb_env_info(impl->env, &info);
+  impl->map_size = info.me_mapsize;
+  int dead_readers = 0;
+  mdb_reader_check(impl->env, &dead_readers);  // slots of crashed processes
+
+  // LMDB maps the file and trusts its header; a file cut short would fault on first access
+  // past its end, so check its length against the last page the header claims.
+  MDB_stat env_stat;
+  mdb_env_stat(impl->env, &env_stat);
+  std::uint64_t needed = (info.me_last_pgno + 1) * std::uint64_t{env_stat.ms_psize};
+  struct stat file{};
+  if (::stat((o.path + "/data.mdb").c_str(), &file) == 0 &&
+      static_cast<std::uint64_t>(file.st_size) < needed) {
+    return fail(ErrorCode::kCorrupt, "store " + o.path + ": data.mdb is truncated: it has " +
+                                         std::to_string(file.st_size) +
+                                         " bytes but its last page ends at byte " +
+                                         std::to_string(needed));
+  }
+
+  // Open (or create) the tables and check the format version.
+  MDB_txn* txn = nullptr;
+  rc = mdb_txn_begin(impl->env, nullptr, o.read_only ? MDB_RDONLY : 0, &txn);
+  if (rc != 0) return fail(impl->error(rc, "begin transaction"));
+  TxnGuard guard(txn);
+  // Refuse an LMDB file that holds someone else's data rather than adding tables to it.
+  MDB_dbi main_dbi = 0;
+  MDB_stat main_stat{};
+  if (mdb_dbi_open(txn, nullptr, 0, &main_dbi) == 0 && mdb_stat(txn, main_dbi, &main_stat) == 0 &&
+      main_stat.ms_entries > 0) {
+    MDB_dbi probe = 0;
+    rc = mdb_dbi_open(txn, "meta", 0, &probe);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path +
+                                           ": data.mdb holds an LMDB database that is not a "
+                                           "duractor store");
+    }
+  }
+  unsigned dbi_flags = o.read_only ? 0 : MDB_CREATE;
+  struct Named {
+    const char* name;
+    MDB_dbi* dbi;
+  };
+  auto& t = impl->tables;
+  for (auto [name, dbi] : {Named{"meta", &t.meta}, Named{"instances", &t.instances},
+                           Named{"executions", &t.executions}, Named{"history", &t.history},
+                           Named{"inbox", &t.inbox}, Named{"work", &t.work},
+                           Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
+                           Named{"timer_index", &t.timer_index},
+                           Named{"children", &t.children}}) {
+    rc = mdb_dbi_open(txn, name, dbi_flags, dbi);
+    if (rc == MDB_NOTFOUND) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path + ": table '" + std::string(name) +
+                                           "' is missing (not a duractor store?)");
+    }
+    if (rc == MDB_INCOMPATIBLE) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path + ": '" + std::string(name) +
+                                           "' is not a duractor table (not a duractor store?)");
+    }
+    if (rc != 0) return fail(impl->error(rc, std::string("open table ") + name));
+  }
+  Tx tx(txn, t, o.path, nullptr, impl->now());
+  auto format = tx.get(t.meta, "format");
+  if (!format) return fail(format.error());
+  if (*format) {
+    if ((*format)->size() != 4) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path + ": format marker is malformed");
+    }
+    auto version = detail::get_be32(**format);
+    if (version > kStoreFormat) {
+      return fail(ErrorCode::kUnsupported,
+                  "store " + o.path + " has format " + std::to_string(version) +
+                      ", newer than this build supports (" + std::to_string(kStoreFormat) + ")");
+    }
+  } else if (!o.read_only) {
+    std::string bytes;
+    detail::put_be32(bytes, kStoreFormat);
+    DURACTOR_TRY(tx.put(t.meta, "format", bytes));
+  } else {
+    return fail(ErrorCode::kCorrupt, "store " + o.path + ": not initialised (no format marker)");
+  }
+  rc = guard.commit();
+  if (rc != 0) return fail(impl->error(rc, "initialise"));
+
+  auto* raw = impl.get();
+  if (!o.read_only) raw->writer = std::thread([raw] { raw->writer_loop(); });
+  return std::unique_ptr<LmdbStore>(new LmdbStore(std::move(impl)));
+}
+
+// ---- writes ----
+
+void LmdbStore::create_instance_async(NewInstance request, Callback<CreateOutcome> done) {
+  auto* impl = impl_.get();
+  impl->submit<CreateOutcome>(
+      [impl, r = std::move(request)](Tx& tx) { return impl->create_instance(tx, r); },
+      std::move(done));
+}
+
+void LmdbStore::enqueue_async(InstanceId instance, InboxMessage message,
+                              Callback<std::uint64_t> done) {
+  auto* impl = impl_.get();
+  impl->submit<std::uint64_t>(
+      [impl, id = std::move(instance), m = std::move(message)](Tx& tx) {
+        return impl->enqueue(tx, id, m);
+      },
+      std::move(done));
+}
+
+void LmdbStore::commit_turn_async(TurnCommit turn, Callback<TurnCommitted> done) {
+  auto* impl = impl_.get();
+  // The typed result carries the removed work ids so that their leases are forgotten only
+  // after the commit is durable.
+  auto answer = std::make_shared<Callback<TurnCommitted>>(std::move(done));
+  impl->submit<Impl::CommitResult>(
+      [impl, t = std::move(turn)](Tx& tx) { return impl->commit_turn(tx, t); },
+      [answer](Result<Impl::CommitResult> r) {
+        if (!r) {
+          (*answer)(std::unexpected(r.error()));
+        } else {
+          (*answer)(std::move(r->out));
+        }
+      },
+      [impl](const Impl::CommitResult& r) { impl->forget_leases(r.removed_work); });
+}
+
+void LmdbStore::complete_work_async(WorkLease lease, message::ActivityResult result,
+                                    Callback<InstanceId> done) {
+  auto* impl = impl_.get();
+  impl->submit<InstanceId>(
+      [impl, lease, r = std::move(result)](Tx& tx) { return impl->complete_work(tx, lease, r); },
+      std::move(done),
+      [impl, item = lease.item](const InstanceId&) { impl->forget_leases({item}); });
+}
+
+void LmdbStore::fire_timers_async(std::vector<TimerKey> keys,
+                                  Callback<std::vector<InstanceId>> done) {
+  auto* impl = impl_.get();
+  impl->submit<std::vector<InstanceId>>(
+      [impl, k = std::move(keys)](Tx& tx) { return impl->fire_timers(tx, k); }, std::move(done));
+}
+
+void LmdbStore::delete_instance_async(InstanceId id, DeleteOptions options,
+                                      Callback<DeleteSummary> done) {
+  auto* impl = impl_.get();
+  impl->submit<DeleteSummary>(
+      [impl, i = std::move(id), options](Tx& tx) { return impl->delete_instance(tx, i, options); },
+      std::move(done));
+}
+
+// ---- locks and leases ----
+
+Result<InstanceLock> LmdbStore::lock_instance(const InstanceId& instance, Milliseconds duration) {
+  auto exists = impl_->read([&](Tx& tx) -> Result<bool> {
+    auto raw = tx.get(tx.tables().instances, instance);
+    if (!raw) return fail(raw.error());
+    return raw->has_value();
+  });
+  if (!exists) return fail(exists.error());
+  if (!*exists) return fail(ErrorCode::kNotFound, "no instance '" + instance + "'");
+  auto now = impl_->now();
+  std::lock_guard guard(impl_->locks_mutex);
+  auto& state = impl_->locks[instance];
+  if (state.token != 0 && state.expires_at > now) {
+    return fail(ErrorCode::kBusy, "instance '" + instance + "' is locked by another turn");
+  }
+  state.token = impl_->next_token++;
+  state.expires_at = now + duration;
+  return InstanceLock{instance, state.token, state.expires_at};
+}
+
+void LmdbStore::unlock_instance(const InstanceLock& lock) {
+  std::lock_guard guard(impl_->locks_mutex);
+  auto it = impl_->locks.find(lock.instance);
+  if (it != impl_->locks.end() && it->second.token == lock.token) impl_->locks.erase(it);
+}
+
+Result<std::vector<LeasedWork>> LmdbStore::take_work(std::size_t max, Milliseconds duration) {
+  auto now = impl_->now();
+  std::vector<LeasedWork> out;
+  auto st = impl_->read([&](Tx& tx) -> Status {
+    return tx.scan_from(tx.tables().work, "",
+                        [&](std::string_view k, std::string_view v) -> Result<bool> {
+                          if (out.size() >= max) return false;
+                          auto id = detail::get_be64(k);
+                          {
+                            std::lock_guard guard(impl_->locks_mutex);
+                            auto& lease = impl_->leases[id];
+                            if (lease.token != 0 && lease.expires_at > now) return true;
+                            auto item = decode_work_item(v);
+                            if (!item) {
+                              impl_->leases.erase(id);
+                              return fail(tx.corrupt("work item " + std::to_string(id),
+                                                     item.error()));
+                            }
+                            lease.token = impl_->next_token++;
+                            lease.expires_at = now + duration;
+                            out.push_back(LeasedWork{std::move(*item),
+                                                     WorkLease{id, lease.token, lease.expires_at}});
+                          }
+                          return true;
+                        });
+  });
+  if (!st) return fail(st.error());
+  return out;
+}
+
+Result<WorkLease> LmdbStore::lease_work(std::uint64_t item, Milliseconds duration) {
+  auto exists = impl_->read([&](Tx& tx) -> Result<bool> {
+    auto raw = tx.get(tx.tables().work, detail::work_key(item));
+    if (!raw) return fail(raw.error());
+    return raw->has_value();
+  });
+  if (!exists) return fail(exists.error());
+  if (!*exists) return fail(ErrorCode::kNotFound, "no work item " + std::to_string(item));
+  auto now = impl_->now();
+  std::lock_guard guard(impl_->locks_mutex);
+  auto& lease = impl_->leases[item];
+  if (lease.token != 0 && lease.expires_at > now) {
+    return fail(ErrorCode::kBusy, "work item " + std::to_string(item) + " is leased");
+  }
+  lease.token = impl_->next_token++;
+  lease.expires_at = now + duration;
+  return WorkLease{item, lease.token, lease.expires_at};
+}
+
+Result<WorkLease> LmdbStore::renew_lease(const WorkLease& lease, Milliseconds duration) {
+  DURACTOR_TRY(impl_->check_lease(lease));
+  std::lock_guard guard(impl_->locks_mutex);
+  auto& state = impl_->leases[lease.item];
+  state.expires_at = impl_->now() + duration;
+  return WorkLease{lease.item, lease.token, state.expires_at};
+}
+
+void LmdbStore::abandon_work(const WorkLease& lease) {
+  std::lock_guard guard(impl_->locks_mutex);
+  auto it = impl_->leases.find(lease.item);
+  if (it != impl_->leases.end() && it->second.token == lease.token) impl_->leases.erase(it);
+}
+
+// ---- reads ----
+
+Result<InstanceInfo> LmdbStore::read_instance(const InstanceId& id) {
+  return impl_->read([&](Tx& tx) { return tx.existing_instance(id); });
+}
+
+Result<std::vector<ExecutionInfo>> LmdbStore::read_executions(const InstanceId& id) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<ExecutionInfo>> {
+    auto info = tx.existing_instance(id);
+    if (!info) return fail(info.error());
+    std::vector<ExecutionInfo> out;
+    DURACTOR_TRY(tx.scan_prefix(tx.tables().executions, instance_prefix(id),
+                                [&](std::string_view, std::string_view v) -> Result<bool> {
+                                  auto e = decode_execution(v);
+                                  if (!e) return fail(tx.corrupt("execution of '" + id + "'", e.error()));
+                                  out.push_back(*e);
+                                  return true;
+                                }));
+    return out;
+  });
+}
+
+Result<std::vector<HistoryEvent>> LmdbStore::read_history(const InstanceId& id,
+                                                          ExecutionId execution) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<HistoryEvent>> {
+    auto exec = tx.execution(id, execution);
+    if (!exec) return fail(exec.error());
+    if (!*exec) {
+      auto info = tx.existing_instance(id);
+      if (!info) return fail(info.error());
+      return fail(ErrorCode::kNotFound, "instance '" + id + "' has no execution " +
+                                            std::to_string(execution) + " (its latest is " +
+                                            std::to_string(info->execution) + ")");
+    }
+    return tx.history(id, execution);
+  });
+}
+
+Result<ExecutionHistory> LmdbStore::read_latest_history(const InstanceId& id) {
+  return impl_->read([&](Tx& tx) -> Result<ExecutionHistory> {
+    auto info = tx.existing_instance(id);
+    if (!info) return fail(info.error());
+    ExecutionHistory h;
+    h.execution = info->execution;
+    if (h.execution == 0) return h;
+    auto events = tx.history(id, h.execution);
+    if (!events) return fail(events.error());
+    h.events = std::move(*events);
+    return h;
+  });
+}
+
+Result<std::vector<InboxEntry>> LmdbStore::read_inbox(const InstanceId& id, std::size_t max) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<InboxEntry>> {
+    auto info = tx.get(tx.tables().instances, id);
+    if (!info) return fail(info.error());
+    if (!*info) return fail(ErrorCode::kNotFound, "no instance '" + id + "'");
+    std::vector<InboxEntry> out;
+    DURACTOR_TRY(tx.scan_prefix(tx.tables().inbox, instance_prefix(id),
+                                [&](std::string_view, std::string_view v) -> Result<bool> {
+                                  if (max != 0 && out.size() >= max) return false;
+                                  auto m = decode_message(v);
+                                  if (!m) return fail(tx.corrupt("inbox of '" + id + "'", m.error()));
+                                  out.push_back(std::move(*m));
+                                  return true;
+                                }));
+    return out;
+  });
+}
+
+Result<std::vector<InstanceId>> LmdbStore::instances_with_messages(const std::string& after,
+                                                                   std::size_t max) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<InstanceId>> {
+    std::vector<InstanceId> out;
+    // Jump from one instance's messages to the next: "id\x01" sorts after every "id\0...".
+    std::string start = after.empty() ? std::string() : after + '\x01';
+    while (max == 0 || out.size() < max) {
+      std::optional<std::string> found;
+      DURACTOR_TRY(tx.scan_from(tx.tables().inbox, start,
+                                [&](std::string_view k, std::string_view) -> Result<bool> {
+                                  auto id = detail::id_of_key(k);
+                                  if (id) found = std::string(*id);
+                                  return false;
+                                }));
+      if (!found) break;
+      out.push_back(*found);
+      start = *found + '\x01';
+    }
+    return out;
+  });
+}
+
+Result<std::vector<TimerEntry>> LmdbStore::due_timers(TimePoint now, std::size_t max) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<TimerEntry>> {
+    std::vector<TimerEntry> out;
+    DURACTOR_TRY(tx.scan_from(tx.tables().timers, "",
+                              [&](std::string_view, std::string_view v) -> Result<bool> {
+                                if (max != 0 && out.size() >= max) return false;
+                                auto t = decode_timer(v);
+                                if (!t) return fail(tx.corrupt("timer", t.error()));
+                                if (t->key.fire_at > now) return false;
+                                out.push_back(std::move(*t));
+                                return true;
+                              }));
+    return out;
+  });
+}
+
+Result<std::optional<TimerEntry>> LmdbStore::next_timer() {
+  return impl_->read([&](Tx& tx) -> Result<std::optional<TimerEntry>> {
+    std::optional<TimerEntry> out;
+    DURACTOR_TRY(tx.scan_from(tx.tables().timers, "",
+                              [&](std::string_view, std::string_view v) -> Result<bool> {
+                                auto t = decode_timer(v);
+                                if (!t) return fail(tx.corrupt("timer", t.error()));
+                                out = std::move(*t);
+                                return false;
+                              }));
+    return out;
+  });
+}
+
+Result<std::vector<WorkItem>> LmdbStore::list_work(std::uint64_t after, std::size_t max) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<WorkItem>> {
+    std::vector<WorkItem> out;
+    DURACTOR_TRY(tx.scan_from(tx.tables().work, detail::work_key(after + 1),
+                              [&](std::string_view, std::string_view v) -> Result<bool> {
+                                if (max != 0 && out.size() >= max) return false;
+                                auto w = decode_work_item(v);
+                                if (!w) return fail(tx.corrupt("work item", w.error()));
+                                out.push_back(std::move(*w));
+                                return true;
+                              }));
+    return out;
+  });
+}
+
+Result<InstancePage> LmdbStore::list_instances(const InstanceQuery& q) {
+  auto matches = [&q](const InstanceInfo& i) {
+    if (!q.statuses.empty() &&
+        std::find(q.statuses.begin(), q.statuses.end(), i.status) == q.statuses.end()) {
+      return false;
+    }
+    if (q.name && i.name != *q.name) return false;
+    if (q.created_after && i.created_at < *q.created_after) return false;
+    if (q.created_before && i.created_at >= *q.created_before) return false;
+    if (q.parent && (!i.parent || i.parent->instance != *q.parent)) return false;
+    return true;
+  };
+  return impl_->read([&](Tx& tx) -> Result<InstancePage> {
+    InstancePage page;
+    std::string start = q.after.empty() ? std::string() : q.after + '\0';
+    DURACTOR_TRY(tx.scan_from(tx.tables().instances, start,
+                              [&](std::string_view k, std::string_view v) -> Result<bool> {
+                                auto info = decode_instance(v);
+                                if (!info) {
+                                  return fail(tx.corrupt("instance '" + std::string(k) + "'",
+                                                         info.error()));
+                                }
+                                if (!matches(*info)) return true;
+                                if (q.limit != 0 && page.instances.size() == q.limit) {
+                                  page.next = page.instances.back().id;
+                                  return false;
+                                }
+                                page.instances.push_back(std::move(*info));
+                                return true;
+                              }));
+    return page;
+  });
+}
+
+Result<StoreStats> LmdbStore::stats() {
+  return impl_->read([&](Tx& tx) -> Result<StoreStats> {
+    StoreStats s;
+    s.path = impl_->options.path;
+    MDB_envinfo info;
+    mdb_env_info(impl_->env, &info);
+    MDB_stat env_stat;
+    mdb_env_stat(impl_->env, &env_stat);
+    s.map_size = info.me_mapsize;
+    s.used_bytes = (info.me_last_pgno + 1) * std::uint64_t{env_stat.ms_psize};
+    s.last_commit = info.me_last_txnid;
+    const auto& t = tx.tables();
+    s.instances = tx.entries(t.instances);
+    s.executions = tx.entries(t.executions);
+    s.history_events = tx.entries(t.history);
+    s.inbox_messages = tx.entries(t.inbox);
+    s.work_items = tx.entries(t.work);
+    s.timers = tx.entries(t.timers);
+    return s;
+  });
+}
+
+Result<std::uint64_t> LmdbStore::change_counter() {
+  MDB_envinfo info;
+  int rc = mdb_env_info(impl_->env, &info);
+  if (rc != 0) return fail(impl_->error(rc, "read environment info"));
+  return static_cast<std::uint64_t>(info.me_last_txnid);
+}
+
+}  // namespace duractor

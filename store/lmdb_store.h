@@ -1,0 +1,103 @@
+#pragma once
+// The LMDB store: duractor's embedded Store, one directory holding an LMDB environment
+// (data.mdb, lock.mdb). Readers run concurrently on any thread; all writes go through ONE
+// writer thread that batches the writes of concurrent callers into one transaction (group
+// commit) and answers each caller after the sync. A batched write that fails is rolled back
+// alone (each runs in a nested transaction); the others commit.
+//
+// Other processes may open the same directory at the same time (the duractor CLI does):
+// LMDB serializes their write transactions with ours. Locks and work leases are kept in
+// memory: they belong to this process and end with it, so after a crash every unfinished
+// work item is available again.
+//
+// Durability: with `sync` on (the default) a write is on disk before its caller is
+// answered. With `sync` off a crash (of the machine, not just the process) may lose the
+// latest commits; the file is never corrupted. Use it for tests only.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/time.h"
+#include "store/store.h"
+
+namespace duractor {
+
+// Test hook: called at named steps inside write operations ("commit_turn.events",
+// "batch.commit", ...). An error it returns makes the write fail at that step, exactly as
+// a real failure there would.
+using FaultInjector = std::function<Status(std::string_view step)>;
+
+struct LmdbOptions {
+  std::string path;                // the store directory
+  bool create_if_missing = true;   // create the directory (one level) if it does not exist
+  bool read_only = false;          // open for reading only; writes fail kFailedPrecondition
+  bool sync = true;                // fsync every commit; off for tests only (see above)
+  std::uint64_t initial_map_size = std::uint64_t{64} << 20;  // bytes
+  // The store grows its map by doubling when full, up to this size; past it, writes fail
+  // with kStoreFull.
+  std::uint64_t max_map_size = std::uint64_t{1} << 40;
+  std::uint32_t max_readers = 512;  // concurrent read transactions (threads) allowed
+  std::size_t max_batch = 4096;     // writes per group commit
+  const Clock* clock = nullptr;     // for timestamps, locks and leases; default: system clock
+  FaultInjector fault_injector;     // tests only
+};
+
+class LmdbStore final : public Store {
+ public:
+  // Opens (creating if allowed) the store in options.path. Errors name the path and the
+  // cause: kNotFound (directory missing and create_if_missing unset), kIo (permission
+  // denied, read-only file system, not a directory, no space), kCorrupt (data.mdb is not an
+  // LMDB file or is damaged), kUnsupported (written by a newer duractor format).
+  static Result<std::unique_ptr<LmdbStore>> open(LmdbOptions options);
+
+  // Finishes queued writes, then closes the environment.
+  ~LmdbStore() override;
+
+  const std::string& path() const;
+  // The map size currently in use, in bytes (grows on demand).
+  std::uint64_t map_size() const;
+
+  void create_instance_async(NewInstance request, Callback<CreateOutcome> done) override;
+  void enqueue_async(InstanceId instance, InboxMessage message,
+                     Callback<std::uint64_t> done) override;
+  void commit_turn_async(TurnCommit turn, Callback<TurnCommitted> done) override;
+  void complete_work_async(WorkLease lease, message::ActivityResult result,
+                           Callback<InstanceId> done) override;
+  void fire_timers_async(std::vector<TimerKey> keys,
+                         Callback<std::vector<InstanceId>> done) override;
+  void delete_instance_async(InstanceId id, DeleteOptions options,
+                             Callback<DeleteSummary> done) override;
+
+  Result<InstanceLock> lock_instance(const InstanceId& instance, Milliseconds duration) override;
+  void unlock_instance(const InstanceLock& lock) override;
+  Result<std::vector<LeasedWork>> take_work(std::size_t max, Milliseconds duration) override;
+  Result<WorkLease> lease_work(std::uint64_t item, Milliseconds duration) override;
+  Result<WorkLease> renew_lease(const WorkLease& lease, Milliseconds duration) override;
+  void abandon_work(const WorkLease& lease) override;
+
+  Result<InstanceInfo> read_instance(const InstanceId& id) override;
+  Result<std::vector<ExecutionInfo>> read_executions(const InstanceId& id) override;
+  Result<std::vector<HistoryEvent>> read_history(const InstanceId& id,
+                                                 ExecutionId execution) override;
+  Result<ExecutionHistory> read_latest_history(const InstanceId& id) override;
+  Result<std::vector<InboxEntry>> read_inbox(const InstanceId& id, std::size_t max = 0) override;
+  Result<std::vector<InstanceId>> instances_with_messages(const std::string& after,
+                                                         std::size_t max) override;
+  Result<std::vector<TimerEntry>> due_timers(TimePoint now, std::size_t max) override;
+  Result<std::optional<TimerEntry>> next_timer() override;
+  Result<std::vector<WorkItem>> list_work(std::uint64_t after, std::size_t max) override;
+  Result<InstancePage> list_instances(const InstanceQuery& query) override;
+  Result<StoreStats> stats() override;
+  Result<std::uint64_t> change_counter() override;
+
+  struct Impl;
+
+ private:
+  explicit LmdbStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace duractor

@@ -1,0 +1,53 @@
+#include "store/records.h"
+
+#include "runtime/detail/record.h"
+
+namespace duractor {
+
+using detail::FieldReader;
+using detail::RecordWriter;
+
+// Layout: [id, instance, execution, scheduled_id, activity, input, attempt, created_at]
+std::string encode_work_item(const WorkItem& item) {
+  RecordWriter w(8);
+  w.u64(item.id).str(item.instance).u64(item.execution).u64(item.scheduled_id);
+  w.str(item.activity).bin(item.input).u64(item.attempt).i64(to_unix_ms(item.created_at));
+  return std::move(w).finish();
+}
+
+Result<WorkItem> decode_work_item(std::string_view bytes) {
+  return detail::decode_record<WorkItem>(bytes, "work item", [](FieldReader& r) {
+    WorkItem item;
+    item.id = r.u64("id");
+    item.instance = r.str("instance");
+    item.execution = r.u32("execution");
+    item.scheduled_id = r.u64("scheduled_id");
+    item.activity = r.str("activity");
+    item.input = r.bin("input");
+    item.attempt = r.u32("attempt");
+    item.created_at = from_unix_ms(r.i64("created_at"));
+    return item;
+  });
+}
+
+// Layout: [fire_at, seq, instance, execution, scheduled_id]
+std::string encode_timer(const TimerEntry& timer) {
+  RecordWriter w(5);
+  w.i64(to_unix_ms(timer.key.fire_at)).u64(timer.key.seq).str(timer.instance);
+  w.u64(timer.execution).u64(timer.scheduled_id);
+  return std::move(w).finish();
+}
+
+Result<TimerEntry> decode_timer(std::string_view bytes) {
+  return detail::decode_record<TimerEntry>(bytes, "timer", [](FieldReader& r) {
+    TimerEntry t;
+    t.key.fire_at = from_unix_ms(r.i64("fire_at"));
+    t.key.seq = r.u64("seq");
+    t.instance = r.str("instance");
+    t.execution = r.u32("execution");
+    t.scheduled_id = r.u64("scheduled_id");
+    return t;
+  });
+}
+
+}  // namespace duractor

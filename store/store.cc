@@ -1,0 +1,51 @@
+#include "store/store.h"
+
+#include <future>
+
+namespace duractor {
+namespace {
+
+// Runs an async write and waits for its callback.
+template <class T, class Start>
+Result<T> wait_for(Start&& start) {
+  std::promise<Result<T>> promise;
+  auto future = promise.get_future();
+  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+}  // namespace
+
+Result<CreateOutcome> Store::create_instance(NewInstance request) {
+  return wait_for<CreateOutcome>(
+      [&](auto done) { create_instance_async(std::move(request), std::move(done)); });
+}
+
+Result<std::uint64_t> Store::enqueue(InstanceId instance, InboxMessage message) {
+  return wait_for<std::uint64_t>([&](auto done) {
+    enqueue_async(std::move(instance), std::move(message), std::move(done));
+  });
+}
+
+Result<TurnCommitted> Store::commit_turn(TurnCommit turn) {
+  return wait_for<TurnCommitted>(
+      [&](auto done) { commit_turn_async(std::move(turn), std::move(done)); });
+}
+
+Result<InstanceId> Store::complete_work(WorkLease lease, message::ActivityResult result) {
+  return wait_for<InstanceId>([&](auto done) {
+    complete_work_async(lease, std::move(result), std::move(done));
+  });
+}
+
+Result<std::vector<InstanceId>> Store::fire_timers(std::vector<TimerKey> keys) {
+  return wait_for<std::vector<InstanceId>>(
+      [&](auto done) { fire_timers_async(std::move(keys), std::move(done)); });
+}
+
+Result<DeleteSummary> Store::delete_instance(InstanceId id, DeleteOptions options) {
+  return wait_for<DeleteSummary>(
+      [&](auto done) { delete_instance_async(std::move(id), options, std::move(done)); });
+}
+
+}  // namespace duractor

@@ -1,0 +1,326 @@
+#pragma once
+// The Store: everything duractor keeps durably, behind one interface. Instances and their
+// executions' histories, each instance's inbox, activity work items, durable timers, and the
+// links between parents and children. The LMDB implementation (store/lmdb_store.h) is the
+// first; a multi-process store (PostgreSQL) fits behind the same calls: turns are committed
+// under an instance lock token, and work is handed out under leases that expire.
+//
+// Thread-safety: every method may be called from any thread at any time. Writes from
+// concurrent callers may be batched into one transaction (group commit); each caller is
+// answered only after its write is durable (synced), or with the error that prevented it.
+// Reads see the state of the latest completed commit.
+//
+// Atomicity: every write operation is all-or-nothing. A failed write leaves no trace, and
+// never disturbs other callers' writes batched with it.
+//
+// Errors: the calls return Result/Status values, never throw. The codes each call returns
+// are listed with it; any call may also return kIo (the operating system failed a read,
+// write or sync; retryable), kCorrupt (a stored record does not decode; the message names
+// the key), kStoreFull (the store reached its maximum size) and kShutdown (the store is
+// closing).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/history.h"
+#include "runtime/instance.h"
+#include "runtime/messages.h"
+#include "runtime/time.h"
+
+namespace duractor {
+
+template <class T>
+using Callback = std::function<void(Result<T>)>;
+using StatusCallback = std::function<void(Status)>;
+
+// ---- requests and records --------------------------------------------------------------
+
+// A request to create an instance (client start).
+struct NewInstance {
+  InstanceId id;
+  std::string name;           // orchestration name
+  std::uint32_t version = 0;  // 0: the latest registered version
+  Bytes input;
+  // If an instance with this id exists with the same name and input, succeed without
+  // creating anything (kAlreadyExisted) instead of failing with kAlreadyExists.
+  bool idempotent = false;
+};
+
+enum class CreateOutcome : std::uint8_t { kCreated, kAlreadyExisted };
+
+// Exclusive right to run turns of one instance, until `expires_at`.
+struct InstanceLock {
+  InstanceId instance;
+  std::uint64_t token = 0;
+  TimePoint expires_at;
+};
+
+// Activity work, as created by a turn.
+struct NewWorkItem {
+  EventId scheduled_id = 0;  // the ActivityScheduled event this work answers
+  std::string activity;
+  Bytes input;
+  std::uint32_t attempt = 1;
+};
+
+struct WorkItem {
+  std::uint64_t id = 0;  // store-wide, increasing in creation order
+  InstanceId instance;
+  ExecutionId execution = 0;
+  EventId scheduled_id = 0;
+  std::string activity;
+  Bytes input;
+  std::uint32_t attempt = 1;
+  TimePoint created_at;
+  bool operator==(const WorkItem&) const = default;
+};
+
+// The right to complete one work item, until `expires_at`.
+struct WorkLease {
+  std::uint64_t item = 0;
+  std::uint64_t token = 0;
+  TimePoint expires_at;
+};
+
+struct LeasedWork {
+  WorkItem item;
+  WorkLease lease;
+};
+
+// A durable timer, as created by a turn.
+struct NewTimer {
+  EventId scheduled_id = 0;  // the TimerCreated event
+  TimePoint fire_at;
+};
+
+// Identifies a stored timer; timers are kept and read in (fire_at, seq) order.
+struct TimerKey {
+  TimePoint fire_at;
+  std::uint64_t seq = 0;
+  bool operator==(const TimerKey&) const = default;
+};
+
+struct TimerEntry {
+  TimerKey key;
+  InstanceId instance;
+  ExecutionId execution = 0;
+  EventId scheduled_id = 0;
+  bool operator==(const TimerEntry&) const = default;
+};
+
+// A message from a turn to another instance's inbox. A message::Start creates the target
+// instance (a sub-orchestration); see Store::commit_turn.
+struct OutboundMessage {
+  InstanceId target;
+  InboxMessage message;
+};
+
+// Instance metadata changes committed with a turn. Unset fields are left as they are.
+struct InstanceUpdate {
+  std::optional<InstanceStatus> status;
+  std::optional<std::string> name;           // set when an execution starts
+  std::optional<std::uint32_t> version;      // set when an execution starts
+  std::optional<Bytes> output;               // set on completion
+  std::optional<FailureDetails> failure;     // set on failure or cancellation
+  std::optional<std::string> custom_status;
+};
+
+// Everything one turn of one instance changes, committed atomically by Store::commit_turn.
+struct TurnCommit {
+  InstanceLock lock;
+  // The execution the events belong to. Either the instance's current execution, or the
+  // next one (current + 1) when `events` starts with ExecutionStarted (id 1).
+  ExecutionId execution = 0;
+  std::vector<HistoryEvent> events;     // appended; ids must continue the execution's history
+  std::vector<std::uint64_t> consumed;  // inbox seqs this turn consumed
+  std::vector<NewWorkItem> work;
+  std::vector<NewTimer> timers;
+  std::vector<OutboundMessage> outbound;
+  // Work items and timers whose results the turn appended directly (delivered in memory
+  // rather than through the inbox); they are deleted. Unknown ids are ignored: a crash may
+  // already have re-delivered them.
+  std::vector<std::uint64_t> finished_work;
+  std::vector<TimerKey> fired_timers;
+  InstanceUpdate update;
+};
+
+struct TurnCommitted {
+  std::vector<WorkItem> work;         // the created work items, with their ids
+  std::vector<TimerEntry> timers;     // the created timers, with their keys
+  std::vector<InstanceId> woken;      // instances that received an outbound message
+};
+
+// Filters for list_instances. Empty / unset fields match everything.
+struct InstanceQuery {
+  std::vector<InstanceStatus> statuses;
+  std::optional<std::string> name;
+  std::optional<TimePoint> created_after;   // inclusive
+  std::optional<TimePoint> created_before;  // exclusive
+  std::optional<InstanceId> parent;
+  std::string after;           // page token: only ids ordered after this one
+  std::size_t limit = 100;     // at most this many per page (0: no limit)
+};
+
+struct InstancePage {
+  std::vector<InstanceInfo> instances;  // ordered by id
+  std::optional<std::string> next;      // pass as `after` for the next page; unset at the end
+};
+
+struct DeleteOptions {
+  bool cascade = true;  // also delete sub-orchestrations (recursively)
+  bool force = false;   // also delete instances that have not finished
+};
+
+struct DeleteSummary {
+  std::vector<InstanceId> deleted;  // the instance and, with cascade, its descendants
+  std::uint64_t events = 0;         // history events removed
+};
+
+struct ExecutionHistory {
+  ExecutionId execution = 0;
+  std::vector<HistoryEvent> events;
+};
+
+struct StoreStats {
+  std::string path;
+  std::uint64_t map_size = 0;      // bytes reserved for the store file
+  std::uint64_t used_bytes = 0;    // bytes of it in use
+  std::uint64_t instances = 0;
+  std::uint64_t executions = 0;
+  std::uint64_t history_events = 0;
+  std::uint64_t inbox_messages = 0;
+  std::uint64_t work_items = 0;
+  std::uint64_t timers = 0;
+  std::uint64_t last_commit = 0;   // increases with every committed write
+};
+
+// ---- the interface ---------------------------------------------------------------------
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // == Writes ==
+  // Each write exists in two forms: `x_async(..., done)` and the blocking `x(...)`. `done` is
+  // called exactly once, on a store thread, after the write is durable or has failed. It
+  // must return quickly and must not call a blocking write of this store (that would wait
+  // for the thread it runs on).
+
+  // Creates instance `id` in status kPending with a Start message (execution 1) in its
+  // inbox. Returns kCreated. Errors: kInvalidArgument (bad id or name), kAlreadyExists (the
+  // id is taken and the request is not an idempotent repeat of the same name and input; the
+  // message says which differs).
+  virtual void create_instance_async(NewInstance request, Callback<CreateOutcome> done) = 0;
+  Result<CreateOutcome> create_instance(NewInstance request);
+
+  // Appends `message` to the inbox of `instance` and returns its seq. Errors: kNotFound (no
+  // such instance), kFailedPrecondition (an Event or Cancel for an instance that has
+  // finished; results, timers and child results for a finished instance are accepted and
+  // dropped by its next turn).
+  virtual void enqueue_async(InstanceId instance, InboxMessage message,
+                             Callback<std::uint64_t> done) = 0;
+  Result<std::uint64_t> enqueue(InstanceId instance, InboxMessage message);
+
+  // Commits one turn: appends the events to the execution's history, deletes the consumed
+  // inbox messages, finished work and fired timers, creates work items and timers, delivers
+  // outbound messages and updates the instance metadata, all in one transaction.
+  //
+  // An outbound message::Start creates its target instance (kPending, with the Start in its
+  // inbox and a parent/child link); if the id is taken, the parent named in the Start gets a
+  // ChildResult failure in its inbox instead. Other outbound messages to instances that do
+  // not exist are dropped (the caller's history already records them as sent).
+  //
+  // When the turn ends its execution (the update makes the status terminal, or the next
+  // execution starts), the remaining timers and work items of the ended execution are
+  // deleted: they can no longer be delivered.
+  //
+  // Errors: kConflict (the lock is not held — expired and taken by someone else, or never
+  // taken; the first event id does not continue the history; a consumed message is gone),
+  // kNotFound (the instance was deleted), kInvalidArgument (malformed turn: empty ids,
+  // execution not current or next).
+  virtual void commit_turn_async(TurnCommit turn, Callback<TurnCommitted> done) = 0;
+  Result<TurnCommitted> commit_turn(TurnCommit turn);
+
+  // Completes leased work: deletes the item and appends `result` to its instance's inbox.
+  // Errors: kConflict (the lease was lost: the item is gone or leased to someone else; the
+  // result is dropped, since another attempt owns the item).
+  virtual void complete_work_async(WorkLease lease, message::ActivityResult result,
+                                   Callback<InstanceId> done) = 0;
+  Result<InstanceId> complete_work(WorkLease lease, message::ActivityResult result);
+
+  // Fires timers: each timer that still exists is deleted and becomes a TimerFired message
+  // in its instance's inbox. Keys that no longer exist are skipped. Returns the instances
+  // that received a message.
+  virtual void fire_timers_async(std::vector<TimerKey> keys,
+                                 Callback<std::vector<InstanceId>> done) = 0;
+  Result<std::vector<InstanceId>> fire_timers(std::vector<TimerKey> keys);
+
+  // Deletes an instance with all its executions, history, inbox, work items and timers;
+  // with options.cascade, its sub-orchestrations too. Errors: kNotFound,
+  // kFailedPrecondition (the instance or a descendant has not finished and force is unset;
+  // nothing is deleted).
+  virtual void delete_instance_async(InstanceId id, DeleteOptions options,
+                                     Callback<DeleteSummary> done) = 0;
+  Result<DeleteSummary> delete_instance(InstanceId id, DeleteOptions options = {});
+
+  // == Locks and leases ==
+  // Fast, non-durable (for the LMDB store they live in memory and end with the process).
+
+  // Takes the turn lock of `instance` for `duration`. Errors: kBusy (held by someone else
+  // and not expired), kNotFound.
+  virtual Result<InstanceLock> lock_instance(const InstanceId& instance, Milliseconds duration) = 0;
+  // Releases a lock taken by lock_instance. Releasing a lock that is no longer held is a
+  // no-op.
+  virtual void unlock_instance(const InstanceLock& lock) = 0;
+
+  // Leases up to `max` work items that are not leased (or whose lease expired), oldest
+  // first, for `duration`.
+  virtual Result<std::vector<LeasedWork>> take_work(std::size_t max, Milliseconds duration) = 0;
+  // Leases one specific work item (for in-process dispatch right after a turn created it).
+  // Errors: kNotFound (gone), kBusy (leased by someone else).
+  virtual Result<WorkLease> lease_work(std::uint64_t item, Milliseconds duration) = 0;
+  // Extends a lease. Errors: kConflict (the lease was lost).
+  virtual Result<WorkLease> renew_lease(const WorkLease& lease, Milliseconds duration) = 0;
+  // Gives a lease back so that the item can be taken again at once.
+  virtual void abandon_work(const WorkLease& lease) = 0;
+
+  // == Reads ==
+
+  // Errors: kNotFound.
+  virtual Result<InstanceInfo> read_instance(const InstanceId& id) = 0;
+  // The executions of an instance in order. Errors: kNotFound.
+  virtual Result<std::vector<ExecutionInfo>> read_executions(const InstanceId& id) = 0;
+  // The history of one execution, in event order. Errors: kNotFound (no such instance or
+  // execution).
+  virtual Result<std::vector<HistoryEvent>> read_history(const InstanceId& id,
+                                                         ExecutionId execution) = 0;
+  // The current execution's id and history, read in one snapshot. Errors: kNotFound (no
+  // such instance); an instance whose first turn has not run has execution 0 and no events.
+  virtual Result<ExecutionHistory> read_latest_history(const InstanceId& id) = 0;
+  // The instance's messages in seq order, at most `max` (0: all). Errors: kNotFound.
+  virtual Result<std::vector<InboxEntry>> read_inbox(const InstanceId& id, std::size_t max = 0) = 0;
+  // Ids of instances with at least one inbox message, ordered by id, starting after
+  // `after`, at most `max`.
+  virtual Result<std::vector<InstanceId>> instances_with_messages(const std::string& after,
+                                                                 std::size_t max) = 0;
+  // Timers due at `now` (fire_at <= now), earliest first, at most `max`.
+  virtual Result<std::vector<TimerEntry>> due_timers(TimePoint now, std::size_t max) = 0;
+  // The earliest timer, if any.
+  virtual Result<std::optional<TimerEntry>> next_timer() = 0;
+  // Work items in creation order starting after id `after`, at most `max`, leased or not.
+  virtual Result<std::vector<WorkItem>> list_work(std::uint64_t after, std::size_t max) = 0;
+  virtual Result<InstancePage> list_instances(const InstanceQuery& query) = 0;
+  virtual Result<StoreStats> stats() = 0;
+  // A number that increases whenever anyone (this process or another) commits a write.
+  // Cheap; lets a runtime notice changes made by other processes (the CLI).
+  virtual Result<std::uint64_t> change_counter() = 0;
+};
+
+}  // namespace duractor

@@ -1,0 +1,87 @@
+#include "tests/support/child_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace duractor::testing {
+
+ChildProcess::ChildProcess(std::function<int()> body) {
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int status = 99;
+    try {
+      status = body();
+    } catch (...) {
+      status = 99;
+    }
+    ::_exit(status);
+  }
+}
+
+ChildProcess::~ChildProcess() { kill(); }
+
+void ChildProcess::kill() {
+  if (pid_ <= 0 || reaped_) return;
+  ::kill(pid_, SIGKILL);
+  wait();
+}
+
+int ChildProcess::wait() {
+  if (reaped_) return status_;
+  int raw = 0;
+  while (::waitpid(pid_, &raw, 0) < 0 && errno == EINTR) {
+  }
+  reaped_ = true;
+  status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  return status_;
+}
+
+LinePipe::LinePipe() {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  read_fd_ = fds[0];
+  write_fd_ = fds[1];
+}
+
+LinePipe::~LinePipe() {
+  if (read_fd_ >= 0) ::close(read_fd_);
+  if (write_fd_ >= 0) ::close(write_fd_);
+}
+
+void LinePipe::write_line(const std::string& line) const {
+  std::string data = line + "\n";
+  ssize_t n = ::write(write_fd_, data.data(), data.size());
+  (void)n;
+}
+
+void LinePipe::close_write_end() {
+  if (write_fd_ >= 0) ::close(write_fd_);
+  write_fd_ = -1;
+}
+
+std::vector<std::string> LinePipe::read_all_lines() {
+  std::string buffer;
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = ::read(read_fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (;;) {
+    auto end = buffer.find('\n', start);
+    if (end == std::string::npos) break;  // a partial last line was never acknowledged
+    lines.push_back(buffer.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+}  // namespace duractor::testing

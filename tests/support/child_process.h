@@ -1,0 +1,59 @@
+#pragma once
+// Real child processes for crash and fault tests: fork, run a function in the child, and
+// kill it (SIGKILL) or wait for it. The child never returns into the test framework: it
+// leaves with _exit(status). Fork before the parent starts threads or opens stores: the
+// child inherits only the calling thread.
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace duractor::testing {
+
+class ChildProcess {
+ public:
+  // Forks and runs `body` in the child; its return value is the child's exit status.
+  // An exception escaping `body` exits with status 99.
+  explicit ChildProcess(std::function<int()> body);
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  // Kills the child if it is still running.
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  // SIGKILL, then reap. Idempotent.
+  void kill();
+  // Waits for the child to exit; returns its exit status, or 128 + signal if killed.
+  int wait();
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+// A pipe whose write end a child uses to report progress, one line per fact; the parent
+// reads every line written before the child died.
+class LinePipe {
+ public:
+  LinePipe();
+  LinePipe(const LinePipe&) = delete;
+  LinePipe& operator=(const LinePipe&) = delete;
+  ~LinePipe();
+
+  // In the child: writes one line atomically (lines shorter than PIPE_BUF).
+  void write_line(const std::string& line) const;
+  // In the parent, after forking: closes the write end so that reads end at the child's
+  // death.
+  void close_write_end();
+  // In the parent: reads all lines until every writer has exited.
+  std::vector<std::string> read_all_lines();
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
+}  // namespace duractor::testing
