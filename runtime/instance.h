@@ -35,7 +35,7 @@ struct InstanceInfo {
   InstanceStatus status = InstanceStatus::kPending;
   ExecutionId execution = 0;   // the current (latest) execution; 0 before the first turn
   TimePoint created_at;
-  TimePoint updated_at;
+  TimePoint updated_at;        // when any field above or below last changed
   std::optional<TimePoint> completed_at;
   Bytes input;                 // input the instance was started with
   Bytes output;                // set when completed

@@ -1,6 +1,7 @@
 #include "store/lmdb_store.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -17,8 +18,16 @@
 #include <unordered_set>
 
 #include "runtime/codec.h"
+#include "store/detail/journal_index.h"
 #include "store/detail/keys.h"
 #include "store/records.h"
+
+// Returns the error of a failed Status/Result expression from the enclosing function.
+#define DURACTOR_TRY(expr)                                          \
+  do {                                                              \
+    auto duractor_status_ = (expr);                                 \
+    if (!duractor_status_) return fail(duractor_status_.error());   \
+  } while (false)
 
 namespace duractor {
 namespace {
@@ -120,9 +129,11 @@ class CursorGuard {
 
 struct Tables {
   MDB_dbi meta = 0;
+  MDB_dbi instance_ids = 0;
   MDB_dbi instances = 0;
   MDB_dbi executions = 0;
   MDB_dbi history = 0;
+  MDB_dbi journal = 0;
   MDB_dbi inbox = 0;
   MDB_dbi work = 0;
   MDB_dbi work_index = 0;
@@ -133,15 +144,22 @@ struct Tables {
 
 // One transaction's view of the tables, with errors translated. Values returned by get()
 // point into the map and stay valid only until the next write in this transaction.
+// Journal index entries added by a write transaction, to take back if it does not commit.
+using JournalUndo = std::vector<std::pair<InstanceId, std::uint64_t>>;
+
 class Tx {
  public:
   Tx(MDB_txn* txn, const Tables& tables, const std::string& path, const FaultInjector* faults,
-     TimePoint now)
-      : txn_(txn), t(tables), path_(path), faults_(faults), now_(now) {}
+     TimePoint now, detail::JournalIndex& index, JournalUndo* undo = nullptr)
+      : txn_(txn), t(tables), path_(path), faults_(faults), now_(now), index_(index),
+        undo_(undo) {}
 
   const Tables& tables() const { return t; }
   TimePoint now() const { return now_; }
   bool hit_map_full() const { return map_full_; }
+  // Whether this Tx has attempted any write (a failed write can leave the transaction
+  // unusable, so it counts).
+  bool wrote() const { return wrote_; }
 
   Error error(int rc, std::string_view what) {
     if (rc == MDB_MAP_FULL) map_full_ = true;
@@ -157,6 +175,7 @@ class Tx {
   }
 
   Status put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    wrote_ = true;
     MDB_val k = to_val(key), v = to_val(value);
     int rc = mdb_put(txn_, dbi, &k, &v, 0);
     if (rc != 0) return fail(error(rc, "write"));
@@ -165,6 +184,7 @@ class Tx {
 
   // Deletes `key`; true if it existed.
   Result<bool> del(MDB_dbi dbi, std::string_view key) {
+    wrote_ = true;
     MDB_val k = to_val(key);
     int rc = mdb_del(txn_, dbi, &k, nullptr);
     if (rc == MDB_NOTFOUND) return false;
@@ -235,6 +255,204 @@ class Tx {
     return value;
   }
 
+  // The last entry whose key starts with `prefix` in `dbi`, if any.
+  Result<std::optional<std::pair<std::string_view, std::string_view>>> last_with_prefix(
+      MDB_dbi dbi, std::string_view prefix) {
+    using Found = std::optional<std::pair<std::string_view, std::string_view>>;
+    MDB_cursor* raw = nullptr;
+    int rc = mdb_cursor_open(txn_, dbi, &raw);
+    if (rc != 0) return fail(error(rc, "open cursor"));
+    CursorGuard cursor(raw);
+    // Seek to the prefix's successor (the smallest key after every key with this prefix),
+    // then step back one.
+    std::string after(prefix);
+    while (!after.empty() && static_cast<unsigned char>(after.back()) == 0xff) after.pop_back();
+    if (after.empty()) return Found();
+    after.back() = static_cast<char>(static_cast<unsigned char>(after.back()) + 1);
+    MDB_val k = to_val(after), v;
+    rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);
+    if (rc == 0) {
+      rc = mdb_cursor_get(raw, &k, &v, MDB_PREV);
+    } else if (rc == MDB_NOTFOUND) {
+      rc = mdb_cursor_get(raw, &k, &v, MDB_LAST);
+    }
+    if (rc == MDB_NOTFOUND) return Found();
+    if (rc != 0) return fail(error(rc, "seek"));
+    auto key = from_val(k);
+    if (key.substr(0, prefix.size()) != prefix) return Found();
+    return Found(std::make_pair(key, from_val(v)));
+  }
+
+  // The journal record `entry` points to, if it exists in this transaction's snapshot and
+  // is the one the entry describes (an entry may outlive a turn that never committed).
+  Result<std::optional<JournalRecord>> journal_record(const InstanceId& id,
+                                                     const detail::JournalIndex::Entry& entry) {
+    auto raw = get(t.journal, detail::journal_key(entry.seq));
+    if (!raw) return fail(raw.error());
+    if (!*raw) return std::optional<JournalRecord>();
+    auto record = decode_journal_record(**raw);
+    if (!record) {
+      return fail(corrupt("journal record " + std::to_string(entry.seq), record.error()));
+    }
+    if (record->instance != id || record->execution != entry.execution ||
+        record->first_event != entry.first_event) {
+      return std::optional<JournalRecord>();
+    }
+    return std::optional<JournalRecord>(std::move(*record));
+  }
+
+  // Journal records of `id` (of `execution`, or of all executions if 0) that this process's
+  // index does not know: written by another process after the index was built.
+  Result<std::vector<JournalRecord>> unindexed_records(const InstanceId& id,
+                                                       ExecutionId execution) {
+    std::vector<JournalRecord> out;
+    auto st = scan_from(t.journal, detail::journal_key(index_.high_water() + 1),
+                        [&](std::string_view k, std::string_view v) -> Result<bool> {
+                          auto record = decode_journal_record(v);
+                          if (!record) {
+                            return fail(corrupt("journal record " +
+                                                    std::to_string(detail::get_be64(k)),
+                                                record.error()));
+                          }
+                          if (record->instance == id &&
+                              (execution == 0 || record->execution == execution)) {
+                            out.push_back(std::move(*record));
+                          }
+                          return true;
+                        });
+    if (!st) return fail(st.error());
+    return out;
+  }
+
+  // The id of the last event of an execution (0 if it has none): from its newest journal
+  // record if any (journal records are always newer than the history table's), else from
+  // the history table's keys.
+  Result<EventId> last_event(const InstanceId& id, ExecutionId execution) {
+    auto foreign = unindexed_records(id, execution);
+    if (!foreign) return fail(foreign.error());
+    if (!foreign->empty()) {
+      const auto& r = foreign->back();
+      return r.first_event + r.events.size() - 1;
+    }
+    auto entries = index_.entries(id, execution);
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      auto record = journal_record(id, *it);
+      if (!record) return fail(record.error());
+      if (*record) return it->last_event;
+    }
+    auto prefix = execution_key(id, execution);
+    auto stored = last_with_prefix(t.history, prefix);
+    if (!stored) return fail(stored.error());
+    if (!*stored || (*stored)->first.size() != prefix.size() + 8) return EventId{0};
+    return detail::get_be64((*stored)->first.substr(prefix.size()));
+  }
+
+  // The events of an execution: those compacted into the history table, then those still
+  // in the journal (always the newer ones), in event order.
+  Result<std::vector<HistoryEvent>> history(const InstanceId& id, ExecutionId execution) {
+    std::vector<HistoryEvent> events;
+    auto prefix = execution_key(id, execution);
+    auto where = [&](EventId event) {
+      return "history of '" + id + "' execution " + std::to_string(execution) + " event " +
+             std::to_string(event);
+    };
+    auto st = scan_prefix(t.history, prefix,
+                          [&](std::string_view k, std::string_view v) -> Result<bool> {
+                            auto e = decode_event(v);
+                            if (!e) {
+                              return fail(corrupt(where(detail::get_be64(k.substr(prefix.size()))),
+                                                  e.error()));
+                            }
+                            events.push_back(std::move(*e));
+                            return true;
+                          });
+    if (!st) return fail(st.error());
+    auto append = [&](const JournalRecord& r) -> Status {
+      for (std::size_t i = 0; i < r.events.size(); ++i) {
+        auto e = decode_event(r.events[i]);
+        if (!e) return fail(corrupt(where(r.first_event + i), e.error()));
+        events.push_back(std::move(*e));
+      }
+      return {};
+    };
+    for (const auto& entry : index_.entries(id, execution)) {
+      auto record = journal_record(id, entry);
+      if (!record) return fail(record.error());
+      if (*record) DURACTOR_TRY(append(**record));
+    }
+    auto foreign = unindexed_records(id, execution);
+    if (!foreign) return fail(foreign.error());
+    for (const auto& r : *foreign) DURACTOR_TRY(append(r));
+    return events;
+  }
+
+  // Appends one turn's events to the journal. `encoded` holds the events encoded, with ids
+  // first_event, first_event + 1, ...
+  Status append_journal(const InstanceId& id, ExecutionId execution, EventId first_event,
+                        std::vector<std::string> encoded) {
+    auto seq = next_counter("seq.journal");
+    if (!seq) return fail(seq.error());
+    EventId last = first_event + encoded.size() - 1;
+    JournalRecord record{id, execution, first_event, std::move(encoded)};
+    DURACTOR_TRY(put(t.journal, detail::journal_key(*seq), encode_journal_record(record)));
+    index_.add(id, {execution, first_event, last, *seq});
+    if (undo_ != nullptr) undo_->emplace_back(id, *seq);
+    return {};
+  }
+
+  // Deletes the journal records of an instance (all executions); returns their event count.
+  Result<std::uint64_t> erase_journal(const InstanceId& id) {
+    std::uint64_t events = 0;
+    for (const auto& entry : index_.entries(id)) {
+      auto record = journal_record(id, entry);
+      if (!record) return fail(record.error());
+      if (!*record) continue;
+      events += (*record)->events.size();
+      DURACTOR_TRY(del(t.journal, detail::journal_key(entry.seq)));
+    }
+    std::vector<std::uint64_t> foreign;
+    auto st = scan_from(t.journal, detail::journal_key(index_.high_water() + 1),
+                        [&](std::string_view k, std::string_view v) -> Result<bool> {
+                          auto record = decode_journal_record(v);
+                          if (record && record->instance == id) {
+                            foreign.push_back(detail::get_be64(k));
+                            events += record->events.size();
+                          }
+                          return true;
+                        });
+    if (!st) return fail(st.error());
+    for (auto seq : foreign) DURACTOR_TRY(del(t.journal, detail::journal_key(seq)));
+    return events;
+  }
+
+  // Moves the oldest journal records, up to `max`, into the history table; `moved` gets the
+  // (instance, seq) of each. Taking the oldest keeps the journal a contiguous range (its
+  // pages stay few) and keeps every instance's journal records newer than its history.
+  Status compact_journal(std::size_t max, JournalUndo& moved) {
+    std::vector<std::pair<std::uint64_t, JournalRecord>> records;
+    auto st = scan_from(t.journal, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+      if (records.size() >= max) return false;
+      auto record = decode_journal_record(v);
+      if (!record) {
+        return fail(corrupt("journal record " + std::to_string(detail::get_be64(k)),
+                            record.error()));
+      }
+      records.emplace_back(detail::get_be64(k), std::move(*record));
+      return true;
+    });
+    if (!st) return fail(st.error());
+    for (auto& [seq, r] : records) {
+      for (std::size_t i = 0; i < r.events.size(); ++i) {
+        DURACTOR_TRY(put(t.history, history_key(r.instance, r.execution, r.first_event + i),
+                         r.events[i]));
+      }
+      DURACTOR_TRY(del(t.journal, detail::journal_key(seq)));
+      DURACTOR_TRY(fault("compact_journal.record"));
+      moved.emplace_back(r.instance, seq);
+    }
+    return {};
+  }
+
   // Number of entries in a table.
   std::uint64_t entries(MDB_dbi dbi) {
     MDB_stat st;
@@ -252,10 +470,30 @@ class Tx {
                                        cause.message);
   }
 
-  Result<std::optional<InstanceInfo>> instance(const InstanceId& id) {
-    auto raw = get(t.instances, id);
+  // Instance records are keyed by their row, a number given in creation order, so that the
+  // records of the instances active now (mostly recent ones) share pages; instance_ids maps
+  // each id to its row.
+  Result<std::optional<std::uint64_t>> instance_row(const InstanceId& id) {
+    auto raw = get(t.instance_ids, id);
     if (!raw) return fail(raw.error());
-    if (!*raw) return std::optional<InstanceInfo>();
+    if (!*raw) return std::optional<std::uint64_t>();
+    if ((*raw)->size() != 8) {
+      return fail(ErrorCode::kCorrupt, "store " + path_ + ": row of instance '" + id +
+                                           "' is malformed");
+    }
+    return std::optional<std::uint64_t>(detail::get_be64(**raw));
+  }
+
+  Result<std::optional<InstanceInfo>> instance(const InstanceId& id) {
+    auto row = instance_row(id);
+    if (!row) return fail(row.error());
+    if (!*row) return std::optional<InstanceInfo>();
+    auto raw = get(t.instances, detail::row_key(**row));
+    if (!raw) return fail(raw.error());
+    if (!*raw) {
+      return fail(ErrorCode::kCorrupt, "store " + path_ + ": record of instance '" + id +
+                                           "' (row " + std::to_string(**row) + ") is missing");
+    }
     auto info = decode_instance(**raw);
     if (!info) return fail(corrupt("instance '" + id + "'", info.error()));
     return std::optional<InstanceInfo>(std::move(*info));
@@ -268,40 +506,86 @@ class Tx {
     return std::move(**info);
   }
 
+  // Writes an instance record, giving the instance a row if it is new.
   Status put_instance(const InstanceInfo& info) {
-    return put(t.instances, info.id, encode_instance(info));
-  }
-
-  Result<std::optional<ExecutionInfo>> execution(const InstanceId& id, ExecutionId execution) {
-    auto raw = get(t.executions, execution_key(id, execution));
-    if (!raw) return fail(raw.error());
-    if (!*raw) return std::optional<ExecutionInfo>();
-    auto info = decode_execution(**raw);
-    if (!info) {
-      return fail(corrupt("execution " + std::to_string(execution) + " of '" + id + "'",
-                          info.error()));
+    auto row = instance_row(info.id);
+    if (!row) return fail(row.error());
+    std::uint64_t r = 0;
+    if (*row) {
+      r = **row;
+    } else {
+      auto next = next_counter("seq.instance");
+      if (!next) return fail(next.error());
+      r = *next;
+      DURACTOR_TRY(put(t.instance_ids, info.id, detail::row_key(r)));
     }
-    return std::optional<ExecutionInfo>(*info);
+    return put(t.instances, detail::row_key(r), encode_instance(info));
   }
 
-  Result<std::vector<HistoryEvent>> history(const InstanceId& id, ExecutionId execution) {
-    std::vector<HistoryEvent> events;
-    auto prefix = execution_key(id, execution);
-    auto st = scan_prefix(t.history, prefix,
-                          [&](std::string_view k, std::string_view v) -> Result<bool> {
-                            auto e = decode_event(v);
-                            if (!e) {
-                              return fail(corrupt("history of '" + id + "' execution " +
-                                                      std::to_string(execution) + " event " +
-                                                      std::to_string(detail::get_be64(
-                                                          k.substr(prefix.size()))),
-                                                  e.error()));
-                            }
-                            events.push_back(std::move(*e));
-                            return true;
-                          });
-    if (!st) return fail(st.error());
-    return events;
+  // Deletes an instance record and its row.
+  Status remove_instance(const InstanceId& id) {
+    auto row = instance_row(id);
+    if (!row) return fail(row.error());
+    if (!*row) return {};
+    DURACTOR_TRY(del(t.instances, detail::row_key(**row)));
+    DURACTOR_TRY(del(t.instance_ids, id));
+    return {};
+  }
+
+  // The timestamp of event #1 of an execution, if it has one.
+  Result<std::optional<TimePoint>> first_event_time(const InstanceId& id, ExecutionId execution) {
+    auto raw = get(t.history, history_key(id, execution, 1));
+    if (!raw) return fail(raw.error());
+    std::optional<std::string> bytes;
+    if (*raw) bytes = std::string(**raw);
+    if (!bytes) {
+      for (const auto& entry : index_.entries(id, execution)) {
+        if (entry.first_event != 1) continue;
+        auto record = journal_record(id, entry);
+        if (!record) return fail(record.error());
+        if (*record && !(*record)->events.empty()) bytes = (*record)->events.front();
+      }
+    }
+    if (!bytes) {
+      auto foreign = unindexed_records(id, execution);
+      if (!foreign) return fail(foreign.error());
+      for (const auto& r : *foreign) {
+        if (r.first_event == 1 && !r.events.empty()) bytes = r.events.front();
+      }
+    }
+    if (!bytes) return std::optional<TimePoint>();
+    auto e = decode_event(*bytes);
+    if (!e) return fail(corrupt("history of '" + id + "'", e.error()));
+    return std::optional<TimePoint>(e->timestamp);
+  }
+
+  // What is known of one execution: executions that continued as new have a record; the
+  // current one is described by the instance record and its history.
+  Result<std::optional<ExecutionInfo>> execution(const InstanceInfo& info, ExecutionId execution) {
+    ExecutionInfo x;
+    if (execution != 0 && execution == info.execution) {
+      x.execution = execution;
+      x.version = info.version;
+      x.status = info.status == InstanceStatus::kPending ? InstanceStatus::kRunning : info.status;
+      x.completed_at = info.completed_at;
+    } else {
+      auto raw = get(t.executions, execution_key(info.id, execution));
+      if (!raw) return fail(raw.error());
+      if (!*raw) return std::optional<ExecutionInfo>();
+      auto stored = decode_execution(**raw);
+      if (!stored) {
+        return fail(corrupt("execution " + std::to_string(execution) + " of '" + info.id + "'",
+                            stored.error()));
+      }
+      x = *stored;
+    }
+    auto last = last_event(info.id, execution);
+    if (!last) return fail(last.error());
+    x.event_count = *last;
+    auto started = first_event_time(info.id, execution);
+    if (!started) return fail(started.error());
+    if (*started) x.started_at = **started;
+    return std::optional<ExecutionInfo>(x);
   }
 
   // Appends `entry` to the inbox of `id`; returns its seq.
@@ -384,13 +668,10 @@ class Tx {
   const FaultInjector* faults_;
   TimePoint now_;
   bool map_full_ = false;
+  bool wrote_ = false;
+  detail::JournalIndex& index_;
+  JournalUndo* undo_;
 };
-
-#define DURACTOR_TRY(expr)                              \
-  do {                                                  \
-    auto duractor_status_ = (expr);                     \
-    if (!duractor_status_) return fail(duractor_status_.error()); \
-  } while (false)
 
 // A queued write: `apply` runs inside a (nested) write transaction and may run more than
 // once if the batch is retried; `committed` runs once after a successful sync (in-memory
@@ -438,6 +719,30 @@ class TypedWrite final : public PendingWrite {
   std::optional<T> value_;
 };
 
+// Moves the oldest journal records into the history table. Queued by the writer itself,
+// in the same transaction as a batch of callers' writes, when the journal is over its limit;
+// nobody waits for it. `on_committed` gets the records moved and the journal's new size.
+class CompactionWrite final : public PendingWrite {
+ public:
+  using OnCommitted = std::function<void(const JournalUndo& moved, std::uint64_t remaining)>;
+  CompactionWrite(std::size_t step, OnCommitted on_committed)
+      : step_(step), on_committed_(std::move(on_committed)) {}
+  Status apply(Tx& tx) override {
+    moved_.clear();
+    DURACTOR_TRY(tx.compact_journal(step_, moved_));
+    remaining_ = tx.entries(tx.tables().journal);
+    return {};
+  }
+  void committed() override { on_committed_(moved_, remaining_); }
+  void finish(Status) override {}  // a failed step is simply tried again with a later batch
+
+ private:
+  std::size_t step_;
+  OnCommitted on_committed_;
+  JournalUndo moved_;
+  std::uint64_t remaining_ = 0;
+};
+
 struct LockState {
   std::uint64_t token = 0;
   TimePoint expires_at;
@@ -461,6 +766,10 @@ struct LmdbStore::Impl {
   std::deque<std::unique_ptr<PendingWrite>> queue;
   bool stopping = false;
   std::thread writer;
+
+  // Journal records not yet compacted (exact after each compaction, approximate between).
+  std::atomic<std::uint64_t> journal_records{0};
+  detail::JournalIndex journal_index;
 
   std::mutex locks_mutex;
   std::unordered_map<InstanceId, LockState> locks;
@@ -529,7 +838,7 @@ struct LmdbStore::Impl {
       }
       if (rc != 0) return fail(error(rc, "begin read transaction"));
       TxnGuard guard(txn);
-      Tx tx(txn, tables, options.path, nullptr, now());
+      Tx tx(txn, tables, options.path, nullptr, now(), journal_index);
       return fn(tx);
     }
   }
@@ -560,16 +869,38 @@ struct LmdbStore::Impl {
 
   void writer_loop() {
     std::vector<std::unique_ptr<PendingWrite>> batch;
+    std::size_t last_batch = 1;
     for (;;) {
       {
         std::unique_lock lock(queue_mutex);
         queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty()) return;
+        // Group commit: the callers answered by the last batch are probably preparing their
+        // next writes right now. If fewer have arrived than the last batch held, give the
+        // rest a moment (a fraction of a sync) to join this one.
+        if (queue.size() < last_batch && options.group_commit_wait.count() > 0) {
+          queue_cv.wait_for(lock, options.group_commit_wait,
+                            [&] { return stopping || queue.size() >= last_batch; });
+        }
         while (!queue.empty() && batch.size() < options.max_batch) {
           batch.push_back(std::move(queue.front()));
           queue.pop_front();
         }
       }
+      if (journal_records > options.journal_limit) {
+        // Move the oldest records in the same sync as this batch, many times faster than
+        // turns arrive (so this happens on few batches) but in bounded steps (the latency
+        // of the batch that carries it). The journal is large, so the oldest records hold
+        // most turns of the instances they belong to, and each history page is written
+        // once for all of them.
+        std::size_t step = std::clamp<std::size_t>(32 * batch.size(), 256, 4096);
+        batch.push_back(std::make_unique<CompactionWrite>(
+            step, [this](const JournalUndo& moved, std::uint64_t remaining) {
+              forget_journal(moved);
+              journal_records = remaining;
+            }));
+      }
+      last_batch = batch.size();
       run_batch(batch);
       batch.clear();
     }
@@ -587,12 +918,27 @@ struct LmdbStore::Impl {
 
   enum class Attempt { kDone, kMapFull, kRetry };
 
-  // One attempt at the whole batch in one transaction, each write in a nested one.
+  // One attempt at the batch in one write transaction. Writes run directly in it: a write
+  // that fails before writing anything (the usual way: validation, conflicts) just reports
+  // its error. A write that fails after writing (I/O error, injected fault) would leave its
+  // half in the transaction, so the attempt is abandoned, that write is marked `failed`
+  // with its error, and the caller tries again without it.
   Attempt try_batch(std::vector<std::unique_ptr<PendingWrite>>& batch,
-                    std::vector<Status>& results, Status& committed) {
+                    std::vector<Status>& results, std::vector<bool>& failed, Status& committed) {
+    JournalUndo added;  // journal index entries of this attempt, taken back unless it commits
+    Attempt a = try_batch_once(batch, results, failed, committed, added);
+    if (a != Attempt::kDone || !committed) {
+      for (const auto& [instance, seq] : added) journal_index.remove(instance, seq);
+    }
+    return a;
+  }
+
+  Attempt try_batch_once(std::vector<std::unique_ptr<PendingWrite>>& batch,
+                         std::vector<Status>& results, std::vector<bool>& failed,
+                         Status& committed, JournalUndo& added) {
     std::shared_lock lock(env_mutex);
-    MDB_txn* parent = nullptr;
-    int rc = mdb_txn_begin(env, nullptr, 0, &parent);
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env, nullptr, 0, &txn);
     if (rc == MDB_MAP_RESIZED) {
       lock.unlock();
       adopt_map_size();
@@ -602,25 +948,17 @@ struct LmdbStore::Impl {
       committed = fail(error(rc, "begin write transaction"));
       return Attempt::kDone;
     }
-    TxnGuard guard(parent);
+    TxnGuard guard(txn);
     TimePoint now = this->now();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      MDB_txn* child = nullptr;
-      rc = mdb_txn_begin(env, parent, 0, &child);
-      if (rc == MDB_MAP_FULL) return Attempt::kMapFull;
-      if (rc != 0) {
-        results[i] = fail(error(rc, "begin nested transaction"));
-        continue;
-      }
-      Tx tx(child, tables, options.path, &options.fault_injector, now);
+      if (failed[i]) continue;
+      Tx tx(txn, tables, options.path, &options.fault_injector, now, journal_index, &added);
       Status st = batch[i]->apply(tx);
-      if (st) {
-        rc = mdb_txn_commit(child);
-        if (rc == MDB_MAP_FULL) return Attempt::kMapFull;
-        if (rc != 0) st = fail(error(rc, "commit nested transaction"));
-      } else {
-        mdb_txn_abort(child);
-        if (tx.hit_map_full()) return Attempt::kMapFull;
+      if (!st && tx.hit_map_full()) return Attempt::kMapFull;
+      if (!st && tx.wrote()) {
+        failed[i] = true;
+        results[i] = std::move(st);
+        return Attempt::kRetry;
       }
       results[i] = std::move(st);
     }
@@ -636,31 +974,62 @@ struct LmdbStore::Impl {
     return Attempt::kDone;
   }
 
+  // Drops index entries of journal records that left the journal. Waits until no read
+  // transaction is open, so that no reader whose snapshot still holds those records in the
+  // journal can miss them.
+  void forget_journal(const JournalUndo& gone) {
+    if (gone.empty()) return;
+    std::unique_lock exclusive(env_mutex);
+    for (const auto& [instance, seq] : gone) journal_index.remove(instance, seq);
+  }
+
+  // After a delete: the instances' journal index entries and turn locks go too (a later
+  // instance under the same id starts clean; the old lock holder's commits fail kNotFound).
+  void forget_instances(const std::vector<InstanceId>& ids) {
+    {
+      std::unique_lock exclusive(env_mutex);
+      for (const auto& id : ids) journal_index.erase(id);
+    }
+    std::lock_guard guard(locks_mutex);
+    for (const auto& id : ids) locks.erase(id);
+  }
+
   Status execute_batch(std::vector<std::unique_ptr<PendingWrite>>& batch,
                        std::vector<Status>& results) {
-    for (int retries = 0;; ++retries) {
-      std::fill(results.begin(), results.end(), Status{});
+    std::vector<bool> failed(batch.size(), false);
+    for (int resized = 0, grown = 0;;) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!failed[i]) results[i] = Status{};
+      }
       Status committed;
-      Attempt a = try_batch(batch, results, committed);
+      Attempt a = try_batch(batch, results, failed, committed);
       if (a == Attempt::kDone) return committed;
-      if (a == Attempt::kRetry && retries < 8) continue;
-      if (a == Attempt::kMapFull && grow_map()) continue;
+      if (a == Attempt::kRetry) {
+        // Either a write failed half-way (it is now excluded) or another process resized
+        // the map. Both are rare; the second cannot repeat forever.
+        if (std::find(failed.begin(), failed.end(), false) == failed.end()) return {};
+        if (++resized < 64) continue;
+        return fail(ErrorCode::kIo, "store " + options.path + ": could not start a write");
+      }
+      if (grow_map() && ++grown < 64) continue;
       break;
     }
     // The map cannot grow any more: commit the writes one by one, so that those that still
     // fit succeed and only the ones that do not fail.
     for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (failed[i]) continue;
       std::vector<std::unique_ptr<PendingWrite>> single;
       single.push_back(std::move(batch[i]));
       std::vector<Status> one(1);
+      std::vector<bool> one_failed(1, false);
       Status committed;
-      Attempt a = try_batch(single, one, committed);
+      Attempt a = try_batch(single, one, one_failed, committed);
       if (a == Attempt::kMapFull) {
         results[i] = fail(ErrorCode::kStoreFull,
                           "store " + options.path + " is full: it reached its maximum size of " +
                               std::to_string(options.max_map_size) +
                               " bytes (LmdbOptions::max_map_size)");
-      } else if (a == Attempt::kRetry) {
+      } else if (a == Attempt::kRetry && !one_failed[0]) {
         results[i] = fail(ErrorCode::kIo, "store " + options.path + ": map resized repeatedly");
       } else {
         results[i] = !one[0] ? one[0] : committed;
@@ -773,16 +1142,17 @@ struct LmdbStore::Impl {
   struct CommitResult {
     TurnCommitted out;
     std::vector<std::uint64_t> removed_work;  // to forget their leases after the commit
+    std::uint64_t journaled = 0;              // journal records added
   };
 
   Result<CommitResult> commit_turn(Tx& tx, const TurnCommit& t) {
     const InstanceId& id = t.lock.instance;
-    DURACTOR_TRY(check_lock(t.lock));
     auto info_r = tx.instance(id);
     if (!info_r) return fail(info_r.error());
     if (!*info_r) {
       return fail(ErrorCode::kNotFound, "instance '" + id + "' no longer exists (deleted)");
     }
+    DURACTOR_TRY(check_lock(t.lock));
     InstanceInfo info = std::move(**info_r);
     CommitResult result;
 
@@ -793,7 +1163,7 @@ struct LmdbStore::Impl {
                   "turn for execution " + std::to_string(t.execution) + " of '" + id +
                       "', whose current execution is " + std::to_string(info.execution));
     }
-    ExecutionInfo exec;
+    EventId last = 0;
     if (new_execution) {
       const auto* started = t.events.empty()
                                 ? nullptr
@@ -803,71 +1173,77 @@ struct LmdbStore::Impl {
                     "turn starting execution " + std::to_string(t.execution) + " of '" + id +
                         "' must begin with ExecutionStarted #1");
       }
-      exec.execution = t.execution;
-      exec.version = started->version;
-      exec.status = InstanceStatus::kRunning;
-      exec.started_at = tx.now();
-      if (info.execution != 0) DURACTOR_TRY(tx.drop_pending(id, info.execution));
     } else {
-      auto e = tx.execution(id, t.execution);
-      if (!e) return fail(e.error());
-      if (!*e) {
+      if (info.execution == 0) {
         return fail(ErrorCode::kInvalidArgument,
                     "instance '" + id + "' has no execution " + std::to_string(t.execution) +
                         " yet; its first turn must start one");
       }
-      exec = **e;
+      auto l = tx.last_event(id, t.execution);
+      if (!l) return fail(l.error());
+      last = *l;
     }
     for (std::size_t i = 0; i < t.events.size(); ++i) {
-      if (t.events[i].id != exec.event_count + 1 + i) {
+      if (t.events[i].id != last + 1 + i) {
         return fail(ErrorCode::kConflict,
                     "turn of '" + id + "' appends event #" + std::to_string(t.events[i].id) +
                         " but execution " + std::to_string(t.execution) + " has " +
-                        std::to_string(exec.event_count + i) +
-                        " events (history moved on; reload)");
+                        std::to_string(last + i) + " events (history moved on; reload)");
       }
     }
 
-    // History.
-    bool ended = false;
-    for (const auto& e : t.events) {
-      DURACTOR_TRY(tx.put(tx.tables().history, history_key(id, t.execution, e.id), encode_event(e)));
-      switch (e.kind()) {
-        case EventKind::kExecutionCompleted:
-          exec.status = InstanceStatus::kCompleted;
-          ended = true;
-          break;
-        case EventKind::kContinuedAsNew:
-          exec.status = InstanceStatus::kCompleted;
-          exec.continued_as_new = true;
-          ended = true;
-          break;
-        case EventKind::kExecutionFailed:
-          exec.status = InstanceStatus::kFailed;
-          ended = true;
-          break;
-        case EventKind::kExecutionCancelled:
-          exec.status = InstanceStatus::kCancelled;
-          ended = true;
-          break;
-        default:
-          break;
-      }
-    }
-    exec.event_count += t.events.size();
-    if (ended) exec.completed_at = tx.now();
-    DURACTOR_TRY(tx.put(tx.tables().executions, execution_key(id, t.execution), encode_execution(exec)));
-    DURACTOR_TRY(tx.fault("commit_turn.history"));
-
-    // Inbox messages consumed.
+    // Every consumed message must still be there (checked before anything is written).
     for (auto seq : t.consumed) {
-      auto d = tx.del(tx.tables().inbox, inbox_key(id, seq));
-      if (!d) return fail(d.error());
-      if (!*d) {
+      auto present = tx.get(tx.tables().inbox, inbox_key(id, seq));
+      if (!present) return fail(present.error());
+      if (!*present) {
         return fail(ErrorCode::kConflict, "turn of '" + id + "' consumes inbox message " +
                                               std::to_string(seq) +
                                               ", which is gone (consumed by another turn?)");
       }
+    }
+
+    // Validation is over; from here on everything writes.
+    if (new_execution && info.execution != 0) {
+      auto dropped = tx.drop_pending(id, info.execution);
+      if (!dropped) return fail(dropped.error());
+      result.removed_work.insert(result.removed_work.end(), dropped->begin(), dropped->end());
+    }
+
+    // History.
+    std::vector<std::string> encoded;
+    encoded.reserve(t.events.size());
+    bool ended = false, continued = false;
+    for (const auto& e : t.events) {
+      encoded.push_back(encode_event(e));
+      ended = ended || e.is_terminal();
+      continued = continued || e.kind() == EventKind::kContinuedAsNew;
+    }
+    if (continued) {
+      // The executions table keeps executions that continued as new; the instance's current
+      // (latest) execution is described by the instance record and its history.
+      ExecutionInfo done;
+      done.execution = t.execution;
+      done.version = info.version;
+      done.status = InstanceStatus::kCompleted;
+      auto started = tx.first_event_time(id, t.execution);
+      if (!started) return fail(started.error());
+      done.started_at = started->value_or(tx.now());
+      done.completed_at = tx.now();
+      done.event_count = last + t.events.size();
+      done.continued_as_new = true;
+      DURACTOR_TRY(tx.put(tx.tables().executions, execution_key(id, t.execution),
+                          encode_execution(done)));
+    }
+    if (!encoded.empty()) {
+      DURACTOR_TRY(tx.append_journal(id, t.execution, t.events.front().id, std::move(encoded)));
+      result.journaled = 1;
+    }
+    DURACTOR_TRY(tx.fault("commit_turn.history"));
+
+    // Inbox messages consumed.
+    for (auto seq : t.consumed) {
+      DURACTOR_TRY(tx.del(tx.tables().inbox, inbox_key(id, seq)));
     }
     DURACTOR_TRY(tx.fault("commit_turn.inbox"));
 
@@ -921,20 +1297,23 @@ struct LmdbStore::Impl {
       result.removed_work.insert(result.removed_work.end(), dropped->begin(), dropped->end());
     }
 
-    // Metadata.
+    // Metadata, rewritten only when the turn changed it (most turns do not).
     const auto& u = t.update;
-    info.execution = t.execution;
-    info.updated_at = tx.now();
+    InstanceInfo updated = info;
+    updated.execution = t.execution;
     if (u.status) {
-      info.status = *u.status;
-      if (is_terminal(*u.status)) info.completed_at = tx.now();
+      updated.status = *u.status;
+      if (is_terminal(*u.status) && updated.status != info.status) updated.completed_at = tx.now();
     }
-    if (u.name) info.name = *u.name;
-    if (u.version) info.version = *u.version;
-    if (u.output) info.output = *u.output;
-    if (u.failure) info.failure = *u.failure;
-    if (u.custom_status) info.custom_status = *u.custom_status;
-    DURACTOR_TRY(tx.put_instance(info));
+    if (u.name) updated.name = *u.name;
+    if (u.version) updated.version = *u.version;
+    if (u.output) updated.output = *u.output;
+    if (u.failure) updated.failure = *u.failure;
+    if (u.custom_status) updated.custom_status = *u.custom_status;
+    if (!(updated == info)) {
+      updated.updated_at = tx.now();
+      DURACTOR_TRY(tx.put_instance(updated));
+    }
     DURACTOR_TRY(tx.fault("commit_turn.metadata"));
     return result;
   }
@@ -1075,6 +1454,9 @@ struct LmdbStore::Impl {
       auto events = tx.erase_prefix(t.history, prefix);
       if (!events) return fail(events.error());
       summary.events += *events;
+      auto journaled = tx.erase_journal(m.id);
+      if (!journaled) return fail(journaled.error());
+      summary.events += *journaled;
       DURACTOR_TRY(tx.fault("delete_instance.history"));
       for (MDB_dbi dbi : {t.executions, t.inbox, t.children}) {
         auto n = tx.erase_prefix(dbi, prefix);
@@ -1083,7 +1465,7 @@ struct LmdbStore::Impl {
       auto dropped = tx.drop_pending(m.id, 0);
       if (!dropped) return fail(dropped.error());
       if (m.parent) DURACTOR_TRY(tx.del(t.children, detail::child_key(m.parent->instance, m.id)));
-      DURACTOR_TRY(tx.del(t.instances, m.id));
+      DURACTOR_TRY(tx.remove_instance(m.id));
       summary.deleted.push_back(m.id);
     }
     return summary;
@@ -1192,8 +1574,10 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
     MDB_dbi* dbi;
   };
   auto& t = impl->tables;
-  for (auto [name, dbi] : {Named{"meta", &t.meta}, Named{"instances", &t.instances},
+  for (auto [name, dbi] : {Named{"meta", &t.meta}, Named{"instance_ids", &t.instance_ids},
+                           Named{"instances", &t.instances},
                            Named{"executions", &t.executions}, Named{"history", &t.history},
+                           Named{"journal", &t.journal},
                            Named{"inbox", &t.inbox}, Named{"work", &t.work},
                            Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
                            Named{"timer_index", &t.timer_index},
@@ -1209,7 +1593,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
     }
     if (rc != 0) return fail(impl->error(rc, std::string("open table ") + name));
   }
-  Tx tx(txn, t, o.path, nullptr, impl->now());
+  Tx tx(txn, t, o.path, nullptr, impl->now(), impl->journal_index);
   auto format = tx.get(t.meta, "format");
   if (!format) return fail(format.error());
   if (*format) {
@@ -1229,11 +1613,31 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
   } else {
     return fail(ErrorCode::kCorrupt, "store " + o.path + ": not initialised (no format marker)");
   }
+  // Index the journal: one entry per record not yet compacted.
+  DURACTOR_TRY(tx.scan_from(t.journal, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+    auto record = decode_journal_record(v);
+    if (!record) {
+      return fail(tx.corrupt("journal record " + std::to_string(detail::get_be64(k)),
+                             record.error()));
+    }
+    if (record->events.empty()) return true;
+    impl->journal_index.add(record->instance,
+                            {record->execution, record->first_event,
+                             record->first_event + record->events.size() - 1,
+                             detail::get_be64(k)});
+    return true;
+  }));
+  impl->journal_records = tx.entries(t.journal);
   rc = guard.commit();
   if (rc != 0) return fail(impl->error(rc, "initialise"));
 
   auto* raw = impl.get();
-  if (!o.read_only) raw->writer = std::thread([raw] { raw->writer_loop(); });
+  if (!o.read_only) {
+    raw->writer = std::thread([raw] {
+      ::pthread_setname_np(::pthread_self(), "duractor-store");
+      raw->writer_loop();
+    });
+  }
   return std::unique_ptr<LmdbStore>(new LmdbStore(std::move(impl)));
 }
 
@@ -1270,7 +1674,10 @@ void LmdbStore::commit_turn_async(TurnCommit turn, Callback<TurnCommitted> done)
           (*answer)(std::move(r->out));
         }
       },
-      [impl](const Impl::CommitResult& r) { impl->forget_leases(r.removed_work); });
+      [impl](const Impl::CommitResult& r) {
+        impl->forget_leases(r.removed_work);
+        impl->journal_records += r.journaled;
+      });
 }
 
 void LmdbStore::complete_work_async(WorkLease lease, message::ActivityResult result,
@@ -1294,14 +1701,15 @@ void LmdbStore::delete_instance_async(InstanceId id, DeleteOptions options,
   auto* impl = impl_.get();
   impl->submit<DeleteSummary>(
       [impl, i = std::move(id), options](Tx& tx) { return impl->delete_instance(tx, i, options); },
-      std::move(done));
+      std::move(done),
+      [impl](const DeleteSummary& summary) { impl->forget_instances(summary.deleted); });
 }
 
 // ---- locks and leases ----
 
 Result<InstanceLock> LmdbStore::lock_instance(const InstanceId& instance, Milliseconds duration) {
   auto exists = impl_->read([&](Tx& tx) -> Result<bool> {
-    auto raw = tx.get(tx.tables().instances, instance);
+    auto raw = tx.get(tx.tables().instance_ids, instance);
     if (!raw) return fail(raw.error());
     return raw->has_value();
   });
@@ -1398,13 +1806,11 @@ Result<std::vector<ExecutionInfo>> LmdbStore::read_executions(const InstanceId& 
     auto info = tx.existing_instance(id);
     if (!info) return fail(info.error());
     std::vector<ExecutionInfo> out;
-    DURACTOR_TRY(tx.scan_prefix(tx.tables().executions, instance_prefix(id),
-                                [&](std::string_view, std::string_view v) -> Result<bool> {
-                                  auto e = decode_execution(v);
-                                  if (!e) return fail(tx.corrupt("execution of '" + id + "'", e.error()));
-                                  out.push_back(*e);
-                                  return true;
-                                }));
+    for (ExecutionId x = 1; x <= info->execution; ++x) {
+      auto e = tx.execution(*info, x);
+      if (!e) return fail(e.error());
+      if (*e) out.push_back(**e);
+    }
     return out;
   });
 }
@@ -1412,11 +1818,9 @@ Result<std::vector<ExecutionInfo>> LmdbStore::read_executions(const InstanceId& 
 Result<std::vector<HistoryEvent>> LmdbStore::read_history(const InstanceId& id,
                                                           ExecutionId execution) {
   return impl_->read([&](Tx& tx) -> Result<std::vector<HistoryEvent>> {
-    auto exec = tx.execution(id, execution);
-    if (!exec) return fail(exec.error());
-    if (!*exec) {
-      auto info = tx.existing_instance(id);
-      if (!info) return fail(info.error());
+    auto info = tx.existing_instance(id);
+    if (!info) return fail(info.error());
+    if (execution == 0 || execution > info->execution) {
       return fail(ErrorCode::kNotFound, "instance '" + id + "' has no execution " +
                                             std::to_string(execution) + " (its latest is " +
                                             std::to_string(info->execution) + ")");
@@ -1441,7 +1845,7 @@ Result<ExecutionHistory> LmdbStore::read_latest_history(const InstanceId& id) {
 
 Result<std::vector<InboxEntry>> LmdbStore::read_inbox(const InstanceId& id, std::size_t max) {
   return impl_->read([&](Tx& tx) -> Result<std::vector<InboxEntry>> {
-    auto info = tx.get(tx.tables().instances, id);
+    auto info = tx.get(tx.tables().instance_ids, id);
     if (!info) return fail(info.error());
     if (!*info) return fail(ErrorCode::kNotFound, "no instance '" + id + "'");
     std::vector<InboxEntry> out;
@@ -1539,13 +1943,10 @@ Result<InstancePage> LmdbStore::list_instances(const InstanceQuery& q) {
   return impl_->read([&](Tx& tx) -> Result<InstancePage> {
     InstancePage page;
     std::string start = q.after.empty() ? std::string() : q.after + '\0';
-    DURACTOR_TRY(tx.scan_from(tx.tables().instances, start,
-                              [&](std::string_view k, std::string_view v) -> Result<bool> {
-                                auto info = decode_instance(v);
-                                if (!info) {
-                                  return fail(tx.corrupt("instance '" + std::string(k) + "'",
-                                                         info.error()));
-                                }
+    DURACTOR_TRY(tx.scan_from(tx.tables().instance_ids, start,
+                              [&](std::string_view k, std::string_view) -> Result<bool> {
+                                auto info = tx.existing_instance(std::string(k));
+                                if (!info) return fail(info.error());
                                 if (!matches(*info)) return true;
                                 if (q.limit != 0 && page.instances.size() == q.limit) {
                                   page.next = page.instances.back().id;
@@ -1570,9 +1971,26 @@ Result<StoreStats> LmdbStore::stats() {
     s.used_bytes = (info.me_last_pgno + 1) * std::uint64_t{env_stat.ms_psize};
     s.last_commit = info.me_last_txnid;
     const auto& t = tx.tables();
-    s.instances = tx.entries(t.instances);
+    s.instances = tx.entries(t.instance_ids);
+    // Executions that continued as new have records; every started instance also has its
+    // current execution.
     s.executions = tx.entries(t.executions);
+    DURACTOR_TRY(tx.scan_from(t.instances, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+      auto instance = decode_instance(v);
+      if (!instance) {
+        return fail(tx.corrupt("instance row " + std::to_string(detail::get_be64(k)),
+                               instance.error()));
+      }
+      if (instance->execution != 0) ++s.executions;
+      return true;
+    }));
     s.history_events = tx.entries(t.history);
+    s.journal_records = tx.entries(t.journal);
+    DURACTOR_TRY(tx.scan_from(t.journal, "", [&](std::string_view, std::string_view v) -> Result<bool> {
+      auto record = decode_journal_record(v);
+      if (record) s.history_events += record->events.size();
+      return true;
+    }));
     s.inbox_messages = tx.entries(t.inbox);
     s.work_items = tx.entries(t.work);
     s.timers = tx.entries(t.timers);

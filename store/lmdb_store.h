@@ -41,6 +41,16 @@ struct LmdbOptions {
   std::uint64_t max_map_size = std::uint64_t{1} << 40;
   std::uint32_t max_readers = 512;  // concurrent read transactions (threads) allowed
   std::size_t max_batch = 4096;     // writes per group commit
+  // When fewer writes are waiting than the previous batch held, the writer waits up to this
+  // long for more to join before it commits (callers it just answered are usually preparing
+  // their next write). Bounds the latency added; a lone writer never waits. 0: never wait.
+  std::chrono::microseconds group_commit_wait{200};
+  // New history events go to an append-ordered journal first (one record per turn), so that
+  // a group commit of many instances' turns writes a few shared pages rather than one page
+  // per instance. When the journal holds more than this many turns, the writer moves the
+  // oldest into the per-instance history table, piggybacked on regular batches. The journal
+  // is indexed in memory (about 100 bytes a turn) and scanned when the store opens.
+  std::size_t journal_limit = 32768;
   const Clock* clock = nullptr;     // for timestamps, locks and leases; default: system clock
   FaultInjector fault_injector;     // tests only
 };

@@ -50,4 +50,26 @@ Result<TimerEntry> decode_timer(std::string_view bytes) {
   });
 }
 
+// Layout: [instance, execution, first_event, [event bytes...]]
+std::string encode_journal_record(const JournalRecord& r) {
+  RecordWriter w(4);
+  w.str(r.instance).u64(r.execution).u64(r.first_event);
+  w.array(static_cast<std::uint32_t>(r.events.size()));
+  for (const auto& e : r.events) w.bin(e);
+  return std::move(w).finish();
+}
+
+Result<JournalRecord> decode_journal_record(std::string_view bytes) {
+  return detail::decode_record<JournalRecord>(bytes, "journal record", [](FieldReader& r) {
+    JournalRecord j;
+    j.instance = r.str("instance");
+    j.execution = r.u32("execution");
+    j.first_event = r.u64("first_event");
+    auto events = r.array("events");
+    j.events.reserve(events.size());
+    while (events.has_more()) j.events.push_back(events.bin("event"));
+    return j;
+  });
+}
+
 }  // namespace duractor

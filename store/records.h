@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/store.h"
 
@@ -14,5 +15,18 @@ Result<WorkItem> decode_work_item(std::string_view bytes);
 
 std::string encode_timer(const TimerEntry& timer);
 Result<TimerEntry> decode_timer(std::string_view bytes);
+
+// One committed turn's events, as the LMDB store keeps them in its journal until
+// compaction moves them into the per-instance history table. `events` holds each event
+// already encoded (encode_event), so compaction copies bytes without decoding.
+struct JournalRecord {
+  InstanceId instance;
+  ExecutionId execution = 0;
+  EventId first_event = 0;
+  std::vector<std::string> events;
+};
+
+std::string encode_journal_record(const JournalRecord& record);
+Result<JournalRecord> decode_journal_record(std::string_view bytes);
 
 }  // namespace duractor

@@ -192,6 +192,7 @@ struct StoreStats {
   std::uint64_t instances = 0;
   std::uint64_t executions = 0;
   std::uint64_t history_events = 0;
+  std::uint64_t journal_records = 0;  // store-specific: turns not yet compacted (LMDB)
   std::uint64_t inbox_messages = 0;
   std::uint64_t work_items = 0;
   std::uint64_t timers = 0;

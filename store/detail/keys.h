@@ -60,6 +60,28 @@ inline std::string history_key(std::string_view id, ExecutionId execution, Event
   return k;
 }
 
+// instance_ids: id -> row(be64);  instances: row(be64) -> record. Rows are given in
+// creation order, so the records of recently created (mostly: active) instances share pages.
+inline std::string row_key(std::uint64_t row) {
+  std::string k;
+  put_be64(k, row);
+  return k;
+}
+
+// journal: seq(be64), one record per committed turn;
+// journal_index: id \0 execution(be32) first_event(be64) -> journal seq(be64) last_event(be64)
+inline std::string journal_key(std::uint64_t seq) {
+  std::string k;
+  put_be64(k, seq);
+  return k;
+}
+inline std::string journal_index_value(std::uint64_t seq, EventId last_event) {
+  std::string v;
+  put_be64(v, seq);
+  put_be64(v, last_event);
+  return v;
+}
+
 // inbox: id \0 seq(be64)
 inline std::string inbox_key(std::string_view id, std::uint64_t seq) {
   auto k = instance_prefix(id);

@@ -570,7 +570,7 @@ TEST_SUITE("store conformance: turns") {
     CHECK(s.read_history("loop", 3).error().code == ErrorCode::kNotFound);
   }
 
-  TEST_CASE("a sub-orchestration start creates the child; a taken id fails the parent's call") {
+  TEST_CASE("a sub-orchestration start creates the child, and a taken id fails the parent's call") {
     auto f = make_store_fixture();
     auto& s = f->store();
     REQUIRE_OK(s.create_instance(new_instance("taken")));
@@ -716,7 +716,7 @@ TEST_SUITE("store conformance: locks and leases") {
     }
   }
 
-  TEST_CASE("a lost lease cannot complete the work; the new owner can") {
+  TEST_CASE("a lost lease cannot complete the work, but the new owner can") {
     auto f = make_store_fixture();
     auto& s = f->store();
     REQUIRE_OK(s.create_instance(new_instance("peer")));

@@ -64,23 +64,39 @@ void LinePipe::close_write_end() {
   write_fd_ = -1;
 }
 
+std::string LinePipe::read_line() {
+  for (;;) {
+    auto end = pending_.find('\n');
+    if (end != std::string::npos) {
+      std::string line = pending_.substr(0, end);
+      pending_.erase(0, end + 1);
+      return line;
+    }
+    char chunk[4096];
+    ssize_t n = ::read(read_fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return {};
+    pending_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
 std::vector<std::string> LinePipe::read_all_lines() {
-  std::string buffer;
   char chunk[4096];
   for (;;) {
     ssize_t n = ::read(read_fd_, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    buffer.append(chunk, static_cast<std::size_t>(n));
+    pending_.append(chunk, static_cast<std::size_t>(n));
   }
   std::vector<std::string> lines;
   std::size_t start = 0;
   for (;;) {
-    auto end = buffer.find('\n', start);
+    auto end = pending_.find('\n', start);
     if (end == std::string::npos) break;  // a partial last line was never acknowledged
-    lines.push_back(buffer.substr(start, end - start));
+    lines.push_back(pending_.substr(start, end - start));
     start = end + 1;
   }
+  pending_.erase(0, start);
   return lines;
 }
 

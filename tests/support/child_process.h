@@ -48,12 +48,15 @@ class LinePipe {
   // In the parent, after forking: closes the write end so that reads end at the child's
   // death.
   void close_write_end();
-  // In the parent: reads all lines until every writer has exited.
+  // Reads all lines until every writer has closed its end (exited).
   std::vector<std::string> read_all_lines();
+  // Reads one line, waiting for it; empty if every writer closed its end first.
+  std::string read_line();
 
  private:
   int read_fd_ = -1;
   int write_fd_ = -1;
+  std::string pending_;  // read but not yet returned
 };
 
 }  // namespace duractor::testing

@@ -1,0 +1,69 @@
+#include "bench/bench.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace duractor::bench {
+
+std::vector<WorkloadEntry>& workloads() {
+  static std::vector<WorkloadEntry> all;
+  return all;
+}
+
+Register::Register(std::string name, std::string description, Workload run) {
+  workloads().push_back({std::move(name), std::move(description), std::move(run)});
+}
+
+void Report::add(Figure f) {
+  figures_.push_back(std::move(f));
+  const auto& x = figures_.back();
+  std::fprintf(stderr, "  %-24s %-34s %14.1f %s\n", x.workload.c_str(), x.figure.c_str(), x.value,
+               x.unit.c_str());
+}
+
+void Report::print_table() const {
+  std::printf("%-22s %-36s %14s %-10s %14s %8s  %s\n", "workload", "figure", "value", "unit",
+              "baseline", "ratio", "baseline is");
+  for (const auto& f : figures_) {
+    std::string baseline = f.baseline ? std::to_string(static_cast<long long>(*f.baseline)) : "";
+    char ratio[32] = "";
+    if (auto r = f.ratio()) std::snprintf(ratio, sizeof ratio, "%.2fx", *r);
+    std::printf("%-22s %-36s %14.1f %-10s %14s %8s  %s\n", f.workload.c_str(), f.figure.c_str(),
+                f.value, f.unit.c_str(), baseline.c_str(), ratio, f.baseline_name.c_str());
+  }
+}
+
+void Report::print_json() const {
+  for (const auto& f : figures_) {
+    nlohmann::json j{{"workload", f.workload}, {"figure", f.figure}, {"value", f.value},
+                     {"unit", f.unit}};
+    j["baseline"] = f.baseline ? nlohmann::json(*f.baseline) : nlohmann::json(nullptr);
+    auto r = f.ratio();
+    j["ratio"] = r ? nlohmann::json(*r) : nlohmann::json(nullptr);
+    if (!f.baseline_name.empty()) j["baseline_name"] = f.baseline_name;
+    std::printf("%s\n", j.dump().c_str());
+  }
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+ScratchDir::ScratchDir(const Options& options, const std::string& tag) {
+  std::string pattern = options.dir + "/duractor-bench-" + tag + "-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (::mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("cannot create " + pattern);
+  path_ = buffer.data();
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+}  // namespace duractor::bench
