@@ -1,7 +1,5 @@
 // Runs the store conformance suite (conformance.cc) against the LMDB store.
 
-#include <cstdlib>
-
 #include "store/lmdb_store.h"
 #include "tests/store/conformance.h"
 #include "tests/support/temp_dir.h"
@@ -22,11 +20,11 @@ class LmdbFixture final : public StoreFixture {
     o.sync = false;  // durability is covered by the crash tests; keep the suite fast
     o.clock = &clock;
     o.initial_map_size = 1 << 20;  // small, so that tests exercise map growth too
-    // The suite runs twice (tests/CMakeLists.txt): as is, and with a journal so small that
-    // nearly every commit also compacts, so that both places history lives are covered.
-    if (const char* limit = std::getenv("DURACTOR_TEST_JOURNAL_LIMIT")) {
-      o.journal_limit = std::strtoull(limit, nullptr, 10);
-    }
+#ifdef DURACTOR_TEST_JOURNAL_LIMIT
+    // The suite's second run (tests/CMakeLists.txt): a journal so small that nearly every
+    // commit also compacts, so that both places history lives are covered.
+    o.journal_limit = DURACTOR_TEST_JOURNAL_LIMIT;
+#endif
     o.fault_injector = [this](std::string_view step) -> Status {
       return faults ? faults(step) : Status{};
     };
