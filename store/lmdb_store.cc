@@ -875,40 +875,56 @@ struct LmdbStore::Impl {
         std::unique_lock lock(queue_mutex);
         queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty()) return;
-        // Group commit: the callers answered by the last batch are probably preparing their
-        // next writes right now. If fewer have arrived than the last batch held, give the
-        // rest a moment (a fraction of a sync) to join this one.
-        if (queue.size() < last_batch && options.group_commit_wait.count() > 0) {
-          queue_cv.wait_for(lock, options.group_commit_wait,
-                            [&] { return stopping || queue.size() >= last_batch; });
-        }
-        while (!queue.empty() && batch.size() < options.max_batch) {
-          batch.push_back(std::move(queue.front()));
-          queue.pop_front();
-        }
+        take_queued(batch);
       }
-      if (journal_records > options.journal_limit) {
+      bool compacting = journal_records > options.journal_limit;
+      if (compacting) {
         // Move the oldest records in the same sync as this batch, many times faster than
         // turns arrive (so this happens on few batches) but in bounded steps (the latency
         // of the batch that carries it). The journal is large, so the oldest records hold
         // most turns of the instances they belong to, and each history page is written
         // once for all of them.
-        std::size_t step = std::clamp<std::size_t>(32 * batch.size(), 256, 4096);
+        std::size_t step = std::clamp<std::size_t>(32 * last_batch, 256, 4096);
         batch.push_back(std::make_unique<CompactionWrite>(
             step, [this](const JournalUndo& moved, std::uint64_t remaining) {
               forget_journal(moved);
               journal_records = remaining;
             }));
       }
-      last_batch = batch.size();
-      run_batch(batch);
+      run_batch(batch, last_batch + (compacting ? 1 : 0));
+      last_batch = std::max<std::size_t>(batch.size() - (compacting ? 1 : 0), 1);
       batch.clear();
     }
   }
 
-  void run_batch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+  // Moves queued writes into `batch` (up to max_batch). Call with queue_mutex held.
+  void take_queued(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+    while (!queue.empty() && batch.size() < options.max_batch) {
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+  }
+
+  // Group commit: the callers the last batch answered are usually preparing their next
+  // writes right now. While the batch is smaller than `target` (the last batch's size),
+  // wait for more (up to group_commit_wait since the batch began) and add them; true if
+  // any were added. Runs inside the open transaction, after the writes already there were
+  // applied, so that gathering overlaps useful work.
+  bool gather(std::vector<std::unique_ptr<PendingWrite>>& batch, std::size_t target,
+              std::chrono::steady_clock::time_point deadline) {
+    if (batch.size() >= target || batch.size() >= options.max_batch) return false;
+    std::unique_lock lock(queue_mutex);
+    if (queue.empty()) {
+      queue_cv.wait_until(lock, deadline, [&] { return stopping || !queue.empty(); });
+    }
+    if (queue.empty()) return false;
+    take_queued(batch);
+    return true;
+  }
+
+  void run_batch(std::vector<std::unique_ptr<PendingWrite>>& batch, std::size_t target) {
     std::vector<Status> results(batch.size());
-    Status committed = execute_batch(batch, results);
+    Status committed = execute_batch(batch, results, target);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       Status outcome = !results[i] ? results[i] : committed;
       if (outcome) batch[i]->committed();
@@ -924,9 +940,10 @@ struct LmdbStore::Impl {
   // half in the transaction, so the attempt is abandoned, that write is marked `failed`
   // with its error, and the caller tries again without it.
   Attempt try_batch(std::vector<std::unique_ptr<PendingWrite>>& batch,
-                    std::vector<Status>& results, std::vector<bool>& failed, Status& committed) {
+                    std::vector<Status>& results, std::vector<bool>& failed, Status& committed,
+                    std::size_t gather_target = 0) {
     JournalUndo added;  // journal index entries of this attempt, taken back unless it commits
-    Attempt a = try_batch_once(batch, results, failed, committed, added);
+    Attempt a = try_batch_once(batch, results, failed, committed, added, gather_target);
     if (a != Attempt::kDone || !committed) {
       for (const auto& [instance, seq] : added) journal_index.remove(instance, seq);
     }
@@ -935,7 +952,8 @@ struct LmdbStore::Impl {
 
   Attempt try_batch_once(std::vector<std::unique_ptr<PendingWrite>>& batch,
                          std::vector<Status>& results, std::vector<bool>& failed,
-                         Status& committed, JournalUndo& added) {
+                         Status& committed, JournalUndo& added, std::size_t gather_target) {
+    auto deadline = std::chrono::steady_clock::now() + options.group_commit_wait;
     std::shared_lock lock(env_mutex);
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env, nullptr, 0, &txn);
@@ -950,17 +968,25 @@ struct LmdbStore::Impl {
     }
     TxnGuard guard(txn);
     TimePoint now = this->now();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (failed[i]) continue;
-      Tx tx(txn, tables, options.path, &options.fault_injector, now, journal_index, &added);
-      Status st = batch[i]->apply(tx);
-      if (!st && tx.hit_map_full()) return Attempt::kMapFull;
-      if (!st && tx.wrote()) {
-        failed[i] = true;
+    for (std::size_t i = 0;;) {
+      for (; i < batch.size(); ++i) {
+        if (failed[i]) continue;
+        Tx tx(txn, tables, options.path, &options.fault_injector, now, journal_index, &added);
+        Status st = batch[i]->apply(tx);
+        if (!st && tx.hit_map_full()) return Attempt::kMapFull;
+        if (!st && tx.wrote()) {
+          failed[i] = true;
+          results[i] = std::move(st);
+          return Attempt::kRetry;
+        }
         results[i] = std::move(st);
-        return Attempt::kRetry;
       }
-      results[i] = std::move(st);
+      if (gather_target == 0 || options.group_commit_wait.count() <= 0 ||
+          !gather(batch, gather_target, deadline)) {
+        break;
+      }
+      results.resize(batch.size());
+      failed.resize(batch.size(), false);
     }
     if (options.fault_injector) {
       if (auto st = options.fault_injector("batch.commit"); !st) {
@@ -995,14 +1021,15 @@ struct LmdbStore::Impl {
   }
 
   Status execute_batch(std::vector<std::unique_ptr<PendingWrite>>& batch,
-                       std::vector<Status>& results) {
+                       std::vector<Status>& results, std::size_t gather_target) {
     std::vector<bool> failed(batch.size(), false);
-    for (int resized = 0, grown = 0;;) {
+    for (int resized = 0, grown = 0, attempt = 0;; ++attempt) {
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!failed[i]) results[i] = Status{};
       }
       Status committed;
-      Attempt a = try_batch(batch, results, failed, committed);
+      // Only the first attempt gathers more writes; a retry redoes the batch as it is.
+      Attempt a = try_batch(batch, results, failed, committed, attempt == 0 ? gather_target : 0);
       if (a == Attempt::kDone) return committed;
       if (a == Attempt::kRetry) {
         // Either a write failed half-way (it is now excluded) or another process resized

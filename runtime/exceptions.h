@@ -1,0 +1,103 @@
+#pragma once
+// The exceptions duractor throws into orchestration code at a co_await, so that ordinary
+// try/catch writes retries and compensation:
+//
+//   try {
+//     co_await ctx.call(Charge, order);
+//   } catch (const duractor::ActivityFailed& e) {   // e.failure(): the activity's exception
+//     co_await ctx.call(Release, order);
+//     throw;
+//   }
+//
+// All derive from DurableError, which carries the FailureDetails recorded in history. An
+// exception that escapes an orchestration fails the instance with its details (or, for
+// Cancelled, ends it as cancelled).
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "runtime/history.h"
+
+namespace duractor {
+
+class DurableError : public std::runtime_error {
+ public:
+  DurableError(std::string what, FailureDetails failure)
+      : std::runtime_error(std::move(what)), failure_(std::move(failure)) {}
+  // What went wrong, as recorded: category, the original exception type and message.
+  const FailureDetails& failure() const noexcept { return failure_; }
+  ErrorCategory category() const noexcept { return failure_.category; }
+
+ private:
+  FailureDetails failure_;
+};
+
+// An activity threw (or could not run). failure() has the activity's exception type and
+// message; category() is kApplication for the activity's own exceptions, kConfiguration
+// when it is not registered or its payload does not decode.
+class ActivityFailed : public DurableError {
+ public:
+  ActivityFailed(std::string activity, FailureDetails failure, std::uint32_t attempts = 1);
+  const std::string& activity() const noexcept { return activity_; }
+  std::uint32_t attempts() const noexcept { return attempts_; }
+
+ private:
+  std::string activity_;
+  std::uint32_t attempts_;
+};
+
+// An activity (or a retried call) did not finish within its per-attempt timeout.
+class ActivityTimedOut : public DurableError {
+ public:
+  ActivityTimedOut(std::string activity, Milliseconds timeout, std::uint32_t attempts);
+  const std::string& activity() const noexcept { return activity_; }
+
+ private:
+  std::string activity_;
+};
+
+// A sub-orchestration failed (or could not start: its id was taken).
+class SubOrchestrationFailed : public DurableError {
+ public:
+  SubOrchestrationFailed(std::string orchestration, InstanceId instance, FailureDetails failure);
+  const InstanceId& instance() const noexcept { return instance_; }
+
+ private:
+  InstanceId instance_;
+};
+
+// The instance was asked to stop (cooperative cancellation), or the awaited operation lost
+// a when_any. An orchestration may catch it to compensate; if it escapes, the instance ends
+// as cancelled.
+class Cancelled : public DurableError {
+ public:
+  explicit Cancelled(std::string reason);
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string reason_;
+};
+
+// The program is wrong: a payload does not decode as the type the code expects, a name is
+// not registered. Category kConfiguration.
+class ConfigurationError : public DurableError {
+ public:
+  ConfigurationError(ErrorCode code, std::string message);
+  ErrorCode code() const noexcept { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+// The readable name of an exception's dynamic type ("std::runtime_error").
+std::string exception_type_name(const std::exception& e);
+
+// What to record for an exception escaping user code: a DurableError keeps its details;
+// any std::exception gives its type and what(); anything else "unknown exception".
+FailureDetails failure_of(std::exception_ptr error);
+
+// Throws a ConfigurationError for `error` (used where a Result meets orchestration code).
+[[noreturn]] void throw_configuration_error(const Error& error);
+
+}  // namespace duractor
