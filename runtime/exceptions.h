@@ -1,12 +1,17 @@
 #pragma once
 // The exceptions duractor throws into orchestration code at a co_await, so that ordinary
-// try/catch writes retries and compensation:
+// try/catch writes retries and compensation. C++ allows no co_await inside a catch handler,
+// so note the failure there and compensate after it:
 //
+//   std::optional<duractor::ActivityFailed> failed;
 //   try {
 //     co_await ctx.call(Charge, order);
 //   } catch (const duractor::ActivityFailed& e) {   // e.failure(): the activity's exception
+//     failed = e;
+//   }
+//   if (failed) {
 //     co_await ctx.call(Release, order);
-//     throw;
+//     throw *failed;
 //   }
 //
 // All derive from DurableError, which carries the FailureDetails recorded in history. An

@@ -27,6 +27,11 @@
 
 namespace duractor {
 
+template <class T>
+class AnyOf;
+template <class... T>
+class WhenAny;
+
 namespace detail {
 
 // Something that waits for a future core to settle: a suspended coroutine or a combinator.
@@ -63,7 +68,7 @@ enum class CoreKind : std::uint8_t { kActivity, kTimer, kEvent, kChild, kRetry, 
 
 // The state behind a DurableFuture: settled once, with a payload (operations), a typed
 // value (combinators) or an error. Single-threaded, like the engine that drives it.
-class FutureCore {
+class FutureCore : public std::enable_shared_from_this<FutureCore> {
  public:
   FutureCore(AwaitRegistry& registry, CoreKind kind, std::string what)
       : registry_(registry), kind_(kind), what_(std::move(what)) {}
@@ -106,11 +111,16 @@ class FutureCore {
  protected:
   void set_what(std::string what) { what_ = std::move(what); }
   // Stamps the settle order and wakes every waiter (in the order they started waiting).
+  // A waking waiter may run code that destroys other waiters (they unregister themselves)
+  // or drops the last reference to this core, hence one at a time and a keep-alive.
   void finish() {
     order_ = ++registry_.settled;
-    auto waiters = std::move(waiters_);
-    waiters_.clear();
-    for (auto* w : waiters) w->wake();
+    auto keep_alive = weak_from_this().lock();
+    while (!waiters_.empty()) {
+      Waiter* w = waiters_.front();
+      waiters_.erase(waiters_.begin());
+      w->wake();
+    }
   }
 
  private:
@@ -139,6 +149,13 @@ class ValueCore : public FutureCore {
   std::optional<T> value_;
 };
 
+template <class T>
+struct IsAnyResult : std::false_type {};
+template <class T>
+struct IsAnyResult<AnyOf<T>> : std::true_type {};
+template <class... T>
+struct IsAnyResult<WhenAny<T...>> : std::true_type {};
+
 // The result of a settled core as a T: rethrows its failure; Cancelled if it was abandoned;
 // ConfigurationError if its payload does not decode as T.
 template <class T>
@@ -150,7 +167,9 @@ ValueOf<T> take_result(const FutureCore& core) {
   if (core.kind() == CoreKind::kCombinator) {
     return static_cast<const ValueCore<ValueOf<T>>&>(core).value();
   }
-  if constexpr (std::is_void_v<T>) {
+  if constexpr (IsAnyResult<T>::value) {
+    throw std::logic_error("a when_any result is only ever a combinator's");
+  } else if constexpr (std::is_void_v<T>) {
     return Unit{};
   } else {
     auto value = decode<T>(core.payload());
@@ -291,18 +310,20 @@ class CombinatorCore : public ValueCore<R>, public Waiter {
     return std::all_of(children_.begin(), children_.end(),
                        [](const auto& c) { return c->settled() || c->abandoned(); });
   }
-  // The child whose failure settled first (abandoned children count as failed last).
+  // The child whose failure settled first; else an abandoned child (it can never settle).
   const FutureCore* first_failure() const {
     const FutureCore* first = nullptr;
     for (const auto& c : children_) {
-      bool failed = c->error() != nullptr || !c->settled();
-      if (!failed) continue;
-      if (first == nullptr || (c->settled() && (!first->settled() ||
-                                                 c->settle_order() < first->settle_order()))) {
+      if (c->settled() && c->error() &&
+          (first == nullptr || c->settle_order() < first->settle_order())) {
         first = c.get();
       }
     }
-    return first;
+    if (first != nullptr) return first;
+    for (const auto& c : children_) {
+      if (!c->settled()) return c.get();
+    }
+    return nullptr;
   }
   // The child that settled first, if any did.
   std::optional<std::size_t> first_settled() const {
@@ -439,6 +460,19 @@ class AnyTupleCore final : public CombinatorCore<WhenAny<T...>> {
 };
 
 }  // namespace detail
+
+// A vector of futures of one type, for when_all / when_any over a list:
+//   co_await ctx.when_all(futures(ctx.call(A, 1), ctx.call(A, 2)));
+// Inside a coroutine prefer it to a braced std::vector{...}: g++ 12 miscompiles
+// initializer lists in coroutines ("array used as initializer").
+template <class T, class... Rest>
+std::vector<DurableFuture<T>> futures(DurableFuture<T> first, Rest... rest) {
+  std::vector<DurableFuture<T>> out;
+  out.reserve(1 + sizeof...(rest));
+  out.push_back(std::move(first));
+  (out.push_back(std::move(rest)), ...);
+  return out;
+}
 
 // Waits for every future; gives their results in the order given. If any failed, throws
 // the failure that happened first (in history order) once all have settled.

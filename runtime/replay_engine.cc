@@ -1,0 +1,819 @@
+#include "runtime/replay_engine.h"
+
+#include <algorithm>
+
+namespace duractor {
+
+// ---- the cores of engine-settled futures ---------------------------------------------------
+
+namespace detail {
+
+// An operation recorded by a scheduling event (activity attempt, timer, sub-orchestration):
+// settled when the engine applies its completion.
+class OperationCore : public FutureCore {
+ public:
+  OperationCore(OrchestrationContext& ctx, CoreKind kind, std::string what)
+      : FutureCore(ctx.awaits_, kind, std::move(what)), ctx_(ctx) {}
+
+  EventId id = 0;        // of the scheduling event, once recorded
+  std::string name;      // activity or orchestration name
+  InstanceId child;      // sub-orchestrations: the child's id
+  bool detached = false;
+
+  void bind(EventId event) {
+    id = event;
+    set_what(what() + " (#" + std::to_string(event) + ")");
+  }
+
+  void abandon() override {
+    if (settled() || abandoned()) return;
+    FutureCore::abandon();
+    // Activities and sub-orchestrations are asked to stop; the request is recorded.
+    if (kind() == CoreKind::kActivity) {
+      ctx_.emit(event::ActivityCancelRequested{0, "lost a when_any"}, nullptr, self());
+    } else if (kind() == CoreKind::kChild && !detached) {
+      ctx_.emit(event::SubOrchestrationCancelRequested{0, "lost a when_any"}, nullptr, self());
+    }
+  }
+
+ private:
+  std::shared_ptr<OperationCore> self() {
+    return std::static_pointer_cast<OperationCore>(shared_from_this());
+  }
+  OrchestrationContext& ctx_;
+};
+
+// A wait for an external event: settled by the next matching EventRaised.
+class EventCore : public FutureCore {
+ public:
+  EventCore(OrchestrationContext& ctx, std::string name)
+      : FutureCore(ctx.awaits_, CoreKind::kEvent, "event '" + name + "'"),
+        ctx_(ctx),
+        name_(std::move(name)) {}
+  ~EventCore() override {
+    if (waiting_) ctx_.remove_event_waiter(this);
+  }
+  const std::string& name() const { return name_; }
+  void start_waiting() { waiting_ = true; }
+  void deliver(Bytes payload) {
+    waiting_ = false;
+    settle_payload(std::move(payload));
+  }
+  void abandon() override {
+    if (settled() || abandoned()) return;
+    FutureCore::abandon();
+    if (waiting_) ctx_.remove_event_waiter(this);
+    waiting_ = false;
+  }
+
+ private:
+  OrchestrationContext& ctx_;
+  std::string name_;
+  bool waiting_ = false;
+};
+
+// A call with a retry policy: a state machine over activity attempts, optional timeout
+// timers and backoff timers, all ordinary durable operations.
+class RetryCore : public FutureCore, public Waiter {
+ public:
+  RetryCore(OrchestrationContext& ctx, std::string activity, Bytes input, RetryPolicy policy,
+            std::function<std::shared_ptr<OperationCore>(std::uint32_t)> schedule,
+            std::function<std::shared_ptr<OperationCore>(TimePoint)> timer)
+      : FutureCore(ctx.awaits_, CoreKind::kRetry, "activity '" + activity + "' (with retries)"),
+        ctx_(ctx),
+        activity_(std::move(activity)),
+        input_(std::move(input)),
+        policy_(policy),
+        schedule_(std::move(schedule)),
+        timer_(std::move(timer)) {}
+  ~RetryCore() override { stop_listening(); }
+
+  void start() { next_attempt(); }
+
+  void wake() override {
+    if (settled() || abandoned()) return;
+    if (backoff_) {
+      if (!backoff_->settled()) return;
+      stop_listening();
+      backoff_.reset();
+      next_attempt();
+      return;
+    }
+    if (attempt_core_->settled()) {
+      stop_listening();
+      if (timeout_) timeout_->abandon();
+      if (!attempt_core_->error()) {
+        settle_payload(attempt_core_->payload());
+        return;
+      }
+      FailureDetails failure = failure_of(attempt_core_->error());
+      if (!retryable(failure) || attempt_ >= policy_.max_attempts) {
+        settle_error(std::make_exception_ptr(ActivityFailed(activity_, failure, attempt_)));
+        return;
+      }
+      wait_before_next();
+    } else if (timeout_ && timeout_->settled()) {
+      stop_listening();
+      attempt_core_->abandon();  // records the cancellation request
+      if (attempt_ >= policy_.max_attempts) {
+        settle_error(std::make_exception_ptr(
+            ActivityTimedOut(activity_, *policy_.attempt_timeout, attempt_)));
+        return;
+      }
+      wait_before_next();
+    }
+  }
+
+  void abandon() override {
+    if (settled() || abandoned()) return;
+    FutureCore::abandon();
+    stop_listening();
+    if (attempt_core_) attempt_core_->abandon();
+    if (timeout_) timeout_->abandon();
+    if (backoff_) backoff_->abandon();
+  }
+
+ private:
+  static bool retryable(const FailureDetails& f) {
+    return f.category == ErrorCategory::kApplication && f.type != "duractor::Cancelled";
+  }
+
+  void next_attempt() {
+    ++attempt_;
+    attempt_core_ = schedule_(attempt_);
+    attempt_core_->add_waiter(this);
+    timeout_.reset();
+    if (policy_.attempt_timeout) {
+      timeout_ = timer_(ctx_.now() + *policy_.attempt_timeout);
+      timeout_->add_waiter(this);
+    }
+  }
+
+  void wait_before_next() {
+    backoff_ = timer_(ctx_.now() + policy_.delay_after(attempt_));
+    backoff_->add_waiter(this);
+  }
+
+  void stop_listening() {
+    for (auto* core : {attempt_core_.get(), timeout_.get(), backoff_.get()}) {
+      if (core != nullptr) core->remove_waiter(this);
+    }
+  }
+
+  OrchestrationContext& ctx_;
+  std::string activity_;
+  Bytes input_;
+  RetryPolicy policy_;
+  std::function<std::shared_ptr<OperationCore>(std::uint32_t)> schedule_;
+  std::function<std::shared_ptr<OperationCore>(TimePoint)> timer_;
+  std::uint32_t attempt_ = 0;
+  std::shared_ptr<OperationCore> attempt_core_;
+  std::shared_ptr<OperationCore> timeout_;
+  std::shared_ptr<OperationCore> backoff_;
+};
+
+}  // namespace detail
+
+// ---- OrchestrationContext --------------------------------------------------------------------
+
+OrchestrationContext::OrchestrationContext(InstanceId instance, ExecutionId execution,
+                                           std::string name, std::uint32_t version,
+                                           std::shared_ptr<spdlog::logger> logger)
+    : instance_(std::move(instance)),
+      execution_(execution),
+      name_(std::move(name)),
+      version_(version),
+      logger_(std::move(logger),
+              instance_ + "/" + std::to_string(execution_) + " " + name_) {}
+
+OrchestrationContext::~OrchestrationContext() {
+  // Futures still waiting for events must not reach back into a half-destroyed context.
+  event_waiters_.clear();
+}
+
+std::string OrchestrationContext::new_guid() {
+  return uuid_from_seed(instance_ + "/" + std::to_string(execution_) + "/" +
+                        std::to_string(++guids_));
+}
+
+void OrchestrationContext::emit(EventBody body, std::shared_ptr<detail::OperationCore> binds,
+                                std::shared_ptr<detail::OperationCore> cancels) {
+  pending_.push_back(PendingAction{std::move(body), std::move(binds), std::move(cancels)});
+}
+
+std::shared_ptr<detail::FutureCore> OrchestrationContext::schedule_activity(
+    std::string_view name, Bytes input, const RetryPolicy* retry) {
+  if (auto valid = validate_name(name, "activity name"); !valid) {
+    throw_configuration_error(valid.error());
+  }
+  auto schedule = [this, activity = std::string(name), input](std::uint32_t attempt) {
+    auto core = std::make_shared<detail::OperationCore>(*this, detail::CoreKind::kActivity,
+                                                        "activity '" + activity + "'");
+    core->name = activity;
+    emit(event::ActivityScheduled{activity, input, attempt}, core);
+    return core;
+  };
+  if (retry == nullptr) return schedule(1);
+  if (retry->max_attempts == 0) {
+    throw ConfigurationError(ErrorCode::kInvalidArgument,
+                             "retry policy for activity '" + std::string(name) +
+                                 "' allows 0 attempts");
+  }
+  auto timer = [this](TimePoint at) {
+    return std::static_pointer_cast<detail::OperationCore>(create_timer(at));
+  };
+  auto core = std::make_shared<detail::RetryCore>(*this, std::string(name), std::move(input),
+                                                  *retry, schedule, timer);
+  core->start();
+  return core;
+}
+
+std::shared_ptr<detail::FutureCore> OrchestrationContext::create_timer(TimePoint at) {
+  auto core = std::make_shared<detail::OperationCore>(*this, detail::CoreKind::kTimer, "timer");
+  emit(event::TimerCreated{at}, core);
+  return core;
+}
+
+std::shared_ptr<detail::FutureCore> OrchestrationContext::wait_for_event(std::string_view name) {
+  if (auto valid = validate_name(name, "event name"); !valid) {
+    throw_configuration_error(valid.error());
+  }
+  auto core = std::make_shared<detail::EventCore>(*this, std::string(name));
+  // An event that arrived before anyone waited goes to the first wait for its name.
+  for (auto it = buffered_events_.begin(); it != buffered_events_.end(); ++it) {
+    if (it->name == name) {
+      Bytes payload = std::move(it->payload);
+      buffered_events_.erase(it);
+      core->deliver(std::move(payload));
+      return core;
+    }
+  }
+  core->start_waiting();
+  event_waiters_[std::string(name)].push_back(core.get());
+  return core;
+}
+
+void OrchestrationContext::remove_event_waiter(detail::EventCore* waiter) {
+  auto it = event_waiters_.find(waiter->name());
+  if (it == event_waiters_.end()) return;
+  auto& q = it->second;
+  q.erase(std::remove(q.begin(), q.end(), waiter), q.end());
+  if (q.empty()) event_waiters_.erase(it);
+}
+
+void OrchestrationContext::record_send_event(const InstanceId& instance, std::string_view name,
+                                             Bytes payload) {
+  if (auto valid = validate_instance_id(instance); !valid) throw_configuration_error(valid.error());
+  if (auto valid = validate_name(name, "event name"); !valid) throw_configuration_error(valid.error());
+  emit(event::EventSent{instance, std::string(name), std::move(payload)});
+}
+
+std::pair<std::shared_ptr<detail::FutureCore>, InstanceId> OrchestrationContext::schedule_child(
+    std::string_view name, std::uint32_t version, Bytes input,
+    const SubOrchestrationOptions& options, bool detached) {
+  if (auto valid = validate_name(name, "orchestration name"); !valid) {
+    throw_configuration_error(valid.error());
+  }
+  ++children_;
+  InstanceId child = options.instance.value_or(instance_ + ":" + std::to_string(execution_) +
+                                               ":" + std::to_string(children_));
+  if (auto valid = validate_instance_id(child); !valid) throw_configuration_error(valid.error());
+  auto core = std::make_shared<detail::OperationCore>(
+      *this, detail::CoreKind::kChild,
+      "sub-orchestration '" + std::string(name) + "' (instance '" + child + "')");
+  core->name = std::string(name);
+  core->child = child;
+  core->detached = detached;
+  emit(event::SubOrchestrationScheduled{std::string(name), version, child, std::move(input),
+                                        detached},
+       core);
+  return {core, child};
+}
+
+void OrchestrationContext::request_continue_as_new(Bytes input, std::uint32_t version) {
+  continue_as_new_ = std::make_pair(std::move(input), version);
+}
+
+void OrchestrationContext::set_custom_status(std::string status) {
+  custom_status_ = status;
+  emit(event::CustomStatusSet{std::move(status)});
+}
+
+// ---- ReplayEngine -----------------------------------------------------------------------------
+
+namespace {
+
+// Events the code produces (matched against history on replay) versus events that come
+// from outside (applied to the code).
+bool is_code_event(EventKind kind) {
+  switch (kind) {
+    case EventKind::kActivityScheduled:
+    case EventKind::kTimerCreated:
+    case EventKind::kSubOrchestrationScheduled:
+    case EventKind::kEventSent:
+    case EventKind::kCustomStatusSet:
+    case EventKind::kActivityCancelRequested:
+    case EventKind::kSubOrchestrationCancelRequested:
+    case EventKind::kContinuedAsNew:
+    case EventKind::kExecutionCompleted:
+    case EventKind::kExecutionFailed:
+    case EventKind::kExecutionCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Whether what the code does now is what history recorded.
+bool same_action(const EventBody& now, const EventBody& recorded) {
+  if (now.index() != recorded.index()) return false;
+  return std::visit(
+      [&](const auto& a) -> bool {
+        using T = std::decay_t<decltype(a)>;
+        const auto& b = std::get<T>(recorded);
+        if constexpr (std::is_same_v<T, event::ActivityCancelRequested> ||
+                      std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
+          return a.scheduled_id == b.scheduled_id;
+        } else if constexpr (std::is_same_v<T, event::ExecutionFailed>) {
+          return a.failure.type == b.failure.type;  // messages may carry incidental detail
+        } else if constexpr (std::is_same_v<T, event::ExecutionCancelled>) {
+          return true;
+        } else {
+          return a == b;
+        }
+      },
+      now);
+}
+
+}  // namespace
+
+bool is_final(const Outcome& o) {
+  return std::holds_alternative<outcome::Completed>(o) || std::holds_alternative<outcome::Failed>(o) ||
+         std::holds_alternative<outcome::Cancelled>(o);
+}
+
+ReplayEngine::ReplayEngine(const Registry& registry, InstanceId instance, EngineOptions options)
+    : registry_(registry),
+      instance_(std::move(instance)),
+      options_(std::move(options)),
+      logger_(options_.logger, instance_) {}
+
+ReplayEngine::~ReplayEngine() { reset_execution(); }
+
+const std::string& ReplayEngine::custom_status() const {
+  static const std::string kNone;
+  return ctx_ ? ctx_->custom_status() : kNone;
+}
+
+void ReplayEngine::reset_execution() {
+  task_ = Task<Bytes>();  // destroys the coroutine frames (they refer to the context)
+  ctx_.reset();
+}
+
+Error ReplayEngine::nondeterminism(const HistoryEvent& recorded,
+                                   const std::string& what_code_does) const {
+  return Error::make(ErrorCode::kNondeterminism,
+                     "nondeterminism in instance '" + instance_ + "' execution " +
+                         std::to_string(execution_) + " (orchestration '" + name_ + "' v" +
+                         std::to_string(version_) + ") at event #" + std::to_string(recorded.id) +
+                         ": history recorded " + describe(recorded) + ", but the code now " +
+                         what_code_does);
+}
+
+Error ReplayEngine::corrupt(const HistoryEvent& e, const std::string& problem) const {
+  return Error::make(ErrorCode::kCorrupt, "history of instance '" + instance_ + "' execution " +
+                                              std::to_string(execution_) + " is corrupt at event #" +
+                                              std::to_string(e.id) + " (" +
+                                              std::string(e.kind_name()) + "): " + problem);
+}
+
+Status ReplayEngine::load(ExecutionId execution, const std::vector<HistoryEvent>& history) {
+  reset_execution();
+  execution_ = execution;
+  next_event_ = 1;
+  outcome_ = outcome::NotStarted{};
+  broken_ = true;  // until the whole history replays
+  mode_ = Mode::kReplay;
+  if (history.empty()) {
+    return fail(ErrorCode::kCorrupt, "history of instance '" + instance_ + "' execution " +
+                                         std::to_string(execution) + " has no events");
+  }
+  for (const auto& e : history) {
+    if (e.id != next_event_) {
+      return fail(corrupt(e, "expected event #" + std::to_string(next_event_)));
+    }
+    if (auto st = process_recorded(e); !st) {
+      mode_ = Mode::kLive;
+      return st;
+    }
+    next_event_ = e.id + 1;
+  }
+  mode_ = Mode::kLive;
+  if (ctx_ && !ctx_->pending_.empty()) {
+    HistoryEvent extra{next_event_, ctx_->now_, ctx_->pending_.front().body};
+    return fail(Error::make(
+        ErrorCode::kNondeterminism,
+        "nondeterminism in instance '" + instance_ + "' execution " + std::to_string(execution_) +
+            " (orchestration '" + name_ + "' v" + std::to_string(version_) +
+            "): the code now does " + describe(extra).substr(describe(extra).find(' ') + 1) +
+            " after event #" + std::to_string(next_event_ - 1) +
+            ", where the recorded history has nothing (an operation was added or reordered, or the "
+            "history was cut short)"));
+  }
+  if (ctx_) {
+    ctx_->replaying_ = false;
+    ctx_->logger_.set_muted(false);
+  }
+  broken_ = false;
+  return {};
+}
+
+Status ReplayEngine::process_recorded(const HistoryEvent& e) {
+  if (!running() && !std::holds_alternative<outcome::NotStarted>(outcome_)) {
+    return fail(corrupt(e, "the execution had already ended"));
+  }
+  if (ctx_) ctx_->now_ = e.timestamp;
+  if (!is_code_event(e.kind())) return apply_input(e);
+  if (!ctx_) return fail(corrupt(e, "the execution has not started"));
+  if (ctx_->pending_.empty()) {
+    std::string state = task_.done() ? "has finished" : "is waiting";
+    return fail(nondeterminism(e, "does not do it (the code " + state +
+                                      " at that point: an operation was removed or reordered)"));
+  }
+  auto action = std::move(ctx_->pending_.front());
+  ctx_->pending_.pop_front();
+  if (action.cancels) {
+    std::visit(
+        [&](auto& body) {
+          if constexpr (requires { body.scheduled_id; }) body.scheduled_id = action.cancels->id;
+        },
+        action.body);
+  }
+  if (!same_action(action.body, e.body)) {
+    HistoryEvent now{e.id, e.timestamp, action.body};
+    auto text = describe(now);
+    return fail(nondeterminism(e, "does " + text.substr(text.find(' ') + 1)));
+  }
+  if (action.binds) {
+    action.binds->bind(e.id);
+    ctx_->open_[e.id] = action.binds;
+  }
+  apply_code_event(e);
+  return {};
+}
+
+void ReplayEngine::apply_code_event(const HistoryEvent& e) {
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, event::ExecutionCompleted>) {
+          end_execution(outcome::Completed{body.output});
+        } else if constexpr (std::is_same_v<T, event::ExecutionFailed>) {
+          end_execution(outcome::Failed{body.failure});
+        } else if constexpr (std::is_same_v<T, event::ExecutionCancelled>) {
+          end_execution(outcome::Cancelled{body.reason});
+        } else if constexpr (std::is_same_v<T, event::ContinuedAsNew>) {
+          std::vector<CarriedEvent> carried;
+          for (auto& b : ctx_->buffered_events_) carried.push_back({b.name, b.payload});
+          end_execution(outcome::ContinuedAsNew{body.input, body.version, std::move(carried)});
+        } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested> ||
+                             std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
+          // Nothing changes for the code: the operation stays open (a late result is
+          // recorded) unless its future was abandoned.
+        }
+      },
+      e.body);
+}
+
+void ReplayEngine::end_execution(Outcome outcome) {
+  outcome_ = std::move(outcome);
+  // The coroutine is finished or will never resume: free it. The context goes too, but not
+  // before the turn has read what it needs (custom status is kept in the result).
+  task_ = Task<Bytes>();
+}
+
+Status ReplayEngine::start_execution(const HistoryEvent& e) {
+  const auto& started = std::get<event::ExecutionStarted>(e.body);
+  if (ctx_ || !std::holds_alternative<outcome::NotStarted>(outcome_)) {
+    return fail(corrupt(e, "a second ExecutionStarted"));
+  }
+  name_ = started.name;
+  version_ = started.version;
+  parent_ = started.parent;
+  auto entry = registry_.orchestration(started.name, started.version);
+  ctx_.reset(new OrchestrationContext(instance_, execution_, started.name, started.version,
+                                      options_.logger));
+  ctx_->now_ = e.timestamp;
+  ctx_->replaying_ = mode_ == Mode::kReplay;
+  ctx_->logger_.set_muted(ctx_->replaying_);
+  for (const auto& c : started.carried_events) {
+    ctx_->buffered_events_.push_back({c.name, c.payload});
+  }
+  outcome_ = outcome::Running{};
+  if (!entry) {
+    if (mode_ == Mode::kReplay) return fail(entry.error());
+    // A live start of an unknown orchestration fails the instance with a clear reason.
+    ctx_->emit(event::ExecutionFailed{
+        FailureDetails{ErrorCategory::kConfiguration, "duractor::NotRegistered",
+                       entry.error().message}});
+    return {};
+  }
+  task_ = (*entry)->function(*ctx_, started.input);
+  task_.handle().resume();
+  check_progress();
+  return {};
+}
+
+void ReplayEngine::check_progress() {
+  if (!running() || !ctx_ || !task_.handle()) return;
+  if (ctx_->continue_as_new_) {
+    auto [input, version] = std::move(*ctx_->continue_as_new_);
+    ctx_->continue_as_new_.reset();
+    ctx_->emit(event::ContinuedAsNew{std::move(input), version});
+    return;
+  }
+  if (!task_.done()) return;
+  auto handle = task_.handle();
+  auto& promise = handle.promise();
+  if (promise.error) {
+    auto failure = failure_of(promise.error);
+    if (failure.type == "duractor::Cancelled") {
+      ctx_->emit(event::ExecutionCancelled{failure.message});
+    } else {
+      ctx_->emit(event::ExecutionFailed{failure});
+    }
+  } else {
+    ctx_->emit(event::ExecutionCompleted{*promise.value});
+  }
+  task_ = Task<Bytes>();  // emitted once; the frame is no longer needed
+}
+
+Status ReplayEngine::apply_input(const HistoryEvent& e) {
+  if (e.kind() == EventKind::kExecutionStarted) return start_execution(e);
+  if (!ctx_ || !running()) return fail(corrupt(e, "the execution is not running"));
+  auto& ctx = *ctx_;
+  // Completions: find the operation they complete.
+  if (auto completes = e.completes()) {
+    auto it = ctx.open_.find(*completes);
+    if (it == ctx.open_.end()) {
+      return fail(corrupt(e, "it completes #" + std::to_string(*completes) +
+                                 ", which is not an open operation"));
+    }
+    auto core = it->second;
+    auto expected = [&]() {
+      switch (e.kind()) {
+        case EventKind::kActivityCompleted:
+        case EventKind::kActivityFailed:
+          return detail::CoreKind::kActivity;
+        case EventKind::kTimerFired:
+          return detail::CoreKind::kTimer;
+        default:
+          return detail::CoreKind::kChild;
+      }
+    }();
+    if (core->kind() != expected) {
+      return fail(corrupt(e, "#" + std::to_string(*completes) + " is not an operation of that kind"));
+    }
+    ctx.open_.erase(it);
+    if (core->abandoned()) return {};  // lost a when_any: the result is recorded, not used
+    std::visit(
+        [&](const auto& body) {
+          using T = std::decay_t<decltype(body)>;
+          if constexpr (std::is_same_v<T, event::ActivityCompleted> ||
+                        std::is_same_v<T, event::SubOrchestrationCompleted>) {
+            core->settle_payload(body.output);
+          } else if constexpr (std::is_same_v<T, event::TimerFired>) {
+            core->settle_payload(encode(Unit{}));
+          } else if constexpr (std::is_same_v<T, event::ActivityFailed>) {
+            core->settle_error(std::make_exception_ptr(ActivityFailed(core->name, body.failure)));
+          } else if constexpr (std::is_same_v<T, event::SubOrchestrationFailed>) {
+            core->settle_error(std::make_exception_ptr(
+                SubOrchestrationFailed(core->name, core->child, body.failure)));
+          }
+        },
+        e.body);
+    check_progress();
+    return {};
+  }
+  if (const auto* raised = std::get_if<event::EventRaised>(&e.body)) {
+    auto it = ctx.event_waiters_.find(raised->name);
+    if (it != ctx.event_waiters_.end() && !it->second.empty()) {
+      auto* waiter = it->second.front();
+      it->second.pop_front();
+      if (it->second.empty()) ctx.event_waiters_.erase(it);
+      waiter->deliver(raised->payload);
+    } else {
+      ctx.buffered_events_.push_back({raised->name, raised->payload});
+    }
+    check_progress();
+    return {};
+  }
+  if (const auto* cancel = std::get_if<event::CancelRequested>(&e.body)) {
+    // Cascade, in id order: in-flight activities see their token, children are cancelled.
+    for (auto& [id, core] : ctx.open_) {
+      if (core->abandoned()) continue;
+      if (core->kind() == detail::CoreKind::kActivity) {
+        ctx.emit(event::ActivityCancelRequested{id, cancel->reason}, nullptr, core);
+      } else if (core->kind() == detail::CoreKind::kChild && !core->detached) {
+        ctx.emit(event::SubOrchestrationCancelRequested{id, cancel->reason}, nullptr, core);
+      }
+    }
+    if (cancel->terminate) {
+      ctx.emit(event::ExecutionCancelled{cancel->reason});
+      task_ = Task<Bytes>();
+      return {};
+    }
+    // Cooperative: every suspended await throws Cancelled (once).
+    auto suspended = ctx.awaits_.suspended;
+    for (auto* await : suspended) await->interrupt(cancel->reason);
+    check_progress();
+    return {};
+  }
+  return fail(corrupt(e, "unexpected event kind"));
+}
+
+void ReplayEngine::flush_pending(TurnResult& turn) {
+  if (!ctx_) return;
+  while (!ctx_->pending_.empty()) {
+    auto action = std::move(ctx_->pending_.front());
+    ctx_->pending_.pop_front();
+    if (action.cancels) {
+      std::visit(
+          [&](auto& body) {
+            if constexpr (requires { body.scheduled_id; }) body.scheduled_id = action.cancels->id;
+          },
+          action.body);
+    }
+    HistoryEvent e{next_event_++, turn_now_, std::move(action.body)};
+    if (action.binds) {
+      action.binds->bind(e.id);
+      ctx_->open_[e.id] = action.binds;
+    }
+    std::visit(
+        [&](const auto& body) {
+          using T = std::decay_t<decltype(body)>;
+          if constexpr (std::is_same_v<T, event::ActivityScheduled>) {
+            turn.actions.emplace_back(std::in_place_type<action::ScheduleActivity>, e.id, body.name, body.input, body.attempt);
+          } else if constexpr (std::is_same_v<T, event::TimerCreated>) {
+            turn.actions.emplace_back(std::in_place_type<action::CreateTimer>, e.id, body.fire_at);
+          } else if constexpr (std::is_same_v<T, event::SubOrchestrationScheduled>) {
+            turn.actions.emplace_back(std::in_place_type<action::StartChild>, e.id, body.instance, body.name, body.version,
+                                                      body.input, body.detached);
+          } else if constexpr (std::is_same_v<T, event::EventSent>) {
+            turn.actions.emplace_back(std::in_place_type<action::SendEvent>, body.instance, body.name, body.payload);
+          } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested>) {
+            turn.actions.emplace_back(std::in_place_type<action::CancelActivity>, body.scheduled_id, body.reason);
+          } else if constexpr (std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
+            turn.actions.emplace_back(std::in_place_type<action::CancelChild>, body.scheduled_id, action.cancels->child,
+                                                       body.reason);
+          } else if constexpr (std::is_same_v<T, event::CustomStatusSet>) {
+            turn.custom_status = body.status;
+          }
+        },
+        e.body);
+    apply_code_event(e);
+    if (!running()) turn.ended = true;
+    turn.new_events.push_back(std::move(e));
+  }
+}
+
+void ReplayEngine::append_input(TurnResult& turn, EventBody body) {
+  HistoryEvent e{next_event_++, turn_now_, std::move(body)};
+  if (ctx_) ctx_->now_ = turn_now_;
+  auto applied = apply_input(e);
+  turn.new_events.push_back(std::move(e));
+  if (!applied) logger_.error("could not apply an input event: {}", applied.error().message);
+  flush_pending(turn);
+}
+
+void ReplayEngine::handle_message(TurnResult& turn, const InboxEntry& entry) {
+  const auto& m = entry.message;
+  auto consume = [&] { turn.consumed.push_back(entry.seq); };
+  auto drop = [&](std::string_view why) {
+    consume();
+    logger_.debug("dropped inbox message {} ({}): {}", entry.seq, to_string(kind_of(m)), why);
+  };
+
+  // Results for another execution, or for an operation no longer open, are dropped.
+  auto open_operation = [&](ExecutionId execution, EventId id,
+                            detail::CoreKind kind) -> std::shared_ptr<detail::OperationCore> {
+    if (!running() || execution != execution_ || !ctx_) return nullptr;
+    auto it = ctx_->open_.find(id);
+    if (it == ctx_->open_.end() || it->second->kind() != kind) return nullptr;
+    return it->second;
+  };
+
+  std::visit(
+      [&](const auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, message::Start>) {
+          if (!std::holds_alternative<outcome::NotStarted>(outcome_) &&
+              !std::holds_alternative<outcome::ContinuedAsNew>(outcome_)) {
+            return drop("the instance has already started");
+          }
+          ExecutionId expected = std::holds_alternative<outcome::NotStarted>(outcome_) &&
+                                         execution_ == 0
+                                     ? 1
+                                     : execution_ + 1;
+          if (msg.execution != expected) return drop("not the next execution");
+          consume();
+          reset_execution();
+          execution_ = msg.execution;
+          next_event_ = 1;
+          outcome_ = outcome::NotStarted{};
+          std::uint32_t version = msg.version;
+          if (version == 0) {
+            auto latest = registry_.orchestration(msg.name, 0);
+            if (latest) version = (*latest)->version;
+          }
+          turn.execution = execution_;
+          turn.started = true;
+          append_input(turn, event::ExecutionStarted{msg.name, version, msg.input, msg.parent,
+                                                     msg.carried_events});
+        } else if constexpr (std::is_same_v<T, message::Event>) {
+          if (is_final(outcome_)) return drop("the instance has finished");
+          if (!running()) return;  // for the next execution
+          consume();
+          append_input(turn, event::EventRaised{msg.name, msg.payload});
+        } else if constexpr (std::is_same_v<T, message::Cancel>) {
+          if (is_final(outcome_)) return drop("the instance has finished");
+          if (!running()) return;
+          consume();
+          append_input(turn, event::CancelRequested{msg.reason, msg.terminate});
+        } else if constexpr (std::is_same_v<T, message::ActivityResult>) {
+          if (!open_operation(msg.execution, msg.scheduled_id, detail::CoreKind::kActivity)) {
+            return drop("no open activity with that id");
+          }
+          consume();
+          if (msg.failure) {
+            append_input(turn, event::ActivityFailed{msg.scheduled_id, *msg.failure});
+          } else {
+            append_input(turn, event::ActivityCompleted{msg.scheduled_id, msg.output});
+          }
+        } else if constexpr (std::is_same_v<T, message::TimerFired>) {
+          if (!open_operation(msg.execution, msg.scheduled_id, detail::CoreKind::kTimer)) {
+            return drop("no open timer with that id");
+          }
+          consume();
+          append_input(turn, event::TimerFired{msg.scheduled_id, msg.fire_at});
+        } else if constexpr (std::is_same_v<T, message::ChildResult>) {
+          if (!open_operation(msg.execution, msg.scheduled_id, detail::CoreKind::kChild)) {
+            return drop("no open sub-orchestration with that id");
+          }
+          consume();
+          if (msg.failure) {
+            append_input(turn, event::SubOrchestrationFailed{msg.scheduled_id, *msg.failure});
+          } else {
+            append_input(turn, event::SubOrchestrationCompleted{msg.scheduled_id, msg.output});
+          }
+        }
+      },
+      m);
+}
+
+Result<TurnResult> ReplayEngine::run_turn(const std::vector<InboxEntry>& messages, TimePoint now) {
+  if (broken_) {
+    return fail(ErrorCode::kInternal,
+                "the engine of instance '" + instance_ + "' failed to load; discard it");
+  }
+  mode_ = Mode::kLive;
+  turn_now_ = now;
+  TurnResult turn;
+  turn.execution = execution_;
+  // An instance waiting for its (next) execution starts it first, whatever the order.
+  std::vector<const InboxEntry*> order;
+  bool waiting_for_start = std::holds_alternative<outcome::NotStarted>(outcome_) ||
+                           std::holds_alternative<outcome::ContinuedAsNew>(outcome_);
+  if (waiting_for_start) {
+    for (const auto& m : messages) {
+      if (std::holds_alternative<message::Start>(m.message)) order.push_back(&m);
+    }
+  }
+  for (const auto& m : messages) {
+    if (!(waiting_for_start && std::holds_alternative<message::Start>(m.message))) {
+      order.push_back(&m);
+    }
+  }
+  // Once the execution ends, what follows is dropped (the instance finished) or left for
+  // the next execution (it continued as new); handle_message decides from the outcome.
+  for (const auto* m : order) handle_message(turn, *m);
+  turn.outcome = outcome_;
+  return turn;
+}
+
+TurnResult ReplayEngine::fail_turn(FailureDetails failure, EventId history_length,
+                                   const std::vector<InboxEntry>& messages, TimePoint now) {
+  reset_execution();
+  TurnResult turn;
+  turn.execution = execution_;
+  for (const auto& m : messages) turn.consumed.push_back(m.seq);
+  next_event_ = history_length + 1;
+  turn.new_events.push_back(HistoryEvent{next_event_++, now, event::ExecutionFailed{failure}});
+  outcome_ = outcome::Failed{std::move(failure)};
+  turn.outcome = outcome_;
+  turn.ended = true;
+  broken_ = false;
+  return turn;
+}
+
+}  // namespace duractor

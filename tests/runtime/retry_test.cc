@@ -1,0 +1,135 @@
+// Calls with a retry policy: attempts, backoff timers, per-attempt timeouts. The waits are
+// durable timers, so a retried call replays like any other code.
+
+#include <doctest/doctest.h>
+
+#include "tests/support/engine_harness.h"
+
+namespace duractor {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::EngineHarness;
+
+const Activity<int, int> Flaky{"Flaky"};
+
+// Runs Flaky under `policy` and reports the result or the failure.
+Registry registry_with(RetryPolicy policy) {
+  Registry r;
+  r.add(Orchestration<int, std::string>{"Retry", 1},
+        [policy](OrchestrationContext& ctx, int n) -> Task<std::string> {
+          try {
+            int v = co_await ctx.call(Flaky, n, policy);
+            co_return "ok " + std::to_string(v);
+          } catch (const ActivityTimedOut& e) {
+            co_return std::string("timed out: ") + e.what();
+          } catch (const ActivityFailed& e) {
+            co_return "failed after " + std::to_string(e.attempts()) + ": " + e.failure().message;
+          }
+        });
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("retry") {
+  TEST_CASE("backoff delays: fixed, linear, exponential, capped") {
+    auto fixed = RetryPolicy::fixed(5, 2s);
+    CHECK(fixed.delay_after(1) == 2s);
+    CHECK(fixed.delay_after(4) == 2s);
+    auto linear = RetryPolicy::linear(5, 1s, 3s);
+    CHECK(linear.delay_after(1) == 1s);
+    CHECK(linear.delay_after(2) == 2s);
+    CHECK(linear.delay_after(4) == 3s);  // capped
+    auto exponential = RetryPolicy::exponential(10, 100ms, 2.0, 1s);
+    CHECK(exponential.delay_after(1) == 100ms);
+    CHECK(exponential.delay_after(3) == 400ms);
+    CHECK(exponential.delay_after(8) == 1s);
+  }
+
+  TEST_CASE("a failing attempt is retried after a durable backoff timer, until it succeeds") {
+    auto registry = registry_with(RetryPolicy::exponential(4, 1s, 3.0, 1min));
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    CHECK(std::get<action::ScheduleActivity>(h.actions()[0]).attempt == 1);
+    h.fail(h.activity("Flaky", 0), "busy");
+    h.turn();
+    CHECK(h.timer_action(0).fire_at == h.now() + 1s);  // first backoff
+    h.fire(h.timer(0));
+    h.turn();
+    CHECK(std::get<action::ScheduleActivity>(h.actions().back()).attempt == 2);
+    h.fail(h.activity("Flaky", 1), "busy");
+    h.turn();
+    CHECK(h.timer_action(1).fire_at == h.now() + 3s);  // exponential
+    h.fire(h.timer(1));
+    h.turn();
+    h.complete(h.activity("Flaky", 2), encode(42));
+    h.turn();
+    CHECK(h.output<std::string>() == "ok 42");
+    h.check_replay();
+  }
+
+  TEST_CASE("after the last attempt the call fails with the last failure and the attempt count") {
+    auto registry = registry_with(RetryPolicy::fixed(2, 10ms));
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    h.fail(h.activity("Flaky", 0), "first");
+    h.turn();
+    h.fire(h.timer());
+    h.turn();
+    h.fail(h.activity("Flaky", 1), "second");
+    h.turn();
+    CHECK(h.output<std::string>() == "failed after 2: second");
+    h.check_replay();
+  }
+
+  TEST_CASE("configuration failures are not retried") {
+    auto registry = registry_with(RetryPolicy::fixed(5, 10ms));
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    h.fail(h.activity("Flaky"), "activity 'Flaky' is not registered", "duractor::NotRegistered",
+           ErrorCategory::kConfiguration);
+    h.turn();
+    CHECK(h.output<std::string>() == "failed after 1: activity 'Flaky' is not registered");
+  }
+
+  TEST_CASE("a per-attempt timeout cancels the slow attempt and retries, then times out") {
+    auto registry = registry_with(RetryPolicy::fixed(2, 1s).with_attempt_timeout(30s));
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    CHECK(h.timer_action(0).fire_at == h.now() + 30s);  // the timeout
+    h.fire(h.timer(0));
+    h.turn();
+    REQUIRE(h.all<action::CancelActivity>().size() == 1);
+    CHECK(h.all<action::CancelActivity>()[0].id == h.activity("Flaky", 0));
+    h.fire(h.timer(1));  // backoff
+    h.turn();
+    h.fire(h.timer(2));  // second attempt's timeout
+    h.turn();
+    CHECK(h.output<std::string>() ==
+          "timed out: activity 'Flaky' timed out after 30000 ms (attempt 2)");
+    h.check_replay();
+  }
+
+  TEST_CASE("a retried call loses a when_any: its current attempt is cancelled") {
+    Registry registry;
+    registry.add(Orchestration<int, int>{"RaceRetry", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+      auto first = co_await ctx.when_any(ctx.call(Flaky, 1, RetryPolicy::fixed(3, 1s)), ctx.timer(1h));
+      co_return static_cast<int>(first.index());
+    });
+    EngineHarness h(registry);
+    h.start("RaceRetry", encode(0));
+    h.turn();
+    h.fire(h.timer(0));  // the hour passes first
+    h.turn();
+    CHECK(h.output<int>() == 1);
+    CHECK(h.all<action::CancelActivity>().size() == 1);
+    h.check_replay();
+  }
+}
+
+}  // namespace duractor
