@@ -12,7 +12,9 @@
 #include <string_view>
 #include <type_traits>
 
+#include "runtime/ids.h"
 #include "runtime/payload.h"
+#include "runtime/time.h"
 
 namespace duractor {
 
@@ -29,6 +31,38 @@ struct Orchestration {
   using Output = Out;
   std::string_view name;
   std::uint32_t version = 1;
+
+  // Typed client helpers (actors/client.h): Hello.start(client, id, input), Hello.wait(...).
+  template <class Client>
+  Result<InstanceId> start(Client& client, InstanceId id,
+                           const std::type_identity_t<In>& input) const {
+    return client.start(*this, std::move(id), input);
+  }
+  // Waits for the instance to finish and gives its output (see Client::wait_output).
+  template <class Client>
+  Result<std::conditional_t<std::is_void_v<Out>, Unit, Out>> wait(Client& client,
+                                                                   const InstanceId& id,
+                                                                   Milliseconds timeout) const {
+    return client.template wait_output<Out>(id, timeout);
+  }
+  // Starts and waits.
+  template <class Client>
+  Result<std::conditional_t<std::is_void_v<Out>, Unit, Out>> run(
+      Client& client, InstanceId id, const std::type_identity_t<In>& input,
+      Milliseconds timeout) const {
+    auto started = start(client, std::move(id), input);
+    if (!started) return std::unexpected(started.error());
+    return wait(client, *started, timeout);
+  }
+  template <class Client>
+  auto status(Client& client, const InstanceId& id) const {
+    return client.status(id);
+  }
+  template <class Client>
+  Status cancel(Client& client, const InstanceId& id,
+                std::string reason = "cancelled by a client") const {
+    return client.cancel(id, std::move(reason));
+  }
 };
 
 // The value a payload of type T carries: T itself, or Unit for void.

@@ -1,0 +1,100 @@
+#pragma once
+// ActivityPool: runs activity functions on threads of their own, off the actor scheduler
+// (activities are ordinary C++ functions and may block). Each activity gets an
+// ActivityContext with a cancellation token and a logger naming the instance. Whatever the
+// activity throws becomes a failure result. A watchdog cancels activities that exceed the
+// timeout (reporting ActivityTimedOut at once; a late result is dropped) and renews the
+// leases of long-running ones.
+//
+// Thread-safety: all methods may be called from any thread.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/registry.h"
+#include "store/store.h"
+
+namespace duractor {
+
+struct ActivityPoolOptions {
+  std::size_t threads = 8;                  // activities that may run at once
+  Milliseconds timeout{5 * 60 * 1000};      // an attempt running longer is cancelled
+  std::size_t max_payload_bytes = 4 << 20;  // a larger output becomes a failure
+  Milliseconds lease{10 * 60 * 1000};       // work item leases, renewed while running
+  const Clock* lease_clock = nullptr;       // the store's clock (leases); default: system
+};
+
+// What a finished (or abandoned) activity reports.
+struct ActivityOutcome {
+  WorkItem item;
+  WorkLease lease;
+  message::ActivityResult result;
+};
+
+class ActivityPool {
+ public:
+  using Deliver = std::function<void(ActivityOutcome)>;
+
+  ActivityPool(const Registry& registry, Store& store, ActivityPoolOptions options,
+               std::shared_ptr<spdlog::logger> logger, Deliver deliver);
+  // Stops (see stop()).
+  ~ActivityPool();
+  ActivityPool(const ActivityPool&) = delete;
+  ActivityPool& operator=(const ActivityPool&) = delete;
+
+  // Queues a leased work item. An item already queued or running is ignored.
+  void submit(WorkItem item, WorkLease lease);
+  // Cancels the activity for (instance, execution, scheduled id): a queued one is dropped
+  // (reported as cancelled), a running one sees its token.
+  void cancel(const InstanceId& instance, ExecutionId execution, EventId scheduled_id,
+              const std::string& reason);
+  // Stops taking work, cancels the tokens of running activities, and waits for them to
+  // return. Queued items are left (their leases lapse; the next start runs them). Results
+  // that arrive after stop() began are not delivered. Idempotent.
+  void stop();
+
+  std::size_t queued() const;
+  std::size_t running() const;
+
+ private:
+  struct Task {
+    WorkItem item;
+    WorkLease lease;
+    CancellationToken token;
+    TimePoint deadline;
+    bool reported = false;  // a timeout or cancellation was already delivered
+  };
+  static std::string key(const InstanceId& instance, ExecutionId execution, EventId id);
+  void work();
+  void watchdog();
+  void run(const std::shared_ptr<Task>& task);
+  void report(const std::shared_ptr<Task>& task, message::ActivityResult result);
+
+  const Registry& registry_;
+  Store& store_;
+  ActivityPoolOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  Deliver deliver_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;           // workers: a task was queued, or stop
+  std::condition_variable watchdog_cv_;  // the watchdog: stop (its own, so that it never
+                                         // swallows a wake-up meant for a worker)
+  std::deque<std::shared_ptr<Task>> queue_;
+  std::map<std::string, std::shared_ptr<Task>> tasks_;  // queued and running, by key
+  std::set<std::uint64_t> items_;                       // work ids queued or running
+  std::size_t running_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+  std::thread watchdog_;
+};
+
+}  // namespace duractor

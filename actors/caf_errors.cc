@@ -1,0 +1,32 @@
+#include "actors/caf_errors.h"
+
+#include <caf/atom.hpp>
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace duractor {
+namespace {
+constexpr caf::atom_value kCategory = caf::atom("duractor");
+}
+
+caf::error to_caf_error(const Error& error) {
+  return caf::error(static_cast<std::uint8_t>(static_cast<std::uint8_t>(error.code) + 1),
+                    kCategory, caf::make_message(error.message));
+}
+
+Error from_caf_error(const caf::error& error) {
+  if (error.category() == kCategory && error.code() > 0) {
+    std::string message;
+    if (error.context().match_elements<std::string>()) {
+      message = error.context().get_as<std::string>(0);
+    }
+    return Error::make(static_cast<ErrorCode>(error.code() - 1), message);
+  }
+  if (error == caf::sec::request_timeout) {
+    return Error::make(ErrorCode::kTimeout, "the runtime did not answer in time");
+  }
+  return Error::make(ErrorCode::kInternal, "actor system error (code " +
+                                               std::to_string(error.code()) + ")");
+}
+
+}  // namespace duractor

@@ -1,0 +1,141 @@
+#include "actors/client.h"
+
+#include <future>
+
+#include <caf/send.hpp>
+
+#include "actors/detail/host_core.h"
+#include "actors/messages.h"
+
+namespace duractor {
+
+namespace {
+
+Status check_payload(const detail::HostCore& core, std::string_view what, std::size_t size) {
+  if (size > core.options.max_payload_bytes) {
+    return fail(ErrorCode::kLimitExceeded,
+                std::string(what) + " is " + std::to_string(size) +
+                    " bytes, over the payload limit of " +
+                    std::to_string(core.options.max_payload_bytes) +
+                    " bytes (HostOptions::max_payload_bytes)");
+  }
+  return {};
+}
+
+Status check_accepting(const detail::HostCore& core) {
+  if (!core.accepting) return fail(ErrorCode::kShutdown, "the runtime is stopping");
+  return {};
+}
+
+}  // namespace
+
+Result<InstanceId> Client::start(std::string_view name, InstanceId id, Bytes input,
+                                 std::uint32_t version) {
+  if (auto ok = check_accepting(*core_); !ok) return fail(ok.error());
+  if (auto known = core_->registry.orchestration(name, version); !known) {
+    return fail(known.error());
+  }
+  if (auto ok = check_payload(*core_, "the input", input.size()); !ok) return fail(ok.error());
+  if (id.empty()) id = random_uuid();
+  NewInstance request{id, std::string(name), version, std::move(input), /*idempotent=*/true};
+  auto created = core_->store.create_instance(std::move(request));
+  if (!created) return fail(created.error());
+  caf::anon_send(core_->directory, wake_atom::value, id);
+  return id;
+}
+
+Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes payload) {
+  if (auto ok = check_accepting(*core_); !ok) return ok;
+  if (auto ok = check_payload(*core_, "the payload of event '" + std::string(name) + "'",
+                              payload.size());
+      !ok) {
+    return ok;
+  }
+  auto seq = core_->store.enqueue(id, message::Event{std::string(name), std::move(payload)});
+  if (!seq) return fail(seq.error());
+  caf::anon_send(core_->directory, wake_atom::value, id);
+  return {};
+}
+
+Status Client::cancel(const InstanceId& id, std::string reason, bool terminate) {
+  if (auto ok = check_accepting(*core_); !ok) return ok;
+  auto seq = core_->store.enqueue(id, message::Cancel{std::move(reason), terminate});
+  if (!seq) return fail(seq.error());
+  caf::anon_send(core_->directory, wake_atom::value, id);
+  return {};
+}
+
+Result<InstanceInfo> Client::status(const InstanceId& id) { return core_->store.read_instance(id); }
+
+Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<InstanceInfo>>();
+  auto future = promise->get_future();
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  auto token = core_->hub.watch(id, [promise, once](const InstanceInfo& info) {
+    if (!once->exchange(true)) promise->set_value(info);
+  });
+  // It may have finished before the watch began, or not exist at all.
+  auto now = core_->store.read_instance(id);
+  if (!now || is_terminal(now->status)) {
+    core_->hub.unwatch(id, token);
+    return now;
+  }
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    core_->hub.unwatch(id, token);
+    return fail(ErrorCode::kTimeout, "instance '" + id + "' did not finish within " +
+                                         std::to_string(timeout.count()) + " ms (it is " +
+                                         std::string(to_string(now->status)) + ")");
+  }
+  return future.get();
+}
+
+std::optional<Error> Client::outcome_error(const InstanceInfo& info) {
+  switch (info.status) {
+    case InstanceStatus::kCompleted:
+      return std::nullopt;
+    case InstanceStatus::kFailed: {
+      auto e = Error::make(ErrorCode::kApplicationFailure,
+                           "instance '" + info.id + "' failed: " +
+                               (info.failure ? info.failure->type + ": " + info.failure->message
+                                             : std::string("unknown failure")));
+      if (info.failure) e.category = info.failure->category;
+      return e;
+    }
+    case InstanceStatus::kCancelled:
+      return Error::make(ErrorCode::kCancelled,
+                         "instance '" + info.id + "' was cancelled" +
+                             (info.failure ? ": " + info.failure->message : std::string()));
+    default:
+      return Error::make(ErrorCode::kInternal, "instance '" + info.id + "' has not finished");
+  }
+}
+
+Result<InstancePage> Client::list(const InstanceQuery& query) {
+  return core_->store.list_instances(query);
+}
+
+Result<std::vector<HistoryEvent>> Client::history(const InstanceId& id, ExecutionId execution) {
+  if (execution == 0) {
+    auto latest = core_->store.read_latest_history(id);
+    if (!latest) return fail(latest.error());
+    return std::move(latest->events);
+  }
+  return core_->store.read_history(id, execution);
+}
+
+Result<std::vector<ExecutionInfo>> Client::executions(const InstanceId& id) {
+  return core_->store.read_executions(id);
+}
+
+Result<DeleteSummary> Client::remove(const InstanceId& id, bool force) {
+  auto deleted = core_->store.delete_instance(id, DeleteOptions{true, force});
+  if (!deleted) return deleted;
+  // Live actors of deleted instances notice at their next turn (their commit fails as not
+  // found) and leave; wake them so that this happens now.
+  for (const auto& gone : deleted->deleted) {
+    caf::anon_send(core_->directory, wake_atom::value, gone);
+  }
+  return deleted;
+}
+
+}  // namespace duractor

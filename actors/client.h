@@ -1,0 +1,92 @@
+#pragma once
+// Client: start orchestrations, raise events, cancel, wait, query and delete instances.
+// Usable from any thread; each call that writes returns once the write is durable. For
+// actors there is the same as messages (Host::client_actor, actors/messages.h).
+//
+//   auto client = host->client();
+//   client.start(Hello, "hello-1", std::string("ada"));
+//   client.raise_event("hello-1", "Approval", true);
+//   auto info = client.wait("hello-1", 30s);          // final InstanceInfo, or kTimeout
+//
+// The typed handles offer the same, typed: Hello.start(client, id, input), Hello.wait(...),
+// Hello.run(...) (start and wait), Hello.status(...), Hello.cancel(...).
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/handles.h"
+#include "runtime/instance.h"
+#include "store/store.h"
+
+namespace duractor {
+
+namespace detail {
+struct HostCore;
+}
+
+class Client {
+ public:
+  explicit Client(std::shared_ptr<detail::HostCore> core) : core_(std::move(core)) {}
+
+  // Starts orchestration `name` (version 0: the latest registered) as instance `id` (empty:
+  // a generated id), and returns the id. Starting an id that exists with the same name
+  // and input returns the id again (idempotent); with a different name or input it fails
+  // with kAlreadyExists. Errors: kInvalidArgument (bad id or name), kNotRegistered (no
+  // such orchestration in this host's registry), kLimitExceeded (input too large),
+  // kShutdown, store errors.
+  Result<InstanceId> start(std::string_view name, InstanceId id, Bytes input,
+                           std::uint32_t version = 0);
+  template <class In, class Out>
+  Result<InstanceId> start(const Orchestration<In, Out>& orchestration, InstanceId id,
+                           const std::type_identity_t<In>& input) {
+    return start(orchestration.name, std::move(id), encode(input), orchestration.version);
+  }
+
+  // Raises event `name` at instance `id`; durable when this returns. Errors: kNotFound (no
+  // such instance), kFailedPrecondition (it has finished), kLimitExceeded, kInvalidArgument.
+  Status raise_event(const InstanceId& id, std::string_view name, Bytes payload);
+  template <class T>
+  Status raise(const InstanceId& id, std::string_view name, const T& payload) {
+    return raise_event(id, name, encode(payload));
+  }
+
+  // Asks instance `id` to stop: cooperatively (it sees Cancelled at its next await and may
+  // compensate) or, with `terminate`, at once. Cascades to its sub-orchestrations and
+  // activities. Errors: kNotFound, kFailedPrecondition (it has finished).
+  Status cancel(const InstanceId& id, std::string reason, bool terminate = false);
+
+  // The instance's status, output or failure, and custom status. Errors: kNotFound.
+  Result<InstanceInfo> status(const InstanceId& id);
+  // Waits until the instance has finished (completed, failed or cancelled) and returns its
+  // final information. Errors: kTimeout, kNotFound.
+  Result<InstanceInfo> wait(const InstanceId& id, Milliseconds timeout);
+  // Waits, then gives the output decoded as Out. Errors: as wait, and kApplicationFailure
+  // (the instance failed: the message gives its failure), kCancelled, kPayloadMismatch.
+  template <class Out>
+  Result<ValueOf<Out>> wait_output(const InstanceId& id, Milliseconds timeout) {
+    auto info = wait(id, timeout);
+    if (!info) return fail(info.error());
+    if (auto bad = outcome_error(*info)) return fail(*bad);
+    if constexpr (std::is_void_v<Out>) {
+      return Unit{};
+    } else {
+      return decode<Out>(info->output);
+    }
+  }
+
+  Result<InstancePage> list(const InstanceQuery& query);
+  // The history of one execution (0: the latest).
+  Result<std::vector<HistoryEvent>> history(const InstanceId& id, ExecutionId execution = 0);
+  Result<std::vector<ExecutionInfo>> executions(const InstanceId& id);
+  // Deletes an instance with all its executions and, recursively, its sub-orchestrations.
+  // A running one only with `force` (its actor stops). Errors: kNotFound,
+  // kFailedPrecondition (running, without force).
+  Result<DeleteSummary> remove(const InstanceId& id, bool force = false);
+
+ private:
+  static std::optional<Error> outcome_error(const InstanceInfo& info);
+  std::shared_ptr<detail::HostCore> core_;
+};
+
+}  // namespace duractor

@@ -1,0 +1,131 @@
+// The client protocol for actors (actors/messages.h): the same operations as Client, as
+// messages. Writes go through the store's asynchronous API; their callbacks (on the store's
+// writer thread) come back as messages so that replies are delivered in this actor.
+
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/caf_errors.h"
+#include "actors/client.h"
+#include "actors/detail/actors.h"
+#include "actors/messages.h"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<duractor::Error>)
+
+namespace duractor::detail {
+namespace {
+
+using reply_atom = caf::atom_constant<caf::atom("dreply")>;
+
+struct PendingReply {
+  caf::response_promise promise;
+  InstanceId id;
+  bool wake = false;  // wake the instance once the write is durable
+};
+
+struct ClientActorState {
+  std::shared_ptr<HostCore> core;
+  std::uint64_t next = 1;
+  std::unordered_map<std::uint64_t, PendingReply> pending;
+};
+
+using Self = caf::stateful_actor<ClientActorState>;
+
+// Starts an asynchronous write; its answer comes back as (reply_atom, token, error text).
+template <class Start>
+void write(Self* self, InstanceId id, bool wake, Start&& start) {
+  auto& s = self->state;
+  auto token = s.next++;
+  s.pending.emplace(token, PendingReply{self->make_response_promise(), id, wake});
+  auto me = caf::actor_cast<caf::actor>(self);
+  start([me, token](Status result) {
+    caf::anon_send(me, reply_atom::value, token,
+                   result ? std::optional<Error>() : std::optional<Error>(result.error()));
+  });
+}
+
+caf::behavior client_behavior(Self* self, std::shared_ptr<HostCore> core) {
+  self->state.core = std::move(core);
+  return {
+      [=](start_atom, const std::string& name, const std::string& id, const std::string& input) {
+        auto& s = self->state;
+        InstanceId instance = id.empty() ? random_uuid() : id;
+        if (auto r = s.core->registry.orchestration(name, 0); !r) {
+          self->make_response_promise().deliver(to_caf_error(r.error()));
+          return;
+        }
+        if (!s.core->accepting) {
+          self->make_response_promise().deliver(
+              to_caf_error(Error::make(ErrorCode::kShutdown, "the runtime is stopping")));
+          return;
+        }
+        NewInstance request{instance, name, 0, input, true};
+        write(self, instance, true, [&](auto done) {
+          s.core->store.create_instance_async(std::move(request), [done](Result<CreateOutcome> r) {
+            done(r ? Status{} : Status(std::unexpected(r.error())));
+          });
+        });
+      },
+      [=](raise_atom, const std::string& id, const std::string& name, const std::string& payload) {
+        auto& s = self->state;
+        write(self, id, true, [&](auto done) {
+          s.core->store.enqueue_async(id, message::Event{name, payload},
+                                      [done](Result<std::uint64_t> r) {
+                                        done(r ? Status{} : Status(std::unexpected(r.error())));
+                                      });
+        });
+      },
+      [=](cancel_atom, const std::string& id, const std::string& reason) {
+        auto& s = self->state;
+        write(self, id, true, [&](auto done) {
+          s.core->store.enqueue_async(id, message::Cancel{reason, false},
+                                      [done](Result<std::uint64_t> r) {
+                                        done(r ? Status{} : Status(std::unexpected(r.error())));
+                                      });
+        });
+      },
+      [=](reply_atom, std::uint64_t token, const std::optional<Error>& error) {
+        auto& s = self->state;
+        auto it = s.pending.find(token);
+        if (it == s.pending.end()) return;
+        auto reply = std::move(it->second);
+        s.pending.erase(it);
+        if (error) {
+          reply.promise.deliver(to_caf_error(*error));
+          return;
+        }
+        if (reply.wake) caf::anon_send(s.core->directory, wake_atom::value, reply.id);
+        reply.promise.deliver(ok_atom::value, reply.id);
+      },
+      [=](status_atom, const std::string& id) -> caf::result<InstanceInfo> {
+        auto info = self->state.core->store.read_instance(id);
+        if (!info) return to_caf_error(info.error());
+        return *info;
+      },
+      [=](watch_atom, const std::string& id) {
+        auto& s = self->state;
+        auto watcher = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!watcher) return;
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        auto notify = [watcher, done](const InstanceInfo& info) {
+          if (!done->exchange(true)) caf::anon_send(watcher, finished_atom::value, info);
+        };
+        s.core->hub.watch(id, notify);
+        // It may have finished before the watch was registered.
+        auto info = s.core->store.read_instance(id);
+        if (info && is_terminal(info->status)) notify(*info);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_client_actor(caf::actor_system& system, std::shared_ptr<HostCore> core) {
+  return system.spawn(client_behavior, std::move(core));
+}
+
+}  // namespace duractor::detail

@@ -1,0 +1,34 @@
+#include "actors/completion_hub.h"
+
+#include <vector>
+
+namespace duractor {
+
+std::uint64_t CompletionHub::watch(const InstanceId& instance, Callback callback) {
+  std::lock_guard lock(mutex_);
+  auto token = next_++;
+  watchers_[instance].emplace(token, std::move(callback));
+  return token;
+}
+
+void CompletionHub::unwatch(const InstanceId& instance, std::uint64_t token) {
+  std::lock_guard lock(mutex_);
+  auto it = watchers_.find(instance);
+  if (it == watchers_.end()) return;
+  it->second.erase(token);
+  if (it->second.empty()) watchers_.erase(it);
+}
+
+void CompletionHub::finished(const InstanceInfo& info) {
+  std::map<std::uint64_t, Callback> callbacks;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = watchers_.find(info.id);
+    if (it == watchers_.end()) return;
+    callbacks = std::move(it->second);
+    watchers_.erase(it);
+  }
+  for (auto& [token, callback] : callbacks) callback(info);
+}
+
+}  // namespace duractor

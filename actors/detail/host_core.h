@@ -1,0 +1,37 @@
+#pragma once
+// What the host's actors share: the registry, the store, options, the activity pool, the
+// completion hub and the handles of the long-lived actors. Internal to actors/.
+
+#include <atomic>
+#include <memory>
+
+#include <caf/actor.hpp>
+
+#include "actors/activity_pool.h"
+#include "actors/completion_hub.h"
+#include "actors/host.h"
+#include "runtime/log.h"
+#include "store/store.h"
+
+namespace duractor::detail {
+
+struct HostCore {
+  HostCore(const Registry& r, HostOptions o, Store& s, const Clock& c)
+      : registry(r), options(std::move(o)), store(s), clock(c) {}
+
+  const Registry& registry;
+  HostOptions options;
+  Store& store;
+  const Clock& clock;
+  std::shared_ptr<spdlog::logger> logger;
+  CompletionHub hub;
+  std::unique_ptr<ActivityPool> pool;
+  caf::actor directory;
+  caf::actor timers;
+  caf::actor client_actor;
+  std::atomic<bool> accepting{true};
+
+  ContextLogger log(std::string context) const { return ContextLogger(logger, std::move(context)); }
+};
+
+}  // namespace duractor::detail

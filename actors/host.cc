@@ -1,0 +1,177 @@
+#include "actors/host.h"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/client.h"
+#include "actors/detail/actors.h"
+#include "actors/messages.h"
+
+namespace duractor {
+
+struct Host::Impl {
+  // Set when the host made its own actor system; the system keeps a reference to its
+  // config, so the config lives as long.
+  std::unique_ptr<caf::actor_system_config> own_config;
+  std::unique_ptr<caf::actor_system> own_system;
+  caf::actor_system* system = nullptr;
+  std::unique_ptr<LmdbStore> store;
+  std::shared_ptr<detail::HostCore> core;
+  bool stopped = false;
+
+  void recover() {
+    auto& core_ref = *core;
+    auto log = core_ref.log("host");
+    // Instances with messages waiting: wake them (the directory paces activation).
+    std::size_t woken = 0;
+    std::string after;
+    for (;;) {
+      auto ids = store->instances_with_messages(after, 10'000);
+      if (!ids || ids->empty()) break;
+      for (auto& id : *ids) caf::anon_send(core_ref.directory, wake_atom::value, id);
+      woken += ids->size();
+      after = ids->back();
+    }
+    // Unfinished activities: run them again.
+    std::size_t resubmitted = 0;
+    for (;;) {
+      auto work = store->take_work(10'000, core_ref.options.work_lease);
+      if (!work || work->empty()) break;
+      for (auto& w : *work) core_ref.pool->submit(std::move(w.item), w.lease);
+      resubmitted += work->size();
+    }
+    if (woken + resubmitted > 0) {
+      log.info("resuming: {} instances with messages, {} unfinished activities", woken, resubmitted);
+    }
+  }
+};
+
+namespace {
+
+Status validate(const HostOptions& o) {
+  if (o.store.path.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "HostOptions::store.path is empty");
+  }
+  if (o.max_live_instances == 0) {
+    return fail(ErrorCode::kInvalidArgument, "HostOptions::max_live_instances must be at least 1");
+  }
+  if (o.activity_workers == 0) {
+    return fail(ErrorCode::kInvalidArgument, "HostOptions::activity_workers must be at least 1");
+  }
+  if (o.activity_timeout >= o.work_lease) {
+    return fail(ErrorCode::kInvalidArgument,
+                "HostOptions::activity_timeout must be shorter than work_lease");
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
+                                               std::unique_ptr<caf::actor_system_config> own_config,
+                                               std::unique_ptr<caf::actor_system> own,
+                                               const Registry& registry, HostOptions options) {
+  if (auto valid = validate(options); !valid) return fail(valid.error());
+  const Clock& clock = options.clock != nullptr ? *options.clock : SystemClock::instance();
+  if (options.store.clock == nullptr) options.store.clock = &clock;
+  auto store = LmdbStore::open(options.store);
+  if (!store) return fail(store.error());
+
+  auto impl = std::make_unique<Host::Impl>();
+  impl->own_config = std::move(own_config);
+  impl->own_system = std::move(own);
+  impl->system = &system;
+  impl->store = std::move(*store);
+  auto core = std::make_shared<detail::HostCore>(registry, options, *impl->store, clock);
+  core->logger = options.logger ? options.logger : spdlog::default_logger();
+  auto* raw = core.get();
+  ActivityPoolOptions pool;
+  pool.threads = options.activity_workers;
+  pool.timeout = options.activity_timeout;
+  pool.max_payload_bytes = options.max_payload_bytes;
+  pool.lease = options.work_lease;
+  pool.lease_clock = &clock;
+  core->pool = std::make_unique<ActivityPool>(
+      registry, *impl->store, pool, core->logger, [raw](ActivityOutcome outcome) {
+        MemoryMessage m{std::move(outcome.result), outcome.item.id, std::nullopt};
+        caf::anon_send(raw->directory, deliver_atom::value, outcome.item.instance, std::move(m));
+      });
+  core->directory = detail::spawn_directory(system, core);
+  core->timers = detail::spawn_timer_service(system, core);
+  core->client_actor = detail::spawn_client_actor(system, core);
+  impl->core = std::move(core);
+  impl->recover();
+  return impl;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Host>> Host::start(const Registry& registry, HostOptions options) {
+  auto config = std::make_unique<caf::actor_system_config>();
+  if (options.scheduler_threads > 0) {
+    config->set("scheduler.max-threads", options.scheduler_threads);
+  }
+  auto system = std::make_unique<caf::actor_system>(*config);
+  auto& ref = *system;
+  auto impl = start_impl(ref, std::move(config), std::move(system), registry, std::move(options));
+  if (!impl) return fail(impl.error());
+  return std::unique_ptr<Host>(new Host(std::move(*impl)));
+}
+
+Result<std::unique_ptr<Host>> Host::start(caf::actor_system& system, const Registry& registry,
+                                          HostOptions options) {
+  auto impl = start_impl(system, nullptr, nullptr, registry, std::move(options));
+  if (!impl) return fail(impl.error());
+  return std::unique_ptr<Host>(new Host(std::move(*impl)));
+}
+
+Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Host::~Host() { stop(); }
+
+Client Host::client() const { return Client(impl_->core); }
+caf::actor Host::client_actor() const { return impl_->core->client_actor; }
+Store& Host::store() const { return *impl_->store; }
+const HostOptions& Host::options() const { return impl_->core->options; }
+
+void Host::poke_timers() const { caf::anon_send(impl_->core->timers, tick_atom::value); }
+
+std::size_t Host::live_instances() const {
+  caf::scoped_actor self{*impl_->system};
+  std::size_t live = 0;
+  self->request(impl_->core->directory, std::chrono::seconds(10), status_atom::value)
+      .receive([&](std::uint64_t n) { live = n; }, [](caf::error&) {});
+  return live;
+}
+
+std::size_t Host::queued_activities() const {
+  return impl_->core->pool->queued() + impl_->core->pool->running();
+}
+
+void Host::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  auto& core = *impl_->core;
+  core.accepting = false;
+  {
+    // Turns in flight commit; then every instance actor stops.
+    caf::scoped_actor self{*impl_->system};
+    self->request(core.directory, caf::infinite, stop_atom::value)
+        .receive([](stopped_atom) {}, [](caf::error&) {});
+  }
+  core.pool->stop();
+  caf::anon_send_exit(core.timers, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(core.client_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(core.directory, caf::exit_reason::user_shutdown);
+  if (impl_->own_system) {
+    impl_->own_system->await_all_actors_done();
+  }
+  core.directory = caf::actor();
+  core.timers = caf::actor();
+  core.client_actor = caf::actor();
+  impl_->own_system.reset();
+  impl_->own_config.reset();
+  impl_->store.reset();
+}
+
+}  // namespace duractor

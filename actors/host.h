@@ -1,0 +1,99 @@
+#pragma once
+// Host: the duractor runtime in a process. It opens the store, and runs the actors that
+// bring orchestrations to life: a directory of instance actors (one per active instance,
+// each keeping its orchestration's coroutine alive between turns), activity workers, and
+// the timer service. It runs in an actor system of its own, or inside one the caller
+// already has (embedding).
+//
+//   duractor::Registry registry;                 // activities and orchestrations
+//   auto host = duractor::Host::start(registry, {.store = {.path = "my-store"}});
+//   auto client = (*host)->client();
+//   auto id = client.start(Hello, "hello-1", std::string("ada"));
+//   auto out = Hello.wait(client, "hello-1", 30s);
+//
+// On start the host resumes whatever was in flight when the process last stopped (or
+// crashed): instances with messages are woken, unfinished activities run again, timers
+// fire. Stopping is graceful: new requests are refused, turns in flight commit, running
+// activities are told to cancel and waited for; what did not finish runs again on the next
+// start. Thread-safe; the registry must outlive the host.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "runtime/registry.h"
+#include "store/lmdb_store.h"
+
+namespace caf {
+class actor;
+class actor_system;
+}  // namespace caf
+
+namespace duractor {
+
+class Client;
+namespace detail {
+struct HostCore;
+}
+
+struct HostOptions {
+  LmdbOptions store;  // where the store is (store.path is required) and how to open it
+  // Threads of the CAF scheduler, when the host makes its own actor system (0: CAF's
+  // default, one per core).
+  std::size_t scheduler_threads = 0;
+  std::size_t activity_workers = 8;                        // activities that may run at once
+  Milliseconds activity_timeout{5 * 60 * 1000};            // per attempt; then cancelled
+  Milliseconds work_lease{10 * 60 * 1000};                 // renewed while an activity runs
+  Milliseconds passivate_after{60'000};                    // idle instance actors leave memory
+  std::size_t max_live_instances = 10'000;                 // cap on instance actors in memory
+  std::uint64_t max_history_events = 100'000;              // per execution
+  std::size_t max_payload_bytes = std::size_t{4} << 20;    // inputs, outputs, events
+  std::uint32_t max_turn_attempts = 5;                     // then the instance fails
+  Milliseconds turn_retry_backoff{100};                    // doubled per failed attempt
+  Milliseconds timer_horizon{60'000};                      // timers kept in memory ahead
+  const Clock* clock = nullptr;  // time for timers, leases and history; default: system
+  std::shared_ptr<spdlog::logger> logger;  // default: spdlog's default logger
+};
+
+class Host {
+ public:
+  // Opens the store and starts the runtime in an actor system of its own. Errors: those of
+  // LmdbStore::open (naming the path and cause), kInvalidArgument for bad options.
+  static Result<std::unique_ptr<Host>> start(const Registry& registry, HostOptions options);
+  // The same, inside the caller's actor system, which must outlive the host.
+  static Result<std::unique_ptr<Host>> start(caf::actor_system& system, const Registry& registry,
+                                             HostOptions options);
+
+  // Stops the runtime (see stop()).
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // A client for this host, usable from any thread.
+  Client client() const;
+  // The actor that serves the client protocol (actors/messages.h) to other actors.
+  caf::actor client_actor() const;
+
+  Store& store() const;
+  const HostOptions& options() const;
+
+  // Checks timers now rather than at the next scheduled check: call after moving a
+  // ManualClock forward in tests.
+  void poke_timers() const;
+  // Instance actors in memory (for tests and monitoring).
+  std::size_t live_instances() const;
+  // Activities queued and running.
+  std::size_t queued_activities() const;
+
+  // Graceful stop: refuse new requests, let turns in flight commit, cancel and wait for
+  // running activities, stop the actors and close the store. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit Host(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace duractor

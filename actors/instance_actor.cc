@@ -1,0 +1,356 @@
+// The instance actor: owns one instance. It keeps the orchestration's coroutine alive in a
+// ReplayEngine between turns, runs a turn whenever messages wait (its durable inbox, plus
+// results delivered in memory by workers and the timer service), commits the turn through
+// the store's group-committing writer, and only after the commit dispatches what the turn
+// decided. Handlers are thin; the turn itself is ReplayEngine + plan_turn.
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/detail/actors.h"
+#include "actors/messages.h"
+
+namespace duractor::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct InstanceState {
+  std::shared_ptr<HostCore> core;
+  InstanceId id;
+  caf::actor directory;
+  ContextLogger log;
+
+  std::unique_ptr<ReplayEngine> engine;
+  std::optional<InstanceLock> lock;
+  ExecutionId committed_execution = 0;  // what the store holds for the current execution
+  EventId committed_length = 0;
+  std::optional<FailureDetails> must_fail;  // fail the execution at the next turn
+
+  std::vector<MemoryMessage> memory;   // results waiting for a turn
+  std::vector<MemoryMessage> in_turn;  // results given to the turn in flight
+  bool wake = false;                   // the inbox may hold messages
+  bool in_flight = false;              // a commit is under way
+  bool backing_off = false;            // waiting to retry after a failed turn
+  bool idle_reported = false;
+  bool stopping = false;
+  std::uint32_t failures = 0;
+};
+
+using Self = caf::stateful_actor<InstanceState>;
+
+void maybe_turn(Self* self);
+
+void leave(Self* self, bool deleted) {
+  auto& s = self->state;
+  if (s.lock && !deleted) s.core->store.unlock_instance(*s.lock);
+  s.lock.reset();
+  self->quit();
+}
+
+// A turn failed for a reason that waiting may fix (I/O, a conflict): retry with backoff;
+// after max_turn_attempts, fail the execution with the reason.
+void turn_failed(Self* self, const Error& error) {
+  auto& s = self->state;
+  s.engine.reset();  // its state may be ahead of the store: rebuild from the store
+  ++s.failures;
+  auto max = s.core->options.max_turn_attempts;
+  if (s.failures >= max && !s.must_fail) {
+    s.log.error("turn failed {} times, failing the instance: {}", s.failures, error.to_string());
+    s.must_fail = FailureDetails{ErrorCategory::kInfrastructure, "duractor::TurnFailed",
+                                 "a turn failed " + std::to_string(s.failures) +
+                                     " times: " + error.to_string()};
+  } else if (s.failures > max + 2) {
+    s.log.error("giving up on the instance until the next start: {}", error.to_string());
+    s.wake = false;
+    return;
+  } else {
+    s.log.warn("turn failed (attempt {} of {}), retrying: {}", s.failures, max, error.to_string());
+  }
+  s.wake = true;
+  s.backing_off = true;
+  auto delay = s.core->options.turn_retry_backoff * (1 << std::min<std::uint32_t>(s.failures - 1, 10));
+  self->delayed_send(self, delay, retry_atom::value);
+}
+
+// Makes sure the engine is loaded from the store. False if the turn cannot go on (the
+// instance is gone, or a failure was scheduled for retry).
+bool ensure_loaded(Self* self) {
+  auto& s = self->state;
+  auto& store = s.core->store;
+  if (!s.lock) {
+    auto lock = store.lock_instance(s.id, 24h);
+    if (!lock) {
+      if (lock.error().code == ErrorCode::kNotFound) {
+        leave(self, true);
+      } else {
+        turn_failed(self, lock.error());
+      }
+      return false;
+    }
+    s.lock = *lock;
+  }
+  if (s.engine) return true;
+  auto latest = store.read_latest_history(s.id);
+  if (!latest) {
+    if (latest.error().code == ErrorCode::kNotFound) {
+      leave(self, true);
+    } else {
+      turn_failed(self, latest.error());
+    }
+    return false;
+  }
+  s.engine = std::make_unique<ReplayEngine>(s.core->registry, s.id, EngineOptions{s.core->logger});
+  s.committed_execution = latest->execution;
+  s.committed_length = latest->events.size();
+  if (latest->execution == 0) return true;
+  auto loaded = s.engine->load(latest->execution, latest->events);
+  if (!loaded) {
+    const auto& e = loaded.error();
+    if (e.category == ErrorCategory::kConfiguration) {
+      // Nondeterminism or a removed orchestration: waiting will not fix it.
+      s.log.error("{}", e.message);
+      s.must_fail = FailureDetails{ErrorCategory::kConfiguration,
+                                   e.code == ErrorCode::kNondeterminism ? "duractor::Nondeterminism"
+                                                                        : "duractor::NotRegistered",
+                                   e.message};
+      return true;
+    }
+    turn_failed(self, e);
+    return false;
+  }
+  return true;
+}
+
+// The first payload of the turn's new events that is over the limit, described.
+std::optional<std::string> oversized(const TurnResult& turn, std::size_t limit) {
+  for (const auto& e : turn.new_events) {
+    std::optional<std::size_t> size;
+    std::string what;
+    std::visit(
+        [&](const auto& b) {
+          using T = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<T, event::ActivityScheduled>) {
+            size = b.input.size(), what = "the input of activity '" + b.name + "'";
+          } else if constexpr (std::is_same_v<T, event::SubOrchestrationScheduled>) {
+            size = b.input.size(), what = "the input of sub-orchestration '" + b.name + "'";
+          } else if constexpr (std::is_same_v<T, event::EventSent>) {
+            size = b.payload.size(), what = "the payload of event '" + b.name + "'";
+          } else if constexpr (std::is_same_v<T, event::ExecutionCompleted>) {
+            size = b.output.size(), what = "the output";
+          } else if constexpr (std::is_same_v<T, event::ContinuedAsNew>) {
+            size = b.input.size(), what = "the input of the next execution";
+          }
+        },
+        e.body);
+    if (size && *size > limit) {
+      return what + " is " + std::to_string(*size) + " bytes, over the payload limit of " +
+             std::to_string(limit) + " bytes";
+    }
+  }
+  return std::nullopt;
+}
+
+// `turn` ending its execution with `failure` instead: it keeps the turn's ExecutionStarted
+// (if the turn started the execution) and consumes the same messages.
+TurnResult failed_instead(const TurnResult& turn, FailureDetails failure, EventId committed_length,
+                          TimePoint now) {
+  TurnResult r;
+  r.execution = turn.execution;
+  r.consumed = turn.consumed;
+  r.started = turn.started;
+  EventId next = committed_length + 1;
+  if (turn.started) {
+    r.new_events.push_back(turn.new_events.front());
+    next = 2;
+  }
+  r.new_events.push_back(HistoryEvent{next, now, event::ExecutionFailed{failure}});
+  r.outcome = outcome::Failed{std::move(failure)};
+  r.ended = true;
+  return r;
+}
+
+void commit(Self* self, TurnPlan plan) {
+  auto& s = self->state;
+  auto shared = std::make_shared<const TurnPlan>(std::move(plan));
+  s.in_flight = true;
+  auto me = caf::actor_cast<caf::actor>(self);
+  s.core->store.commit_turn_async(shared->commit, [me, shared](Result<TurnCommitted> result) {
+    caf::anon_send(me, committed_atom::value, CommitReply{std::move(result), shared});
+  });
+}
+
+void run_turn(Self* self) {
+  auto& s = self->state;
+  s.wake = false;
+  if (!ensure_loaded(self)) return;
+  auto inbox = s.core->store.read_inbox(s.id);
+  if (!inbox) {
+    if (inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
+    return turn_failed(self, inbox.error());
+  }
+  auto now = s.core->clock.now();
+  std::vector<InboxEntry> entries = std::move(*inbox);
+  s.in_turn = std::move(s.memory);
+  s.memory.clear();
+  for (std::size_t i = 0; i < s.in_turn.size(); ++i) {
+    entries.push_back(InboxEntry{kMemorySeqBase + i, now, s.in_turn[i].message});
+  }
+  if (entries.empty()) return maybe_turn(self);
+
+  // An execution past the history limit fails at its next turn.
+  if (!s.must_fail && s.engine->running() &&
+      s.committed_length >= s.core->options.max_history_events) {
+    s.must_fail = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded",
+                                 "the history of execution " + std::to_string(s.committed_execution) +
+                                     " reached the limit of " +
+                                     std::to_string(s.core->options.max_history_events) +
+                                     " events (HostOptions::max_history_events); use "
+                                     "continue_as_new for long-running loops"};
+  }
+  TurnResult turn;
+  if (s.must_fail && is_final(s.engine->outcome())) s.must_fail.reset();  // nothing left to fail
+  if (s.must_fail && s.committed_execution != 0) {
+    turn = s.engine->fail_turn(*s.must_fail, s.committed_length, entries, now);
+  } else {
+    auto result = s.engine->run_turn(entries, now);
+    if (!result) {
+      s.memory.insert(s.memory.begin(), s.in_turn.begin(), s.in_turn.end());
+      return turn_failed(self, result.error());
+    }
+    turn = std::move(*result);
+    if (auto too_big = oversized(turn, s.core->options.max_payload_bytes)) {
+      // Commit a failure instead of what the code did; the engine, now ahead of the store,
+      // is rebuilt from the store at the next turn.
+      s.log.error("{}", *too_big);
+      turn = failed_instead(turn, FailureDetails{ErrorCategory::kConfiguration,
+                                                 "duractor::LimitExceeded", *too_big},
+                            s.committed_length, now);
+      auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn);
+      s.engine.reset();
+      s.must_fail.reset();
+      return commit(self, std::move(plan));
+    }
+  }
+  s.must_fail.reset();
+  commit(self, plan_turn(*s.lock, *s.engine, turn, s.in_turn));
+}
+
+void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) {
+  auto& s = self->state;
+  auto& core = *s.core;
+  for (const auto& item : committed.work) {
+    auto lease = core.store.lease_work(item.id, core.options.work_lease);
+    if (lease) core.pool->submit(item, *lease);
+  }
+  if (!committed.timers.empty()) {
+    caf::anon_send(core.timers, timers_atom::value, committed.timers);
+  }
+  for (const auto& id : committed.woken) {
+    if (id == s.id) {
+      s.wake = true;
+    } else {
+      self->send(s.directory, wake_atom::value, id);
+    }
+  }
+  for (const auto& c : plan.cancel_activities) {
+    core.pool->cancel(s.id, plan.commit.execution, c.id, c.reason);
+  }
+}
+
+void on_committed(Self* self, CommitReply& reply) {
+  auto& s = self->state;
+  s.in_flight = false;
+  if (!reply.result) {
+    const auto& e = reply.result.error();
+    s.memory.insert(s.memory.begin(), s.in_turn.begin(), s.in_turn.end());
+    s.in_turn.clear();
+    if (e.code == ErrorCode::kNotFound) {  // deleted while running
+      s.log.info("the instance was deleted");
+      return leave(self, true);
+    }
+    turn_failed(self, e);
+    if (s.stopping) leave(self, false);
+    return;
+  }
+  s.failures = 0;
+  const auto& plan = *reply.plan;
+  if (plan.commit.execution != s.committed_execution) {
+    s.committed_execution = plan.commit.execution;
+    s.committed_length = 0;
+  }
+  s.committed_length += plan.commit.events.size();
+  dispatch(self, *reply.result, plan);
+  s.in_turn.clear();
+  if (plan.finished) {
+    auto info = s.core->store.read_instance(s.id);
+    if (info) s.core->hub.finished(*info);
+  }
+  if (s.stopping) {
+    self->send(s.directory, stopped_atom::value, s.id);
+    return leave(self, false);
+  }
+  maybe_turn(self);
+}
+
+void maybe_turn(Self* self) {
+  auto& s = self->state;
+  if (s.in_flight || s.backing_off || s.stopping) return;
+  if (s.wake || !s.memory.empty()) {
+    s.idle_reported = false;
+    return run_turn(self);
+  }
+  if (!s.idle_reported) {
+    s.idle_reported = true;
+    self->send(s.directory, idle_atom::value, s.id);
+  }
+}
+
+caf::behavior instance_behavior(Self* self, std::shared_ptr<HostCore> core, InstanceId id,
+                                caf::actor directory) {
+  auto& s = self->state;
+  s.core = std::move(core);
+  s.id = std::move(id);
+  s.directory = std::move(directory);
+  s.log = s.core->log(s.id);
+  return {
+      [=](wake_atom) {
+        self->state.wake = true;
+        maybe_turn(self);
+      },
+      [=](deliver_atom, MemoryMessage& m) {
+        self->state.memory.push_back(std::move(m));
+        maybe_turn(self);
+      },
+      [=](committed_atom, CommitReply& reply) { on_committed(self, reply); },
+      [=](retry_atom) {
+        self->state.backing_off = false;
+        maybe_turn(self);
+      },
+      [=](passivate_atom) {
+        auto& st = self->state;
+        bool busy = st.in_flight || st.wake || st.backing_off || !st.memory.empty();
+        self->send(st.directory, passivated_atom::value, st.id, !busy);
+        if (!busy) leave(self, false);
+      },
+      [=](stop_atom) {
+        auto& st = self->state;
+        st.stopping = true;
+        if (!st.in_flight) {
+          self->send(st.directory, stopped_atom::value, st.id);
+          leave(self, false);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_instance(caf::local_actor* parent, std::shared_ptr<HostCore> core, InstanceId id) {
+  return parent->system().spawn(instance_behavior, std::move(core), std::move(id),
+                                caf::actor_cast<caf::actor>(parent));
+}
+
+}  // namespace duractor::detail

@@ -1,0 +1,59 @@
+#pragma once
+// The messages of duractor's actors (CAF 0.17: atoms and message types). User actors that
+// talk to the runtime include this header and use the client protocol below; the rest is
+// internal to actors/ and pubsub/.
+//
+// Client protocol (send to Host::client_actor(); replies, or caf::error on failure — see
+// actors/caf_errors.h to read a duractor error back):
+//   (start_atom, name, instance id, input bytes)     -> (ok_atom, instance id)
+//   (raise_atom, instance id, event name, bytes)    -> (ok_atom, instance id)
+//   (cancel_atom, instance id, reason)              -> (ok_atom, instance id)
+//   (status_atom, instance id)                      -> InstanceInfo
+//   (watch_atom, instance id)                       -> later, one (finished_atom, InstanceInfo)
+//                                                      to the sender, once the instance ends
+// An empty instance id in start_atom asks for a generated one.
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/turn_plan.h"
+#include "runtime/instance.h"
+
+namespace duractor {
+
+// ---- client protocol ----
+using start_atom = caf::atom_constant<caf::atom("dstart")>;
+using raise_atom = caf::atom_constant<caf::atom("draise")>;
+using cancel_atom = caf::atom_constant<caf::atom("dcancel")>;
+using status_atom = caf::atom_constant<caf::atom("dstatus")>;
+using watch_atom = caf::atom_constant<caf::atom("dwatch")>;
+using finished_atom = caf::atom_constant<caf::atom("dfinished")>;
+using ok_atom = caf::atom_constant<caf::atom("dok")>;
+
+// ---- internal ----
+using wake_atom = caf::atom_constant<caf::atom("dwake")>;
+using deliver_atom = caf::atom_constant<caf::atom("ddeliver")>;
+using committed_atom = caf::atom_constant<caf::atom("dcommit")>;
+using retry_atom = caf::atom_constant<caf::atom("dretry")>;
+using idle_atom = caf::atom_constant<caf::atom("didle")>;
+using passivate_atom = caf::atom_constant<caf::atom("dpassive")>;
+using passivated_atom = caf::atom_constant<caf::atom("dpassived")>;
+using sweep_atom = caf::atom_constant<caf::atom("dsweep")>;
+using tick_atom = caf::atom_constant<caf::atom("dtick")>;
+using timers_atom = caf::atom_constant<caf::atom("dtimers")>;
+using stop_atom = caf::atom_constant<caf::atom("dstop")>;
+using stopped_atom = caf::atom_constant<caf::atom("dstopped")>;
+
+// A committed turn, as the store's writer thread hands it back to the instance actor.
+struct CommitReply {
+  Result<TurnCommitted> result;
+  std::shared_ptr<const TurnPlan> plan;
+};
+
+}  // namespace duractor
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::MemoryMessage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::CommitReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::InstanceInfo)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::TimerEntry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<duractor::TimerEntry>)

@@ -1,0 +1,105 @@
+#include "actors/turn_plan.h"
+
+namespace duractor {
+
+InstanceStatus status_of(const Outcome& outcome) {
+  if (std::holds_alternative<outcome::Completed>(outcome)) return InstanceStatus::kCompleted;
+  if (std::holds_alternative<outcome::Failed>(outcome)) return InstanceStatus::kFailed;
+  if (std::holds_alternative<outcome::Cancelled>(outcome)) return InstanceStatus::kCancelled;
+  if (std::holds_alternative<outcome::NotStarted>(outcome)) return InstanceStatus::kPending;
+  return InstanceStatus::kRunning;
+}
+
+TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
+                   const std::vector<MemoryMessage>& memory) {
+  TurnPlan plan;
+  auto& c = plan.commit;
+  c.lock = lock;
+  c.execution = turn.execution != 0 ? turn.execution : engine.execution();
+  c.events = turn.new_events;
+  const InstanceId& self = lock.instance;
+
+  for (auto seq : turn.consumed) {
+    if (seq < kMemorySeqBase) {
+      c.consumed.push_back(seq);
+      continue;
+    }
+    const auto& m = memory.at(static_cast<std::size_t>(seq - kMemorySeqBase));
+    if (m.work_item) c.finished_work.push_back(*m.work_item);
+    if (m.timer) c.fired_timers.push_back(*m.timer);
+  }
+
+  for (const auto& a : turn.actions) {
+    std::visit(
+        [&](const auto& act) {
+          using T = std::decay_t<decltype(act)>;
+          if constexpr (std::is_same_v<T, action::ScheduleActivity>) {
+            c.work.push_back(NewWorkItem{act.id, act.name, act.input, act.attempt});
+          } else if constexpr (std::is_same_v<T, action::CreateTimer>) {
+            c.timers.push_back(NewTimer{act.id, act.fire_at});
+          } else if constexpr (std::is_same_v<T, action::StartChild>) {
+            message::Start start;
+            start.execution = 1;
+            start.name = act.name;
+            start.version = act.version;
+            start.input = act.input;
+            if (!act.detached) start.parent = ParentLink{self, c.execution, act.id};
+            c.outbound.push_back(OutboundMessage{act.instance, std::move(start)});
+          } else if constexpr (std::is_same_v<T, action::SendEvent>) {
+            c.outbound.push_back(OutboundMessage{act.instance, message::Event{act.name, act.payload}});
+          } else if constexpr (std::is_same_v<T, action::CancelChild>) {
+            c.outbound.push_back(OutboundMessage{act.instance, message::Cancel{act.reason, false}});
+          } else if constexpr (std::is_same_v<T, action::CancelActivity>) {
+            plan.cancel_activities.push_back(act);
+          }
+        },
+        a);
+  }
+
+  const Outcome& outcome = turn.outcome;
+  plan.status = status_of(outcome);
+  auto& u = c.update;
+  if (turn.started) {
+    u.name = engine.orchestration_name();
+    u.version = engine.orchestration_version();
+  }
+  if (turn.started || turn.ended || !turn.new_events.empty()) u.status = plan.status;
+  if (turn.custom_status) u.custom_status = *turn.custom_status;
+
+  if (turn.ended) {
+    const auto& parent = engine.parent();
+    if (const auto* next = std::get_if<outcome::ContinuedAsNew>(&outcome)) {
+      message::Start start;
+      start.execution = c.execution + 1;
+      start.name = engine.orchestration_name();
+      start.version = next->version;
+      start.input = next->input;
+      start.parent = parent;
+      start.carried_events = next->carried;
+      c.outbound.push_back(OutboundMessage{self, std::move(start)});
+      u.status = InstanceStatus::kRunning;
+    } else {
+      plan.finished = true;
+      message::ChildResult report;
+      if (const auto* done = std::get_if<outcome::Completed>(&outcome)) {
+        u.output = done->output;
+        report.output = done->output;
+      } else if (const auto* failed = std::get_if<outcome::Failed>(&outcome)) {
+        u.failure = failed->failure;
+        report.failure = failed->failure;
+      } else if (const auto* cancelled = std::get_if<outcome::Cancelled>(&outcome)) {
+        FailureDetails f{ErrorCategory::kApplication, "duractor::Cancelled", cancelled->reason};
+        u.failure = f;
+        report.failure = f;
+      }
+      if (parent) {
+        report.execution = parent->execution;
+        report.scheduled_id = parent->scheduled_id;
+        c.outbound.push_back(OutboundMessage{parent->instance, std::move(report)});
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace duractor

@@ -1,0 +1,43 @@
+#pragma once
+// From an engine turn to a store commit: which history events to append, which inbox
+// messages and in-memory results it consumed, what work, timers and messages to other
+// instances it creates, and how the instance's metadata changes. Pure (no CAF, no I/O), so
+// the instance actor stays thin and this can be tested on its own.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "runtime/replay_engine.h"
+#include "store/store.h"
+
+namespace duractor {
+
+// A result delivered to an instance in memory (by an activity worker or the timer
+// service) rather than through its durable inbox. It carries what to delete when the turn
+// that consumes it commits.
+struct MemoryMessage {
+  InboxMessage message;
+  std::optional<std::uint64_t> work_item;  // activity results
+  std::optional<TimerKey> timer;           // fired timers
+};
+
+// Inbox seqs at and above this value are synthetic: they stand for memory messages.
+inline constexpr std::uint64_t kMemorySeqBase = std::uint64_t{1} << 62;
+
+struct TurnPlan {
+  TurnCommit commit;
+  InstanceStatus status = InstanceStatus::kRunning;  // after the turn
+  bool finished = false;  // the instance reached a final state in this turn
+  std::vector<action::CancelActivity> cancel_activities;  // to signal after the commit
+};
+
+// Builds the commit for `turn`, produced by `engine` from the durable inbox entries and
+// `memory` messages (given to the engine as inbox entries with seq kMemorySeqBase + index).
+TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
+                   const std::vector<MemoryMessage>& memory);
+
+// The status a final outcome gives an instance.
+InstanceStatus status_of(const Outcome& outcome);
+
+}  // namespace duractor

@@ -1,0 +1,459 @@
+// The orchestration API end to end through the real runtime (actors, activity workers,
+// timer service) on a real LMDB directory: every capability, through the client.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "actors/client.h"
+#include "actors/host.h"
+#include "tests/support/host_fixture.h"
+
+namespace duractor {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::eventually;
+using testing::start_host;
+using testing::TempDir;
+using testing::test_host_options;
+
+const Activity<std::string, std::string> Greet{"Greet"};
+const Activity<int, int> Double{"Double"};
+const Activity<int, int> Flaky{"Flaky"};
+const Activity<int, int> Slow{"Slow"};
+const Orchestration<std::string, std::string> Hello{"Hello", 1};
+const Orchestration<int, int> FanOut{"FanOut", 1};
+const Orchestration<int, int> Child{"Child", 1};
+const Orchestration<int, int> Parent{"Parent", 1};
+
+std::atomic<int> flaky_calls{0};
+
+void add_common(Registry& r) {
+  r.add(Greet, [](ActivityContext&, std::string name) { return "Hello, " + name; });
+  r.add(Double, [](ActivityContext&, int x) { return 2 * x; });
+  r.add(Flaky, [](ActivityContext& ctx, int x) {
+    ++flaky_calls;
+    if (ctx.attempt() < 3) throw std::runtime_error("not yet (attempt " + std::to_string(ctx.attempt()) + ")");
+    return x + 100;
+  });
+  r.add(Hello, [](OrchestrationContext& ctx, std::string name) -> Task<std::string> {
+    ctx.set_custom_status("greeting " + name);
+    co_return co_await ctx.call(Greet, name);
+  });
+  r.add(FanOut, [](OrchestrationContext& ctx, int n) -> Task<int> {
+    std::vector<DurableFuture<int>> calls;
+    for (int i = 0; i < n; ++i) calls.push_back(ctx.call(Double, i));
+    int sum = 0;
+    for (int v : co_await ctx.when_all(std::move(calls))) sum += v;
+    co_return sum;
+  });
+  r.add(Child, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    co_return co_await ctx.call(Double, x) + 1;
+  });
+  r.add(Parent, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    int a = co_await ctx.call(Child, x);
+    int b = co_await ctx.call(Child, x + 1, {"explicit-child"});
+    co_return a + b;
+  });
+}
+
+struct Runtime {
+  explicit Runtime(const Clock* clock = nullptr, std::function<void(Registry&)> extra = {}) {
+    add_common(registry);
+    if (extra) extra(registry);
+    host = start_host(registry, test_host_options(dir.sub("store"), clock));
+  }
+  TempDir dir;
+  Registry registry;
+  std::unique_ptr<Host> host;
+  Client client() { return host->client(); }
+};
+
+}  // namespace
+
+TEST_SUITE("runtime: basics") {
+  TEST_CASE("a hello orchestration runs to completion with its output and custom status") {
+    Runtime rt;
+    auto client = rt.client();
+    auto out = Hello.run(client, "hello-1", "ada", 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == "Hello, ada");
+    auto info = client.status("hello-1");
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kCompleted);
+    CHECK(info->custom_status == "greeting ada");
+    CHECK(info->name == "Hello");
+    auto history = client.history("hello-1");
+    REQUIRE(history);
+    CHECK(history->front().kind() == EventKind::kExecutionStarted);
+    CHECK(history->back().kind() == EventKind::kExecutionCompleted);
+  }
+
+  TEST_CASE("fan-out and fan-in of activities") {
+    Runtime rt;
+    auto client = rt.client();
+    auto out = FanOut.run(client, "fan-1", 50, 20s);
+    REQUIRE(out);
+    CHECK(*out == 2 * (49 * 50 / 2));
+  }
+
+  TEST_CASE("retries with durable backoff until the activity succeeds") {
+    Registry extra;
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Retrying", 1}, [](OrchestrationContext& ctx, int x) -> Task<int> {
+        co_return co_await ctx.call(Flaky, x, RetryPolicy::fixed(5, 10ms));
+      });
+    });
+    flaky_calls = 0;
+    auto client = rt.client();
+    auto out = Orchestration<int, int>{"Retrying", 1}.run(client, "retry-1", 1, 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == 101);
+    CHECK(flaky_calls == 3);
+  }
+
+  TEST_CASE("sub-orchestrations report back to their parent") {
+    Runtime rt;
+    auto client = rt.client();
+    auto out = Parent.run(client, "parent-1", 10, 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == (21 + 23));
+    auto child = client.status("parent-1:1:1");
+    REQUIRE(child);
+    CHECK(child->status == InstanceStatus::kCompleted);
+    REQUIRE(child->parent.has_value());
+    CHECK(child->parent->instance == "parent-1");
+    CHECK(client.status("explicit-child")->status == InstanceStatus::kCompleted);
+  }
+
+  TEST_CASE("a detached orchestration runs on its own") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, std::string>{"Launcher", 1}, [](OrchestrationContext& ctx, int x) -> Task<std::string> {
+        co_return ctx.start_detached(Child, x);
+      });
+    });
+    auto client = rt.client();
+    auto id = Orchestration<int, std::string>{"Launcher", 1}.run(client, "launcher", 5, 20s);
+    REQUIRE(id);
+    auto child = client.wait(*id, 20s);
+    REQUIRE(child);
+    CHECK(child->status == InstanceStatus::kCompleted);
+    CHECK(*decode<int>(child->output) == 11);
+    CHECK_FALSE(child->parent.has_value());
+  }
+
+  TEST_CASE("external events resume a waiting orchestration") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, std::string>{"Approval", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
+        auto who = co_await ctx.wait_event<std::string>("Approve");
+        co_return "approved by " + who;
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Orchestration<int, std::string>{"Approval", 1}, "approval-1", 0));
+    CHECK(client.wait("approval-1", 200ms).error().code == ErrorCode::kTimeout);
+    REQUIRE(client.raise("approval-1", "Approve", std::string("maria")));
+    auto out = client.wait_output<std::string>("approval-1", 20s);
+    REQUIRE(out);
+    CHECK(*out == "approved by maria");
+  }
+
+  TEST_CASE("continue-as-new loops keep the instance id and a short history") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Loop", 1}, [](OrchestrationContext& ctx, int n) -> Task<int> {
+        int v = co_await ctx.call(Double, n);
+        if (n < 5) co_await ctx.continue_as_new(n + 1);
+        co_return v;
+      });
+    });
+    auto client = rt.client();
+    auto out = Orchestration<int, int>{"Loop", 1}.run(client, "loop", 0, 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == 10);
+    auto execs = client.executions("loop");
+    REQUIRE(execs);
+    CHECK(execs->size() == 6);
+    CHECK(execs->front().continued_as_new);
+    CHECK(client.history("loop")->size() == 4);
+  }
+}
+
+TEST_SUITE("runtime: time") {
+  TEST_CASE("a 30-day timer completes in milliseconds of test time with a manual clock") {
+    ManualClock clock;
+    Runtime rt(&clock, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Month", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_await ctx.sleep(30 * 24h);
+        co_return 30;
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Orchestration<int, int>{"Month", 1}, "month", 0));
+    REQUIRE(eventually([&] { return rt.host->store().next_timer()->has_value(); }));
+    CHECK(client.wait("month", 300ms).error().code == ErrorCode::kTimeout);
+    clock.advance(30 * 24h);
+    rt.host->poke_timers();
+    auto out = client.wait_output<int>("month", 20s);
+    REQUIRE(out);
+    CHECK(*out == 30);
+  }
+
+  TEST_CASE("when_any of an event and a deadline: the deadline wins when time passes") {
+    ManualClock clock;
+    Runtime rt(&clock, [](Registry& r) {
+      r.add(Orchestration<int, std::string>{"Deadline", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
+        auto r2 = co_await ctx.when_any(ctx.wait_event<bool>("Approval"), ctx.timer(24h));
+        co_return r2.index() == 0 ? "approved" : "expired";
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Orchestration<int, std::string>{"Deadline", 1}, "late", 0));
+    REQUIRE(client.start(Orchestration<int, std::string>{"Deadline", 1}, "early", 0));
+    REQUIRE(eventually([&] { return rt.host->store().stats()->timers == 2; }));
+    REQUIRE(client.raise("early", "Approval", true));
+    CHECK(*client.wait_output<std::string>("early", 20s) == "approved");
+    clock.advance(25h);
+    rt.host->poke_timers();
+    CHECK(*client.wait_output<std::string>("late", 20s) == "expired");
+  }
+}
+
+TEST_SUITE("runtime: cancellation") {
+  TEST_CASE("cancel cascades to sub-orchestrations and to running activities' tokens") {
+    std::atomic<bool> activity_saw_cancel{false};
+    Runtime rt(nullptr, [&](Registry& r) {
+      r.add(Slow, [&](ActivityContext& ctx, int x) {
+        for (int i = 0; i < 2000 && !ctx.cancelled(); ++i) std::this_thread::sleep_for(5ms);
+        if (ctx.cancelled()) activity_saw_cancel = true;
+        return x;
+      });
+      r.add(Orchestration<int, int>{"SlowChild", 1}, [](OrchestrationContext& ctx, int x) -> Task<int> {
+        co_return co_await ctx.call(Slow, x);
+      });
+      r.add(Orchestration<int, int>{"Tree", 1}, [](OrchestrationContext& ctx, int x) -> Task<int> {
+        co_return co_await ctx.call(Orchestration<int, int>{"SlowChild", 1}, x);
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Orchestration<int, int>{"Tree", 1}, "tree", 1));
+    REQUIRE(eventually([&] { return rt.host->queued_activities() == 1; }));
+    REQUIRE(client.cancel("tree", "no longer needed"));
+    auto parent = client.wait("tree", 20s);
+    REQUIRE(parent);
+    CHECK(parent->status == InstanceStatus::kCancelled);
+    CHECK(parent->failure->message == "no longer needed");
+    auto child = client.wait("tree:1:1", 20s);
+    REQUIRE(child);
+    CHECK(child->status == InstanceStatus::kCancelled);
+    CHECK(eventually([&] { return activity_saw_cancel.load(); }));
+  }
+
+  TEST_CASE("terminate ends an instance at once") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Forever", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_await ctx.wait_event<int>("never");
+        co_return 0;
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Orchestration<int, int>{"Forever", 1}, "forever", 0));
+    REQUIRE(client.cancel("forever", "stop now", true));
+    auto info = client.wait("forever", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kCancelled);
+  }
+}
+
+TEST_SUITE("runtime: client") {
+  TEST_CASE("starting an existing id is idempotent with the same input, an error otherwise") {
+    Runtime rt;
+    auto client = rt.client();
+    REQUIRE(client.start(Hello, "same", "x"));
+    auto again = client.start(Hello, "same", "x");
+    REQUIRE(again);
+    CHECK(*again == "same");
+    auto other = client.start(Hello, "same", "y");
+    REQUIRE_FALSE(other);
+    CHECK(other.error().code == ErrorCode::kAlreadyExists);
+    CHECK(other.error().message.find("different input") != std::string::npos);
+    CHECK(*Hello.wait(client, "same", 20s) == "Hello, x");
+  }
+
+  TEST_CASE("a generated id is returned when none is given") {
+    Runtime rt;
+    auto client = rt.client();
+    auto id = client.start(Hello, "", "z");
+    REQUIRE(id);
+    CHECK(id->size() == 36);
+    CHECK(*Hello.wait(client, *id, 20s) == "Hello, z");
+  }
+
+  TEST_CASE("unknown orchestrations, unknown instances and finished instances are clear errors") {
+    Runtime rt;
+    auto client = rt.client();
+    auto unknown = client.start("Nope", "n", encode(1));
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == ErrorCode::kNotRegistered);
+    CHECK(unknown.error().message == "orchestration 'Nope' is not registered");
+    auto missing = client.raise("ghost", "E", 1);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == ErrorCode::kNotFound);
+    REQUIRE(Hello.run(client, "done", "d", 20s));
+    auto late = client.raise("done", "E", 1);
+    REQUIRE_FALSE(late);
+    CHECK(late.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(client.status("ghost").error().code == ErrorCode::kNotFound);
+    CHECK(client.wait("ghost", 1s).error().code == ErrorCode::kNotFound);
+  }
+
+  TEST_CASE("a failed instance reports its failure through the typed wait") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Throws", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_await ctx.call(Double, 1);
+        throw std::invalid_argument("bad order");
+      });
+    });
+    auto client = rt.client();
+    auto out = Orchestration<int, int>{"Throws", 1}.run(client, "throws", 0, 20s);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == ErrorCode::kApplicationFailure);
+    CHECK(out.error().message == "instance 'throws' failed: std::invalid_argument: bad order");
+  }
+
+  TEST_CASE("an unregistered activity fails the call with a configuration error naming it") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, std::string>{"CallsMissing", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
+        try {
+          co_await ctx.call_activity<int>("Missing", 1);
+        } catch (const ActivityFailed& e) {
+          co_return std::string(to_string(e.category())) + ": " + e.failure().message;
+        }
+        co_return std::string();
+      });
+    });
+    auto client = rt.client();
+    auto out = Orchestration<int, std::string>{"CallsMissing", 1}.run(client, "m", 0, 20s);
+    REQUIRE(out);
+    CHECK(*out == "configuration: activity 'Missing' is not registered");
+  }
+
+  TEST_CASE("list filters instances, and remove deletes them with their children") {
+    Runtime rt;
+    auto client = rt.client();
+    REQUIRE(Parent.run(client, "family", 1, 20s));
+    REQUIRE(Hello.run(client, "solo", "s", 20s));
+    auto parents = client.list(InstanceQuery{.name = "Parent"});
+    REQUIRE(parents);
+    REQUIRE(parents->instances.size() == 1);
+    CHECK(parents->instances[0].id == "family");
+    auto children = client.list(InstanceQuery{.parent = "family"});
+    CHECK(children->instances.size() == 2);
+    auto removed = client.remove("family");
+    REQUIRE(removed);
+    CHECK(removed->deleted.size() == 3);
+    CHECK(client.status("family:1:1").error().code == ErrorCode::kNotFound);
+    CHECK(client.status("solo"));
+  }
+
+  TEST_CASE("a running instance is deleted only with force, and its actor leaves") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Waiting", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_return co_await ctx.wait_event<int>("go");
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Orchestration<int, int>{"Waiting", 1}, "w", 0));
+    REQUIRE(eventually([&] { return client.status("w")->status == InstanceStatus::kRunning; }));
+    auto refused = client.remove("w");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::kFailedPrecondition);
+    REQUIRE(client.remove("w", true));
+    CHECK(client.status("w").error().code == ErrorCode::kNotFound);
+    CHECK(eventually([&] { return rt.host->live_instances() == 0; }));
+  }
+}
+
+TEST_SUITE("runtime: limits and versions") {
+  TEST_CASE("payloads over the limit are refused at the client and fail the instance at commit") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    r.add(Orchestration<int, std::string>{"Big", 1}, [](OrchestrationContext&, int n) -> Task<std::string> {
+      co_return std::string(static_cast<std::size_t>(n), 'x');
+    });
+    auto options = test_host_options(dir.sub("store"));
+    options.max_payload_bytes = 1000;
+    auto host = start_host(r, options);
+    auto client = host->client();
+    auto refused = client.start(Hello, "big-input", std::string(2000, 'a'));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::kLimitExceeded);
+    CHECK(refused.error().message.find("over the payload limit of 1000 bytes") != std::string::npos);
+    REQUIRE(client.start(Orchestration<int, std::string>{"Big", 1}, "big-output", 5000));
+    auto info = client.wait("big-output", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kFailed);
+    CHECK(info->failure->category == ErrorCategory::kConfiguration);
+    CHECK(info->failure->message.find("the output is") != std::string::npos);
+  }
+
+  TEST_CASE("an execution past the history limit fails with a clear reason") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    r.add(Orchestration<int, int>{"Long", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+      int total = 0;
+      for (int i = 0; i < 100; ++i) total += co_await ctx.call(Double, i);
+      co_return total;
+    });
+    auto options = test_host_options(dir.sub("store"));
+    options.max_history_events = 20;
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.start(Orchestration<int, int>{"Long", 1}, "long", 0));
+    auto info = client.wait("long", 20s);
+    REQUIRE_MESSAGE(info, (info ? "" : info.error().to_string()));
+    CHECK(info->status == InstanceStatus::kFailed);
+    CHECK(info->failure->message.find("reached the limit of 20 events") != std::string::npos);
+  }
+
+  TEST_CASE("new instances get the latest version while running ones keep theirs") {
+    TempDir dir;
+    Registry v1;
+    add_common(v1);
+    const Orchestration<int, std::string> FlowV1{"Flow", 1};
+    const Orchestration<int, std::string> FlowV2{"Flow", 2};
+    auto flow_v1 = [](OrchestrationContext& ctx, int) -> Task<std::string> {
+      co_await ctx.wait_event<int>("go");
+      co_return "v1";
+    };
+    v1.add(FlowV1, flow_v1);
+    {
+      auto host = start_host(v1, test_host_options(dir.sub("store")));
+      REQUIRE(host->client().start(FlowV1, "old", 0));
+      REQUIRE(eventually([&] { return host->client().status("old")->status == InstanceStatus::kRunning; }));
+    }
+    // A deploy adds version 2; the old instance replays with version 1.
+    Registry v2;
+    add_common(v2);
+    v2.add(FlowV1, flow_v1);
+    v2.add(FlowV2, [](OrchestrationContext& ctx, int) -> Task<std::string> {
+      co_await ctx.wait_event<int>("go");
+      co_return "v2";
+    });
+    auto host = start_host(v2, test_host_options(dir.sub("store")));
+    auto client = host->client();
+    REQUIRE(client.start("Flow", "new", encode(0)));
+    REQUIRE(eventually([&] { return client.status("new")->status == InstanceStatus::kRunning; }));
+    CHECK(client.status("new")->version == 2);
+    REQUIRE(client.raise("old", "go", 1));
+    REQUIRE(client.raise("new", "go", 1));
+    CHECK(*client.wait_output<std::string>("old", 20s) == "v1");
+    CHECK(*client.wait_output<std::string>("new", 20s) == "v2");
+  }
+}
+
+}  // namespace duractor
