@@ -25,6 +25,18 @@ ChildProcess::ChildProcess(std::function<int()> body) {
 
 ChildProcess::~ChildProcess() { kill(); }
 
+bool ChildProcess::running() {
+  if (pid_ <= 0 || reaped_) return false;
+  int raw = 0;
+  pid_t r = ::waitpid(pid_, &raw, WNOHANG);
+  if (r == 0) return true;
+  if (r == pid_) {
+    reaped_ = true;
+    status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  }
+  return false;
+}
+
 void ChildProcess::kill() {
   if (pid_ <= 0 || reaped_) return;
   ::kill(pid_, SIGKILL);

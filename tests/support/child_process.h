@@ -23,6 +23,8 @@ class ChildProcess {
   ~ChildProcess();
 
   pid_t pid() const { return pid_; }
+  // Whether the child is still running (reaps it if it has exited).
+  bool running();
   // SIGKILL, then reap. Idempotent.
   void kill();
   // Waits for the child to exit; returns its exit status, or 128 + signal if killed.
