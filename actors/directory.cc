@@ -6,6 +6,7 @@
 // until it either leaves (then a new one gets them) or declines (it got busy).
 
 #include <deque>
+#include <list>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -23,13 +24,15 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 struct DirectoryState {
   struct Entry {
     caf::actor actor;
-    bool idle = false;
     bool passivating = false;
     SteadyTime idle_since;
+    std::optional<std::list<InstanceId>::iterator> idle;  // its place in idle_order
     std::vector<caf::message> held;  // for an actor that is passivating
   };
   std::shared_ptr<HostCore> core;
   std::unordered_map<InstanceId, Entry> entries;
+  std::list<InstanceId> idle_order;  // idle actors, longest idle first
+  std::size_t passivating = 0;
   std::unordered_map<caf::actor_addr, InstanceId> ids;
   // Activations waiting for room under the cap, in arrival order.
   std::deque<InstanceId> waiting_order;
@@ -50,24 +53,32 @@ void activate(Self* self, const InstanceId& id, std::vector<caf::message> messag
   for (auto& m : messages) self->send(actor, std::move(m));
 }
 
-// Asks idle actors to leave, oldest idle first: all that have been idle past
-// passivate_after, and as many more as the waiting activations need.
+void mark_busy(Self* self, DirectoryState::Entry& e) {
+  if (e.idle) {
+    self->state.idle_order.erase(*e.idle);
+    e.idle.reset();
+  }
+}
+
+void ask_to_leave(Self* self, DirectoryState::Entry& e) {
+  mark_busy(self, e);
+  e.passivating = true;
+  ++self->state.passivating;
+  self->send(e.actor, passivate_atom::value);
+}
+
+// Asks idle actors to leave, longest idle first: those idle past passivate_after and, unless
+// `only_expired`, as many more as the waiting activations need.
 void passivate_idle(Self* self, bool only_expired) {
   auto& s = self->state;
   auto now = std::chrono::steady_clock::now();
-  std::vector<std::pair<SteadyTime, const InstanceId*>> idle;
-  for (auto& [id, e] : s.entries) {
-    if (e.idle && !e.passivating) idle.emplace_back(e.idle_since, &id);
-  }
-  std::sort(idle.begin(), idle.end());
-  std::size_t needed = s.waiting.size();
-  for (auto& [since, id] : idle) {
-    bool expired = now - since >= s.core->options.passivate_after;
-    if (!expired && (only_expired || needed == 0)) continue;
+  std::size_t needed = s.waiting.size() > s.passivating ? s.waiting.size() - s.passivating : 0;
+  while (!s.idle_order.empty()) {
+    auto& e = s.entries[s.idle_order.front()];
+    bool expired = now - e.idle_since >= s.core->options.passivate_after;
+    if (!expired && (only_expired || needed == 0)) break;  // the rest idled more recently
     if (!expired) --needed;
-    auto& e = s.entries[*id];
-    e.passivating = true;
-    self->send(e.actor, passivate_atom::value);
+    ask_to_leave(self, e);
   }
 }
 
@@ -98,6 +109,8 @@ void forget(Self* self, const InstanceId& id) {
   auto it = s.entries.find(id);
   if (it == s.entries.end()) return;
   auto held = std::move(it->second.held);
+  mark_busy(self, it->second);
+  if (it->second.passivating) --s.passivating;
   s.ids.erase(it->second.actor.address());
   self->demonitor(it->second.actor);
   s.entries.erase(it);
@@ -116,7 +129,7 @@ void route(Self* self, const InstanceId& id, caf::message message) {
   auto it = s.entries.find(id);
   if (it != s.entries.end()) {
     auto& e = it->second;
-    e.idle = false;
+    mark_busy(self, e);
     if (e.passivating) {
       e.held.push_back(std::move(message));
     } else {
@@ -160,12 +173,17 @@ caf::behavior directory_behavior(Self* self, std::shared_ptr<HostCore> core) {
       [=](deliver_atom, const InstanceId& id, MemoryMessage& m) {
         route(self, id, caf::make_message(deliver_atom::value, std::move(m)));
       },
-      [=](idle_atom, const InstanceId& id) {
+      [=](idle_atom, const InstanceId& id, bool finished) {
         auto& s = self->state;
         auto it = s.entries.find(id);
         if (it == s.entries.end() || it->second.passivating) return;
-        it->second.idle = true;
-        it->second.idle_since = std::chrono::steady_clock::now();
+        auto& e = it->second;
+        // A finished instance will never need its coroutine again: it leaves at once.
+        if (finished) return ask_to_leave(self, e);
+        mark_busy(self, e);
+        e.idle_since = std::chrono::steady_clock::now();
+        s.idle_order.push_back(id);
+        e.idle = std::prev(s.idle_order.end());
         if (!s.waiting.empty()) passivate_idle(self, false);
       },
       [=](passivated_atom, const InstanceId& id, bool left) {
@@ -176,7 +194,7 @@ caf::behavior directory_behavior(Self* self, std::shared_ptr<HostCore> core) {
         // It got busy meanwhile: it stays, with what was held for it.
         auto& e = it->second;
         e.passivating = false;
-        e.idle = false;
+        --s.passivating;
         for (auto& m : e.held) self->send(e.actor, std::move(m));
         e.held.clear();
       },

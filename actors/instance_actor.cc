@@ -304,7 +304,8 @@ void maybe_turn(Self* self) {
   }
   if (!s.idle_reported) {
     s.idle_reported = true;
-    self->send(s.directory, idle_atom::value, s.id);
+    bool finished = s.engine && is_final(s.engine->outcome());
+    self->send(s.directory, idle_atom::value, s.id, finished);
   }
 }
 

@@ -26,14 +26,14 @@ void Report::add(Figure f) {
 }
 
 void Report::print_table() const {
-  std::printf("%-22s %-36s %14s %-10s %14s %8s  %s\n", "workload", "figure", "value", "unit",
+  std::printf("%-22s %-52s %14s %-12s %10s %8s  %s\n", "workload", "figure", "value", "unit",
               "baseline", "ratio", "baseline is");
   for (const auto& f : figures_) {
     char baseline[32] = "";
     if (f.baseline) std::snprintf(baseline, sizeof baseline, "%.1f", *f.baseline);
     char ratio[32] = "";
     if (auto r = f.ratio()) std::snprintf(ratio, sizeof ratio, "%.2fx", *r);
-    std::printf("%-22s %-36s %14.1f %-10s %14s %8s  %s\n", f.workload.c_str(), f.figure.c_str(),
+    std::printf("%-22s %-52s %14.1f %-12s %10s %8s  %s\n", f.workload.c_str(), f.figure.c_str(),
                 f.value, f.unit.c_str(), baseline, ratio, f.baseline_name.c_str());
   }
 }
