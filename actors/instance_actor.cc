@@ -28,6 +28,7 @@ struct InstanceState {
   ExecutionId committed_execution = 0;  // what the store holds for the current execution
   EventId committed_length = 0;
   std::optional<FailureDetails> must_fail;  // fail the execution at the next turn
+  bool broken = false;                      // the engine could not load the history
 
   std::vector<MemoryMessage> memory;   // results waiting for a turn
   std::vector<MemoryMessage> in_turn;  // results given to the turn in flight
@@ -103,15 +104,20 @@ bool ensure_loaded(Self* self) {
     return false;
   }
   s.engine = std::make_unique<ReplayEngine>(s.core->registry, s.id, EngineOptions{s.core->logger});
+  s.broken = false;
   s.committed_execution = latest->execution;
   s.committed_length = latest->events.size();
   if (latest->execution == 0) return true;
+  if (const auto* started = std::get_if<event::ExecutionStarted>(&latest->events.front().body)) {
+    s.log = s.core->log(s.id + "/" + std::to_string(latest->execution) + " " + started->name);
+  }
   auto loaded = s.engine->load(latest->execution, latest->events);
   if (!loaded) {
     const auto& e = loaded.error();
     if (e.category == ErrorCategory::kConfiguration) {
       // Nondeterminism or a removed orchestration: waiting will not fix it.
       s.log.error("{}", e.message);
+      s.broken = true;
       s.must_fail = FailureDetails{ErrorCategory::kConfiguration,
                                    e.code == ErrorCode::kNondeterminism ? "duractor::Nondeterminism"
                                                                         : "duractor::NotRegistered",
@@ -212,7 +218,8 @@ void run_turn(Self* self) {
   }
   TurnResult turn;
   if (s.must_fail && is_final(s.engine->outcome())) s.must_fail.reset();  // nothing left to fail
-  if (s.must_fail && s.committed_execution != 0) {
+  if (s.must_fail && s.broken) {
+    // The code cannot run against its history: fail the execution without running it.
     turn = s.engine->fail_turn(*s.must_fail, s.committed_length, entries, now);
   } else {
     auto result = s.engine->run_turn(entries, now);
@@ -221,13 +228,17 @@ void run_turn(Self* self) {
       return turn_failed(self, result.error());
     }
     turn = std::move(*result);
-    if (auto too_big = oversized(turn, s.core->options.max_payload_bytes)) {
+    std::optional<FailureDetails> failure = s.must_fail;
+    if (!failure) {
+      if (auto too_big = oversized(turn, s.core->options.max_payload_bytes)) {
+        s.log.error("{}", *too_big);
+        failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded", *too_big};
+      }
+    }
+    if (failure) {
       // Commit a failure instead of what the code did; the engine, now ahead of the store,
       // is rebuilt from the store at the next turn.
-      s.log.error("{}", *too_big);
-      turn = failed_instead(turn, FailureDetails{ErrorCategory::kConfiguration,
-                                                 "duractor::LimitExceeded", *too_big},
-                            s.committed_length, now);
+      turn = failed_instead(turn, *failure, s.committed_length, now);
       auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn);
       s.engine.reset();
       s.must_fail.reset();
@@ -280,6 +291,10 @@ void on_committed(Self* self, CommitReply& reply) {
   if (plan.commit.execution != s.committed_execution) {
     s.committed_execution = plan.commit.execution;
     s.committed_length = 0;
+    if (s.engine) {
+      s.log = s.core->log(s.id + "/" + std::to_string(s.committed_execution) + " " +
+                          s.engine->orchestration_name());
+    }
   }
   s.committed_length += plan.commit.events.size();
   dispatch(self, *reply.result, plan);

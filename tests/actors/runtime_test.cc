@@ -456,4 +456,130 @@ TEST_SUITE("runtime: limits and versions") {
   }
 }
 
+TEST_SUITE("runtime: failures of the runtime") {
+  TEST_CASE("an activity that runs past the timeout is cancelled and fails with ActivityTimedOut") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    std::atomic<bool> token_seen{false};
+    r.add(Slow, [&](ActivityContext& ctx, int x) {
+      for (int i = 0; i < 400 && !ctx.cancelled(); ++i) std::this_thread::sleep_for(5ms);
+      token_seen = ctx.cancelled();
+      return x;
+    });
+    r.add(Orchestration<int, std::string>{"Patient", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
+      try {
+        co_await ctx.call(Slow, 1);
+      } catch (const ActivityFailed& e) {
+        co_return e.failure().type;
+      }
+      co_return std::string("finished?");
+    });
+    auto options = test_host_options(dir.sub("store"));
+    options.activity_timeout = 100ms;
+    auto host = start_host(r, options);
+    auto client = host->client();
+    auto out = Orchestration<int, std::string>{"Patient", 1}.run(client, "patient", 0, 20s);
+    REQUIRE(out);
+    CHECK(*out == "duractor::ActivityTimedOut");
+    CHECK(eventually([&] { return token_seen.load(); }));
+  }
+
+  TEST_CASE("a turn whose commit fails is retried with backoff and then succeeds") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    std::atomic<int> failures_left{3};
+    auto options = test_host_options(dir.sub("store"));
+    options.store.fault_injector = [&](std::string_view step) -> Status {
+      if (step == "commit_turn.history" && failures_left > 0) {
+        --failures_left;
+        return fail(ErrorCode::kIo, "injected I/O error");
+      }
+      return {};
+    };
+    auto host = start_host(r, options);
+    auto client = host->client();
+    auto out = Hello.run(client, "bumpy", "b", 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == "Hello, b");
+    CHECK(failures_left == 0);
+  }
+
+  TEST_CASE("a turn that keeps failing fails the instance with the reason after max attempts") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    auto options = test_host_options(dir.sub("store"));
+    options.max_turn_attempts = 3;
+    std::atomic<int> failures_left{3};  // exactly the allowed attempts; then the failure commits
+    options.store.fault_injector = [&](std::string_view step) -> Status {
+      if (step == "commit_turn.history" && failures_left > 0) {
+        --failures_left;
+        return fail(ErrorCode::kIo, "disk on fire");
+      }
+      return {};
+    };
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.start(Hello, "doomed", "d"));
+    auto info = client.wait("doomed", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kFailed);
+    CHECK(info->failure->category == ErrorCategory::kInfrastructure);
+    CHECK(info->failure->type == "duractor::TurnFailed");
+    CHECK(info->failure->message.find("disk on fire") != std::string::npos);
+  }
+
+  TEST_CASE("the typed handle helpers: status and cancel") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Idle", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_return co_await ctx.wait_event<int>("never");
+      });
+    });
+    const Orchestration<int, int> Idle{"Idle", 1};
+    auto client = rt.client();
+    REQUIRE(Idle.start(client, "idle", 0));
+    REQUIRE(eventually([&] { return Idle.status(client, "idle")->status == InstanceStatus::kRunning; }));
+    REQUIRE(Idle.cancel(client, "idle"));
+    auto out = Idle.wait(client, "idle", 20s);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == ErrorCode::kCancelled);
+  }
+}
+
+TEST_SUITE("runtime: deploys") {
+  TEST_CASE("code changed under a running instance fails it with the nondeterminism error") {
+    TempDir dir;
+    const Orchestration<int, int> Flow{"Flow", 1};
+    {
+      Registry r;
+      add_common(r);
+      r.add(Flow, [](OrchestrationContext& ctx, int x) -> Task<int> {
+        int a = co_await ctx.call(Double, x);
+        co_return a + co_await ctx.wait_event<int>("go");
+      });
+      auto host = start_host(r, test_host_options(dir.sub("store")));
+      REQUIRE(host->client().start(Flow, "changed", 1));
+      REQUIRE(eventually([&] { return host->client().history("changed")->size() == 3; }));
+    }
+    Registry r;
+    add_common(r);
+    r.add(Flow, [](OrchestrationContext& ctx, int x) -> Task<int> {  // edited in place: wrong
+      auto greeting = co_await ctx.call(Greet, std::to_string(x));
+      co_return static_cast<int>(greeting.size());
+    });
+    auto host = start_host(r, test_host_options(dir.sub("store")));
+    auto client = host->client();
+    REQUIRE(client.raise("changed", "go", 1));
+    auto info = client.wait("changed", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kFailed);
+    CHECK(info->failure->type == "duractor::Nondeterminism");
+    CHECK(info->failure->category == ErrorCategory::kConfiguration);
+    CHECK(info->failure->message.find("at event #2") != std::string::npos);
+    CHECK(info->failure->message.find("history recorded #2 ActivityScheduled Double") != std::string::npos);
+  }
+}
+
 }  // namespace duractor
