@@ -45,24 +45,20 @@ Result<InstanceId> Client::start(std::string_view name, InstanceId id, Bytes inp
 }
 
 Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes payload) {
-  if (auto ok = check_accepting(*core_); !ok) return ok;
-  if (auto ok = check_payload(*core_, "the payload of event '" + std::string(name) + "'",
-                              payload.size());
-      !ok) {
-    return ok;
+  if (name.starts_with(kTopicEventPrefix)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "event name '" + std::string(name) + "': names starting with '" +
+                    std::string(kTopicEventPrefix) + "' are reserved for topic publications");
   }
-  auto seq = core_->store.enqueue(id, message::Event{std::string(name), std::move(payload)});
-  if (!seq) return fail(seq.error());
-  caf::anon_send(core_->directory, wake_atom::value, id);
-  return {};
+  return core_->broker->raise_event(id, name, std::move(payload));
+}
+
+Result<PublishReceipt> Client::publish(std::string topic, Bytes payload) {
+  return core_->broker->publish(std::move(topic), std::move(payload));
 }
 
 Status Client::cancel(const InstanceId& id, std::string reason, bool terminate) {
-  if (auto ok = check_accepting(*core_); !ok) return ok;
-  auto seq = core_->store.enqueue(id, message::Cancel{std::move(reason), terminate});
-  if (!seq) return fail(seq.error());
-  caf::anon_send(core_->directory, wake_atom::value, id);
-  return {};
+  return core_->broker->cancel(id, std::move(reason), terminate);
 }
 
 Result<InstanceInfo> Client::status(const InstanceId& id) { return core_->store.read_instance(id); }

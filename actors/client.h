@@ -51,6 +51,15 @@ class Client {
     return raise_event(id, name, encode(payload));
   }
 
+  // Publishes on `topic` to every instance subscribed to it now (each gets it once, in
+  // publish order); durable when this returns. With no subscriber, nobody gets it: the
+  // receipt is empty. Errors: kInvalidArgument, kLimitExceeded, kShutdown.
+  Result<PublishReceipt> publish(std::string topic, Bytes payload);
+  template <class T>
+  Result<PublishReceipt> publish(std::string topic, const T& payload) {
+    return publish(std::move(topic), encode(payload));
+  }
+
   // Asks instance `id` to stop: cooperatively (it sees Cancelled at its next await and may
   // compensate) or, with `terminate`, at once. Cascades to its sub-orchestrations and
   // activities. Errors: kNotFound, kFailedPrecondition (it has finished).

@@ -1,5 +1,5 @@
-// The client protocol for actors (actors/messages.h): the same operations as Client, as
-// messages. Writes go through the store's asynchronous API; their callbacks (on the store's
+// The client protocol for actors (actors/messages.h): starting instances, reading their
+// status, watching them finish. (Events, topics and cancellation: the broker actor.) Writes go through the store's asynchronous API; their callbacks (on the store's
 // writer thread) come back as messages so that replies are delivered in this actor.
 
 #include <unordered_map>
@@ -9,7 +9,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/caf_errors.h"
+#include "pubsub/caf_errors.h"
 #include "actors/client.h"
 #include "actors/detail/actors.h"
 #include "actors/messages.h"
@@ -68,24 +68,6 @@ caf::behavior client_behavior(Self* self, std::shared_ptr<HostCore> core) {
           s.core->store.create_instance_async(std::move(request), [done](Result<CreateOutcome> r) {
             done(r ? Status{} : Status(std::unexpected(r.error())));
           });
-        });
-      },
-      [=](raise_atom, const std::string& id, const std::string& name, const std::string& payload) {
-        auto& s = self->state;
-        write(self, id, true, [&](auto done) {
-          s.core->store.enqueue_async(id, message::Event{name, payload},
-                                      [done](Result<std::uint64_t> r) {
-                                        done(r ? Status{} : Status(std::unexpected(r.error())));
-                                      });
-        });
-      },
-      [=](cancel_atom, const std::string& id, const std::string& reason) {
-        auto& s = self->state;
-        write(self, id, true, [&](auto done) {
-          s.core->store.enqueue_async(id, message::Cancel{reason, false},
-                                      [done](Result<std::uint64_t> r) {
-                                        done(r ? Status{} : Status(std::unexpected(r.error())));
-                                      });
         });
       },
       [=](reply_atom, std::uint64_t token, const std::optional<Error>& error) {

@@ -8,6 +8,7 @@
 #include "actors/client.h"
 #include "actors/detail/actors.h"
 #include "actors/messages.h"
+#include "pubsub/broker.h"
 
 namespace duractor {
 
@@ -96,6 +97,13 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
         MemoryMessage m{std::move(outcome.result), outcome.item.id, std::nullopt};
         caf::anon_send(raw->directory, deliver_atom::value, outcome.item.instance, std::move(m));
       });
+  BrokerOptions broker_options;
+  broker_options.max_payload_bytes = options.max_payload_bytes;
+  core->broker = std::make_unique<Broker>(
+      *impl->store,
+      [raw](const InstanceId& id) { caf::anon_send(raw->directory, wake_atom::value, id); },
+      system, core->logger, broker_options);
+  core->broker_actor = spawn_broker_actor(system, *core->broker);
   core->directory = detail::spawn_directory(system, core);
   core->timers = detail::spawn_timer_service(system, core);
   core->client_actor = detail::spawn_client_actor(system, core);
@@ -131,6 +139,8 @@ Host::~Host() { stop(); }
 
 Client Host::client() const { return Client(impl_->core); }
 caf::actor Host::client_actor() const { return impl_->core->client_actor; }
+Broker& Host::broker() const { return *impl_->core->broker; }
+caf::actor Host::broker_actor() const { return impl_->core->broker_actor; }
 Store& Host::store() const { return *impl_->store; }
 const HostOptions& Host::options() const { return impl_->core->options; }
 
@@ -153,6 +163,7 @@ void Host::stop() {
   impl_->stopped = true;
   auto& core = *impl_->core;
   core.accepting = false;
+  core.broker->stop_accepting();
   {
     // Turns in flight commit; then every instance actor stops.
     caf::scoped_actor self{*impl_->system};
@@ -162,6 +173,7 @@ void Host::stop() {
   core.pool->stop();
   caf::anon_send_exit(core.timers, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(core.client_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(core.broker_actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(core.directory, caf::exit_reason::user_shutdown);
   if (impl_->own_system) {
     impl_->own_system->await_all_actors_done();
@@ -169,6 +181,8 @@ void Host::stop() {
   core.directory = caf::actor();
   core.timers = caf::actor();
   core.client_actor = caf::actor();
+  core.broker_actor = caf::actor();
+  core.broker.reset();  // ends lifecycle subscriptions, before the actor system goes
   impl_->own_system.reset();
   impl_->own_config.reset();
   impl_->store.reset();

@@ -31,6 +31,7 @@ class actor_system;
 
 namespace duractor {
 
+class Broker;
 class Client;
 namespace detail {
 struct HostCore;
@@ -73,6 +74,10 @@ class Host {
   Client client() const;
   // The actor that serves the client protocol (actors/messages.h) to other actors.
   caf::actor client_actor() const;
+  // The broker: events, topics, cancellation, lifecycle notifications (pubsub/broker.h).
+  Broker& broker() const;
+  // The broker's actor (pubsub/messages.h).
+  caf::actor broker_actor() const;
 
   Store& store() const;
   const HostOptions& options() const;

@@ -271,6 +271,35 @@ void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) 
   }
 }
 
+// Lifecycle notifications, after the commit that made them true.
+void notify_lifecycle(Self* self, const TurnPlan& plan) {
+  auto& s = self->state;
+  auto& hub = s.core->broker->lifecycle();
+  auto make = [&](LifecycleKind kind) {
+    LifecycleEvent e;
+    e.kind = kind;
+    e.instance = s.id;
+    e.orchestration = plan.orchestration;
+    e.execution = plan.commit.execution;
+    e.at = s.core->clock.now();
+    return e;
+  };
+  if (plan.started) hub.publish(make(LifecycleKind::kStarted));
+  if (plan.commit.update.custom_status) {
+    auto e = make(LifecycleKind::kCustomStatus);
+    e.custom_status = *plan.commit.update.custom_status;
+    hub.publish(e);
+  }
+  if (plan.finished) {
+    auto e = make(plan.status == InstanceStatus::kCompleted ? LifecycleKind::kCompleted
+                  : plan.status == InstanceStatus::kFailed  ? LifecycleKind::kFailed
+                                                            : LifecycleKind::kCancelled);
+    if (plan.commit.update.output) e.output = *plan.commit.update.output;
+    e.failure = plan.commit.update.failure;
+    hub.publish(e);
+  }
+}
+
 void on_committed(Self* self, CommitReply& reply) {
   auto& s = self->state;
   s.in_flight = false;
@@ -299,6 +328,7 @@ void on_committed(Self* self, CommitReply& reply) {
   s.committed_length += plan.commit.events.size();
   dispatch(self, *reply.result, plan);
   s.in_turn.clear();
+  notify_lifecycle(self, plan);
   if (plan.finished) {
     auto info = s.core->store.read_instance(s.id);
     if (info) s.core->hub.finished(*info);

@@ -4,10 +4,9 @@
 // internal to actors/ and pubsub/.
 //
 // Client protocol (send to Host::client_actor(); replies, or caf::error on failure — see
-// actors/caf_errors.h to read a duractor error back):
+// pubsub/caf_errors.h to read a duractor error back). Events, topics, cancellation and
+// lifecycle subscriptions go to the broker (pubsub/messages.h).
 //   (start_atom, name, instance id, input bytes)     -> (ok_atom, instance id)
-//   (raise_atom, instance id, event name, bytes)    -> (ok_atom, instance id)
-//   (cancel_atom, instance id, reason)              -> (ok_atom, instance id)
 //   (status_atom, instance id)                      -> InstanceInfo
 //   (watch_atom, instance id)                       -> later, one (finished_atom, InstanceInfo)
 //                                                      to the sender, once the instance ends
@@ -17,18 +16,16 @@
 #include <caf/atom.hpp>
 
 #include "actors/turn_plan.h"
+#include "pubsub/messages.h"
 #include "runtime/instance.h"
 
 namespace duractor {
 
 // ---- client protocol ----
 using start_atom = caf::atom_constant<caf::atom("dstart")>;
-using raise_atom = caf::atom_constant<caf::atom("draise")>;
-using cancel_atom = caf::atom_constant<caf::atom("dcancel")>;
 using status_atom = caf::atom_constant<caf::atom("dstatus")>;
 using watch_atom = caf::atom_constant<caf::atom("dwatch")>;
 using finished_atom = caf::atom_constant<caf::atom("dfinished")>;
-using ok_atom = caf::atom_constant<caf::atom("dok")>;
 
 // ---- internal ----
 using wake_atom = caf::atom_constant<caf::atom("dwake")>;

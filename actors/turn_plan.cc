@@ -18,6 +18,8 @@ TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const T
   c.execution = turn.execution != 0 ? turn.execution : engine.execution();
   c.events = turn.new_events;
   const InstanceId& self = lock.instance;
+  plan.orchestration = engine.orchestration_name();
+  plan.started = turn.started && c.execution == 1;
 
   for (auto seq : turn.consumed) {
     if (seq < kMemorySeqBase) {
@@ -48,7 +50,11 @@ TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const T
           } else if constexpr (std::is_same_v<T, action::SendEvent>) {
             c.outbound.push_back(OutboundMessage{act.instance, message::Event{act.name, act.payload}});
           } else if constexpr (std::is_same_v<T, action::CancelChild>) {
-            c.outbound.push_back(OutboundMessage{act.instance, message::Cancel{act.reason, false}});
+            c.outbound.push_back(OutboundMessage{act.instance, message::Cancel{act.reason, act.terminate}});
+          } else if constexpr (std::is_same_v<T, action::Subscribe>) {
+            c.subscribe.push_back(act.topic);
+          } else if constexpr (std::is_same_v<T, action::Unsubscribe>) {
+            c.unsubscribe.push_back(act.topic);
           } else if constexpr (std::is_same_v<T, action::CancelActivity>) {
             plan.cancel_activities.push_back(act);
           }

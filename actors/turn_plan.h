@@ -27,7 +27,9 @@ inline constexpr std::uint64_t kMemorySeqBase = std::uint64_t{1} << 62;
 
 struct TurnPlan {
   TurnCommit commit;
+  std::string orchestration;  // its name
   InstanceStatus status = InstanceStatus::kRunning;  // after the turn
+  bool started = false;   // the instance's first execution started in this turn
   bool finished = false;  // the instance reached a final state in this turn
   std::vector<action::CancelActivity> cancel_activities;  // to signal after the commit
 };

@@ -148,7 +148,7 @@ struct BodyWriter {
     write_failure(w, e.failure);
   }
   void operator()(const event::SubOrchestrationCancelRequested& e) {
-    w.array(2).u64(e.scheduled_id).str(e.reason);
+    w.array(3).u64(e.scheduled_id).str(e.reason).boolean(e.terminate);
   }
   void operator()(const event::CancelRequested& e) {
     w.array(2).str(e.reason).boolean(e.terminate);
@@ -161,6 +161,8 @@ struct BodyWriter {
   }
   void operator()(const event::ExecutionCancelled& e) { w.array(1).str(e.reason); }
   void operator()(const event::CustomStatusSet& e) { w.array(1).str(e.status); }
+  void operator()(const event::TopicSubscribed& e) { w.array(1).str(e.topic); }
+  void operator()(const event::TopicUnsubscribed& e) { w.array(1).str(e.topic); }
 };
 
 EventBody read_body(EventKind kind, FieldReader& b) {
@@ -248,6 +250,7 @@ EventBody read_body(EventKind kind, FieldReader& b) {
       event::SubOrchestrationCancelRequested e;
       e.scheduled_id = b.u64("scheduled_id");
       e.reason = b.str("reason");
+      e.terminate = b.boolean("terminate");
       return e;
     }
     case EventKind::kCancelRequested: {
@@ -280,6 +283,16 @@ EventBody read_body(EventKind kind, FieldReader& b) {
     case EventKind::kCustomStatusSet: {
       event::CustomStatusSet e;
       e.status = b.str("status");
+      return e;
+    }
+    case EventKind::kTopicSubscribed: {
+      event::TopicSubscribed e;
+      e.topic = b.str("topic");
+      return e;
+    }
+    case EventKind::kTopicUnsubscribed: {
+      event::TopicUnsubscribed e;
+      e.topic = b.str("topic");
       return e;
     }
   }
@@ -365,7 +378,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
 
 bool known_event_kind(std::uint8_t k) {
   return k >= static_cast<std::uint8_t>(EventKind::kExecutionStarted) &&
-         k <= static_cast<std::uint8_t>(EventKind::kCustomStatusSet);
+         k <= static_cast<std::uint8_t>(EventKind::kTopicUnsubscribed);
 }
 
 bool known_message_kind(std::uint8_t k) {

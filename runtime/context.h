@@ -31,6 +31,7 @@
 #include "runtime/handles.h"
 #include "runtime/history.h"
 #include "runtime/log.h"
+#include "runtime/messages.h"
 #include "runtime/retry.h"
 #include "runtime/task.h"
 
@@ -131,6 +132,20 @@ class OrchestrationContext {
   template <class T>
   void send_event(const InstanceId& instance, std::string_view name, const T& payload) {
     record_send_event(instance, name, encode(payload));
+  }
+
+  // ---- topics ----------------------------------------------------------------------------
+
+  // Subscribes this instance durably to `topic`: from the commit of this turn on, every
+  // publication on the topic reaches it, once, in publish order, until it unsubscribes or
+  // finishes (the subscription outlives continue-as-new). Recorded in history.
+  void subscribe(std::string_view topic);
+  void unsubscribe(std::string_view topic);
+  // The next publication on `topic` (in publish order; publications that arrived before
+  // the wait are kept, like events).
+  template <class T>
+  DurableFuture<T> next_message(std::string_view topic) {
+    return DurableFuture<T>(wait_for_event(topic_event_name(topic)));
   }
 
   // ---- sub-orchestrations ----------------------------------------------------------------

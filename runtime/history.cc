@@ -25,6 +25,8 @@ std::string_view to_string(EventKind kind) {
     case EventKind::kExecutionFailed: return "ExecutionFailed";
     case EventKind::kExecutionCancelled: return "ExecutionCancelled";
     case EventKind::kCustomStatusSet: return "CustomStatusSet";
+    case EventKind::kTopicSubscribed: return "TopicSubscribed";
+    case EventKind::kTopicUnsubscribed: return "TopicUnsubscribed";
   }
   return "UnknownEvent";
 }
@@ -110,7 +112,8 @@ struct Describer {
     return "of #" + std::to_string(e.scheduled_id) + " " + failure_text(e.failure);
   }
   std::string operator()(const event::SubOrchestrationCancelRequested& e) const {
-    return "of #" + std::to_string(e.scheduled_id) + " reason=" + e.reason;
+    return "of #" + std::to_string(e.scheduled_id) + (e.terminate ? " terminate" : "") +
+           " reason=" + e.reason;
   }
   std::string operator()(const event::CancelRequested& e) const {
     return (e.terminate ? "terminate reason=" : "reason=") + e.reason;
@@ -128,6 +131,8 @@ struct Describer {
     return "reason=" + e.reason;
   }
   std::string operator()(const event::CustomStatusSet& e) const { return e.status; }
+  std::string operator()(const event::TopicSubscribed& e) const { return e.topic; }
+  std::string operator()(const event::TopicUnsubscribed& e) const { return e.topic; }
 };
 
 }  // namespace

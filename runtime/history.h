@@ -66,6 +66,8 @@ enum class EventKind : std::uint8_t {
   kExecutionFailed = 17,
   kExecutionCancelled = 18,
   kCustomStatusSet = 19,
+  kTopicSubscribed = 20,
+  kTopicUnsubscribed = 21,
 };
 
 namespace event {
@@ -170,6 +172,7 @@ struct SubOrchestrationCancelRequested {
   static constexpr EventKind kKind = EventKind::kSubOrchestrationCancelRequested;
   EventId scheduled_id = 0;
   std::string reason;
+  bool terminate = false;  // the child is terminated rather than cancelled cooperatively
   bool operator==(const SubOrchestrationCancelRequested&) const = default;
 };
 
@@ -214,6 +217,21 @@ struct CustomStatusSet {
   bool operator==(const CustomStatusSet&) const = default;
 };
 
+// The instance subscribed durably to a topic: every later publication on it reaches the
+// instance (as an EventRaised named topic_event_name(topic)) until it unsubscribes or ends.
+// The subscription outlives continue-as-new.
+struct TopicSubscribed {
+  static constexpr EventKind kKind = EventKind::kTopicSubscribed;
+  std::string topic;
+  bool operator==(const TopicSubscribed&) const = default;
+};
+
+struct TopicUnsubscribed {
+  static constexpr EventKind kKind = EventKind::kTopicUnsubscribed;
+  std::string topic;
+  bool operator==(const TopicUnsubscribed&) const = default;
+};
+
 }  // namespace event
 
 using EventBody =
@@ -223,7 +241,8 @@ using EventBody =
                  event::SubOrchestrationScheduled, event::SubOrchestrationCompleted,
                  event::SubOrchestrationFailed, event::SubOrchestrationCancelRequested,
                  event::CancelRequested, event::ContinuedAsNew, event::ExecutionCompleted,
-                 event::ExecutionFailed, event::ExecutionCancelled, event::CustomStatusSet>;
+                 event::ExecutionFailed, event::ExecutionCancelled, event::CustomStatusSet,
+                 event::TopicSubscribed, event::TopicUnsubscribed>;
 
 struct HistoryEvent {
   EventId id = 0;       // 1-based position in the execution

@@ -84,6 +84,13 @@ using InboxMessage = std::variant<message::Start, message::Event, message::Cance
                                   message::ActivityResult, message::TimerFired,
                                   message::ChildResult>;
 
+// Publications on a topic reach each subscribed instance as an Event with this name; the
+// prefix is reserved (clients cannot raise events named "topic:...").
+inline constexpr std::string_view kTopicEventPrefix = "topic:";
+inline std::string topic_event_name(std::string_view topic) {
+  return std::string(kTopicEventPrefix) + std::string(topic);
+}
+
 std::string_view to_string(MessageKind kind);
 MessageKind kind_of(const InboxMessage& message);
 

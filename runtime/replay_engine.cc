@@ -32,7 +32,7 @@ class OperationCore : public FutureCore {
     if (kind() == CoreKind::kActivity) {
       ctx_.emit(event::ActivityCancelRequested{0, "lost a when_any"}, nullptr, self());
     } else if (kind() == CoreKind::kChild && !detached) {
-      ctx_.emit(event::SubOrchestrationCancelRequested{0, "lost a when_any"}, nullptr, self());
+      ctx_.emit(event::SubOrchestrationCancelRequested{0, "lost a when_any", false}, nullptr, self());
     }
   }
 
@@ -47,13 +47,19 @@ class OperationCore : public FutureCore {
 class EventCore : public FutureCore {
  public:
   EventCore(OrchestrationContext& ctx, std::string name)
-      : FutureCore(ctx.awaits_, CoreKind::kEvent, "event '" + name + "'"),
+      : FutureCore(ctx.awaits_, CoreKind::kEvent, describe(name)),
         ctx_(ctx),
         name_(std::move(name)) {}
   ~EventCore() override {
     if (waiting_) ctx_.remove_event_waiter(this);
   }
   const std::string& name() const { return name_; }
+  static std::string describe(const std::string& name) {
+    if (name.starts_with(kTopicEventPrefix)) {
+      return "message on topic '" + name.substr(kTopicEventPrefix.size()) + "'";
+    }
+    return "event '" + name + "'";
+  }
   void start_waiting() { waiting_ = true; }
   void deliver(Bytes payload) {
     waiting_ = false;
@@ -294,6 +300,16 @@ void OrchestrationContext::request_continue_as_new(Bytes input, std::uint32_t ve
   continue_as_new_ = std::make_pair(std::move(input), version);
 }
 
+void OrchestrationContext::subscribe(std::string_view topic) {
+  if (auto valid = validate_name(topic, "topic name"); !valid) throw_configuration_error(valid.error());
+  emit(event::TopicSubscribed{std::string(topic)});
+}
+
+void OrchestrationContext::unsubscribe(std::string_view topic) {
+  if (auto valid = validate_name(topic, "topic name"); !valid) throw_configuration_error(valid.error());
+  emit(event::TopicUnsubscribed{std::string(topic)});
+}
+
 void OrchestrationContext::set_custom_status(std::string status) {
   custom_status_ = status;
   emit(event::CustomStatusSet{std::move(status)});
@@ -318,6 +334,8 @@ bool is_code_event(EventKind kind) {
     case EventKind::kExecutionCompleted:
     case EventKind::kExecutionFailed:
     case EventKind::kExecutionCancelled:
+    case EventKind::kTopicSubscribed:
+    case EventKind::kTopicUnsubscribed:
       return true;
     default:
       return false;
@@ -615,7 +633,8 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
       if (core->kind() == detail::CoreKind::kActivity) {
         ctx.emit(event::ActivityCancelRequested{id, cancel->reason}, nullptr, core);
       } else if (core->kind() == detail::CoreKind::kChild && !core->detached) {
-        ctx.emit(event::SubOrchestrationCancelRequested{id, cancel->reason}, nullptr, core);
+        ctx.emit(event::SubOrchestrationCancelRequested{id, cancel->reason, cancel->terminate},
+                 nullptr, core);
       }
     }
     if (cancel->terminate) {
@@ -665,9 +684,13 @@ void ReplayEngine::flush_pending(TurnResult& turn) {
             turn.actions.emplace_back(std::in_place_type<action::CancelActivity>, body.scheduled_id, body.reason);
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
             turn.actions.emplace_back(std::in_place_type<action::CancelChild>, body.scheduled_id, action.cancels->child,
-                                                       body.reason);
+                                                       body.reason, body.terminate);
           } else if constexpr (std::is_same_v<T, event::CustomStatusSet>) {
             turn.custom_status = body.status;
+          } else if constexpr (std::is_same_v<T, event::TopicSubscribed>) {
+            turn.actions.emplace_back(std::in_place_type<action::Subscribe>, body.topic);
+          } else if constexpr (std::is_same_v<T, event::TopicUnsubscribed>) {
+            turn.actions.emplace_back(std::in_place_type<action::Unsubscribe>, body.topic);
           }
         },
         e.body);

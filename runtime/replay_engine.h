@@ -62,11 +62,19 @@ struct CancelChild {
   EventId id = 0;  // of its SubOrchestrationScheduled
   InstanceId instance;
   std::string reason;
+  bool terminate = false;
+};
+struct Subscribe {
+  std::string topic;
+};
+struct Unsubscribe {
+  std::string topic;
 };
 }  // namespace action
 
 using Action = std::variant<action::ScheduleActivity, action::CreateTimer, action::StartChild,
-                            action::SendEvent, action::CancelActivity, action::CancelChild>;
+                            action::SendEvent, action::CancelActivity, action::CancelChild,
+                            action::Subscribe, action::Unsubscribe>;
 
 // How the current (or last) execution stands.
 namespace outcome {

@@ -140,6 +140,8 @@ struct Tables {
   MDB_dbi timers = 0;
   MDB_dbi timer_index = 0;
   MDB_dbi children = 0;
+  MDB_dbi subscriptions = 0;    // topic \0 instance
+  MDB_dbi instance_topics = 0;  // instance \0 topic
 };
 
 // One transaction's view of the tables, with errors translated. Values returned by get()
@@ -449,6 +451,22 @@ class Tx {
       DURACTOR_TRY(del(t.journal, detail::journal_key(seq)));
       DURACTOR_TRY(fault("compact_journal.record"));
       moved.emplace_back(r.instance, seq);
+    }
+    return {};
+  }
+
+  // Ends every topic subscription of `id`.
+  Status drop_subscriptions(const InstanceId& id) {
+    std::vector<std::string> topics;
+    auto prefix = instance_prefix(id);
+    DURACTOR_TRY(scan_prefix(t.instance_topics, prefix,
+                             [&](std::string_view k, std::string_view) -> Result<bool> {
+                               topics.emplace_back(k.substr(prefix.size()));
+                               return true;
+                             }));
+    for (const auto& topic : topics) {
+      DURACTOR_TRY(del(t.subscriptions, detail::pair_key(topic, id)));
+      DURACTOR_TRY(del(t.instance_topics, detail::pair_key(id, topic)));
     }
     return {};
   }
@@ -1151,6 +1169,11 @@ struct LmdbStore::Impl {
     }
     if (auto* e = std::get_if<message::Event>(&message)) {
       DURACTOR_TRY(validate_name(e->name, "event name"));
+      if (e->name.starts_with(kTopicEventPrefix)) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "event name '" + e->name + "': names starting with '" +
+                        std::string(kTopicEventPrefix) + "' are reserved for topic publications");
+      }
     }
     auto info = tx.existing_instance(id);
     if (!info) return fail(info.error());
@@ -1217,6 +1240,10 @@ struct LmdbStore::Impl {
                         " but execution " + std::to_string(t.execution) + " has " +
                         std::to_string(last + i) + " events (history moved on; reload)");
       }
+    }
+
+    for (const auto* topics : {&t.subscribe, &t.unsubscribe}) {
+      for (const auto& topic : *topics) DURACTOR_TRY(validate_name(topic, "topic name"));
     }
 
     // Every consumed message must still be there (checked before anything is written).
@@ -1316,6 +1343,19 @@ struct LmdbStore::Impl {
       DURACTOR_TRY(deliver(tx, id, m, result.out.woken));
     }
     DURACTOR_TRY(tx.fault("commit_turn.outbound"));
+
+    // Topic subscriptions: they outlive continue-as-new, not the instance.
+    for (const auto& topic : t.subscribe) {
+      DURACTOR_TRY(tx.put(tx.tables().subscriptions, detail::pair_key(topic, id), ""));
+      DURACTOR_TRY(tx.put(tx.tables().instance_topics, detail::pair_key(id, topic), ""));
+    }
+    for (const auto& topic : t.unsubscribe) {
+      DURACTOR_TRY(tx.del(tx.tables().subscriptions, detail::pair_key(topic, id)));
+      DURACTOR_TRY(tx.del(tx.tables().instance_topics, detail::pair_key(id, topic)));
+    }
+    if (t.update.status && is_terminal(*t.update.status)) {
+      DURACTOR_TRY(tx.drop_subscriptions(id));
+    }
 
     // The execution ended: what it left pending can no longer be delivered.
     if (ended) {
@@ -1436,6 +1476,23 @@ struct LmdbStore::Impl {
     return woken;
   }
 
+  Result<PublishReceipt> publish(Tx& tx, const std::string& topic, const Bytes& payload) {
+    DURACTOR_TRY(validate_name(topic, "topic name"));
+    PublishReceipt receipt;
+    auto prefix = detail::pair_key(topic, "");
+    DURACTOR_TRY(tx.scan_prefix(tx.tables().subscriptions, prefix,
+                                [&](std::string_view k, std::string_view) -> Result<bool> {
+                                  receipt.delivered.emplace_back(k.substr(prefix.size()));
+                                  return true;
+                                }));
+    auto name = topic_event_name(topic);
+    for (const auto& id : receipt.delivered) {
+      DURACTOR_TRY(tx.append_inbox(id, message::Event{name, payload}));
+      DURACTOR_TRY(tx.fault("publish.one"));
+    }
+    return receipt;
+  }
+
   // The instance and, with cascade, its descendants, parents before children.
   Result<std::vector<InstanceInfo>> family(Tx& tx, const InstanceId& root, bool cascade) {
     std::vector<InstanceInfo> out;
@@ -1491,6 +1548,7 @@ struct LmdbStore::Impl {
       }
       auto dropped = tx.drop_pending(m.id, 0);
       if (!dropped) return fail(dropped.error());
+      DURACTOR_TRY(tx.drop_subscriptions(m.id));
       if (m.parent) DURACTOR_TRY(tx.del(t.children, detail::child_key(m.parent->instance, m.id)));
       DURACTOR_TRY(tx.remove_instance(m.id));
       summary.deleted.push_back(m.id);
@@ -1545,7 +1603,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
 
   int rc = mdb_env_create(&impl->env);
   if (rc != 0) return fail(impl->error(rc, "create environment"));
-  mdb_env_set_maxdbs(impl->env, 16);
+  mdb_env_set_maxdbs(impl->env, 24);
   mdb_env_set_maxreaders(impl->env, o.max_readers);
   mdb_env_set_mapsize(impl->env, o.initial_map_size);
   unsigned flags = MDB_NOTLS;
@@ -1608,7 +1666,9 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
                            Named{"inbox", &t.inbox}, Named{"work", &t.work},
                            Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
                            Named{"timer_index", &t.timer_index},
-                           Named{"children", &t.children}}) {
+                           Named{"children", &t.children},
+                           Named{"subscriptions", &t.subscriptions},
+                           Named{"instance_topics", &t.instance_topics}}) {
     rc = mdb_dbi_open(txn, name, dbi_flags, dbi);
     if (rc == MDB_NOTFOUND) {
       return fail(ErrorCode::kCorrupt, "store " + o.path + ": table '" + std::string(name) +
@@ -1721,6 +1781,13 @@ void LmdbStore::fire_timers_async(std::vector<TimerKey> keys,
   auto* impl = impl_.get();
   impl->submit<std::vector<InstanceId>>(
       [impl, k = std::move(keys)](Tx& tx) { return impl->fire_timers(tx, k); }, std::move(done));
+}
+
+void LmdbStore::publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) {
+  auto* impl = impl_.get();
+  impl->submit<PublishReceipt>(
+      [impl, t = std::move(topic), p = std::move(payload)](Tx& tx) { return impl->publish(tx, t, p); },
+      std::move(done));
 }
 
 void LmdbStore::delete_instance_async(InstanceId id, DeleteOptions options,
@@ -1983,6 +2050,35 @@ Result<InstancePage> LmdbStore::list_instances(const InstanceQuery& q) {
                                 return true;
                               }));
     return page;
+  });
+}
+
+Result<std::vector<InstanceId>> LmdbStore::subscribers(const std::string& topic) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<InstanceId>> {
+    std::vector<InstanceId> out;
+    auto prefix = detail::pair_key(topic, "");
+    DURACTOR_TRY(tx.scan_prefix(tx.tables().subscriptions, prefix,
+                                [&](std::string_view k, std::string_view) -> Result<bool> {
+                                  out.emplace_back(k.substr(prefix.size()));
+                                  return true;
+                                }));
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> LmdbStore::subscriptions(const InstanceId& instance) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<std::string>> {
+    auto info = tx.instance_row(instance);
+    if (!info) return fail(info.error());
+    if (!*info) return fail(ErrorCode::kNotFound, "no instance '" + instance + "'");
+    std::vector<std::string> out;
+    auto prefix = instance_prefix(instance);
+    DURACTOR_TRY(tx.scan_prefix(tx.tables().instance_topics, prefix,
+                                [&](std::string_view k, std::string_view) -> Result<bool> {
+                                  out.emplace_back(k.substr(prefix.size()));
+                                  return true;
+                                }));
+    return out;
   });
 }
 

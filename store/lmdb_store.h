@@ -78,6 +78,7 @@ class LmdbStore final : public Store {
                            Callback<InstanceId> done) override;
   void fire_timers_async(std::vector<TimerKey> keys,
                          Callback<std::vector<InstanceId>> done) override;
+  void publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) override;
   void delete_instance_async(InstanceId id, DeleteOptions options,
                              Callback<DeleteSummary> done) override;
 
@@ -100,6 +101,8 @@ class LmdbStore final : public Store {
   Result<std::optional<TimerEntry>> next_timer() override;
   Result<std::vector<WorkItem>> list_work(std::uint64_t after, std::size_t max) override;
   Result<InstancePage> list_instances(const InstanceQuery& query) override;
+  Result<std::vector<InstanceId>> subscribers(const std::string& topic) override;
+  Result<std::vector<std::string>> subscriptions(const InstanceId& instance) override;
   Result<StoreStats> stats() override;
   Result<std::uint64_t> change_counter() override;
 

@@ -43,6 +43,12 @@ Result<std::vector<InstanceId>> Store::fire_timers(std::vector<TimerKey> keys) {
       [&](auto done) { fire_timers_async(std::move(keys), std::move(done)); });
 }
 
+Result<PublishReceipt> Store::publish(std::string topic, Bytes payload) {
+  return wait_for<PublishReceipt>([&](auto done) {
+    publish_async(std::move(topic), std::move(payload), std::move(done));
+  });
+}
+
 Result<DeleteSummary> Store::delete_instance(InstanceId id, DeleteOptions options) {
   return wait_for<DeleteSummary>(
       [&](auto done) { delete_instance_async(std::move(id), options, std::move(done)); });

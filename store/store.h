@@ -145,7 +145,15 @@ struct TurnCommit {
   // already have re-delivered them.
   std::vector<std::uint64_t> finished_work;
   std::vector<TimerKey> fired_timers;
+  // Durable topic subscriptions of the instance, taken and dropped (in this order).
+  std::vector<std::string> subscribe;
+  std::vector<std::string> unsubscribe;
   InstanceUpdate update;
+};
+
+// What a publication reached.
+struct PublishReceipt {
+  std::vector<InstanceId> delivered;  // the subscribers whose inboxes got the publication
 };
 
 struct TurnCommitted {
@@ -240,7 +248,8 @@ class Store {
   //
   // When the turn ends its execution (the update makes the status terminal, or the next
   // execution starts), the remaining timers and work items of the ended execution are
-  // deleted: they can no longer be delivered.
+  // deleted: they can no longer be delivered. When the instance finishes (a terminal
+  // status), its topic subscriptions end too; they outlive continue-as-new.
   //
   // Errors: kConflict (the lock is not held — expired and taken by someone else, or never
   // taken; the first event id does not continue the history; a consumed message is gone),
@@ -262,6 +271,14 @@ class Store {
   virtual void fire_timers_async(std::vector<TimerKey> keys,
                                  Callback<std::vector<InstanceId>> done) = 0;
   Result<std::vector<InstanceId>> fire_timers(std::vector<TimerKey> keys);
+
+  // Publishes `payload` on `topic`: appends it, as an Event named topic_event_name(topic),
+  // to the inbox of every instance subscribed to the topic, in one transaction (every
+  // subscriber gets it, or none). Publications on a topic reach each subscriber in the
+  // order they commit. A publication with no subscriber reaches nobody (topics are not
+  // queues): the receipt is empty. Errors: kInvalidArgument (a bad topic name).
+  virtual void publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) = 0;
+  Result<PublishReceipt> publish(std::string topic, Bytes payload);
 
   // Deletes an instance with all its executions, history, inbox, work items and timers;
   // with options.cascade, its sub-orchestrations too. Errors: kNotFound,
@@ -318,6 +335,10 @@ class Store {
   // Work items in creation order starting after id `after`, at most `max`, leased or not.
   virtual Result<std::vector<WorkItem>> list_work(std::uint64_t after, std::size_t max) = 0;
   virtual Result<InstancePage> list_instances(const InstanceQuery& query) = 0;
+  // The instances subscribed to `topic`, ordered by id.
+  virtual Result<std::vector<InstanceId>> subscribers(const std::string& topic) = 0;
+  // The topics `instance` is subscribed to. Errors: kNotFound.
+  virtual Result<std::vector<std::string>> subscriptions(const InstanceId& instance) = 0;
   virtual Result<StoreStats> stats() = 0;
   // A number that increases whenever anyone (this process or another) commits a write.
   // Cheap; lets a runtime notice changes made by other processes (the CLI).

@@ -10,6 +10,7 @@
 #include "actors/activity_pool.h"
 #include "actors/completion_hub.h"
 #include "actors/host.h"
+#include "pubsub/broker.h"
 #include "runtime/log.h"
 #include "store/store.h"
 
@@ -26,6 +27,8 @@ struct HostCore {
   std::shared_ptr<spdlog::logger> logger;
   CompletionHub hub;
   std::unique_ptr<ActivityPool> pool;
+  std::unique_ptr<Broker> broker;
+  caf::actor broker_actor;
   caf::actor directory;
   caf::actor timers;
   caf::actor client_actor;

@@ -108,6 +108,14 @@ inline std::string timer_key(TimePoint fire_at, std::uint64_t seq) {
   return k;
 }
 
+// subscriptions: topic \0 instance;  instance_topics: instance \0 topic (both empty values)
+inline std::string pair_key(std::string_view first, std::string_view second) {
+  std::string k(first);
+  k.push_back('\0');
+  k.append(second);
+  return k;
+}
+
 // children: parent \0 child
 inline std::string child_key(std::string_view parent, std::string_view child) {
   auto k = instance_prefix(parent);

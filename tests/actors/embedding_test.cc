@@ -9,7 +9,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/caf_errors.h"
+#include "pubsub/caf_errors.h"
 #include "actors/messages.h"
 #include "tests/support/host_fixture.h"
 

@@ -37,13 +37,15 @@ std::vector<HistoryEvent> sample_events() {
       event::SubOrchestrationScheduled{"Child", 1, "child-1", encode(1.5), true},
       event::SubOrchestrationCompleted{10, encode(std::string("done"))},
       event::SubOrchestrationFailed{10, FailureDetails{ErrorCategory::kConfiguration, "T", "m"}},
-      event::SubOrchestrationCancelRequested{10, "parent cancelled"},
+      event::SubOrchestrationCancelRequested{10, "parent cancelled", true},
       event::CancelRequested{"operator", true},
       event::ContinuedAsNew{encode(99), 4},
       event::ExecutionCompleted{encode(std::string("ok"))},
       event::ExecutionFailed{FailureDetails{ErrorCategory::kInfrastructure, "io", "sync failed"}},
       event::ExecutionCancelled{"operator"},
       event::CustomStatusSet{"creating vms 2/3"},
+      event::TopicSubscribed{"orders"},
+      event::TopicUnsubscribed{"orders"},
   };
   std::vector<HistoryEvent> events;
   EventId id = 1;

@@ -1,4 +1,4 @@
-#include "actors/caf_errors.h"
+#include "pubsub/caf_errors.h"
 
 #include <caf/atom.hpp>
 #include <caf/message.hpp>

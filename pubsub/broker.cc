@@ -1,0 +1,198 @@
+#include "pubsub/broker.h"
+
+#include <future>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "pubsub/caf_errors.h"
+#include "pubsub/messages.h"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::LifecycleFilter)
+
+namespace duractor {
+
+namespace {
+
+template <class T, class Start>
+Result<T> wait_for(Start&& start) {
+  std::promise<Result<T>> promise;
+  auto future = promise.get_future();
+  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+}  // namespace
+
+Broker::Broker(Store& store, Deliver deliver, caf::actor_system& system,
+               std::shared_ptr<spdlog::logger> logger, BrokerOptions options)
+    : store_(store),
+      deliver_(std::move(deliver)),
+      options_(options),
+      lifecycle_(system, std::move(logger)) {}
+
+Status Broker::admit(std::size_t payload_bytes, std::string_view what) const {
+  if (!accepting_) return fail(ErrorCode::kShutdown, "the runtime is stopping");
+  if (payload_bytes > options_.max_payload_bytes) {
+    return fail(ErrorCode::kLimitExceeded,
+                std::string(what) + " is " + std::to_string(payload_bytes) +
+                    " bytes, over the payload limit of " +
+                    std::to_string(options_.max_payload_bytes) + " bytes");
+  }
+  return {};
+}
+
+void Broker::raise_event_async(const InstanceId& instance, std::string_view name, Bytes payload,
+                               StatusCallback done) {
+  if (auto ok = admit(payload.size(), "the payload of event '" + std::string(name) + "'"); !ok) {
+    return done(ok);
+  }
+  store_.enqueue_async(instance, message::Event{std::string(name), std::move(payload)},
+                       [this, instance, done = std::move(done)](Result<std::uint64_t> r) {
+                         if (!r) return done(std::unexpected(r.error()));
+                         deliver_(instance);
+                         done({});
+                       });
+}
+
+Status Broker::raise_event(const InstanceId& instance, std::string_view name, Bytes payload) {
+  auto r = wait_for<bool>([&](auto done) {
+    raise_event_async(instance, name, std::move(payload),
+                      [done](Status s) { done(s ? Result<bool>(true) : std::unexpected(s.error())); });
+  });
+  if (!r) return fail(r.error());
+  return {};
+}
+
+void Broker::cancel_async(const InstanceId& instance, std::string reason, bool terminate,
+                          StatusCallback done) {
+  if (auto ok = admit(0, "a cancellation"); !ok) return done(ok);
+  store_.enqueue_async(instance, message::Cancel{std::move(reason), terminate},
+                       [this, instance, done = std::move(done)](Result<std::uint64_t> r) {
+                         if (!r) return done(std::unexpected(r.error()));
+                         deliver_(instance);
+                         done({});
+                       });
+}
+
+Status Broker::cancel(const InstanceId& instance, std::string reason, bool terminate) {
+  auto r = wait_for<bool>([&](auto done) {
+    cancel_async(instance, std::move(reason), terminate,
+                 [done](Status s) { done(s ? Result<bool>(true) : std::unexpected(s.error())); });
+  });
+  if (!r) return fail(r.error());
+  return {};
+}
+
+void Broker::publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) {
+  if (auto ok = admit(payload.size(), "the payload of a publication on '" + topic + "'"); !ok) {
+    return done(std::unexpected(ok.error()));
+  }
+  store_.publish_async(std::move(topic), std::move(payload),
+                       [this, done = std::move(done)](Result<PublishReceipt> r) {
+                         if (r) {
+                           for (const auto& id : r->delivered) deliver_(id);
+                         }
+                         done(std::move(r));
+                       });
+}
+
+Result<PublishReceipt> Broker::publish(std::string topic, Bytes payload) {
+  return wait_for<PublishReceipt>(
+      [&](auto done) { publish_async(std::move(topic), std::move(payload), std::move(done)); });
+}
+
+// ---- the broker actor ----------------------------------------------------------------
+
+namespace {
+
+using answer_atom = caf::atom_constant<caf::atom("danswer")>;
+
+struct BrokerState {
+  Broker* broker = nullptr;
+  std::uint64_t next = 1;
+  std::map<std::uint64_t, caf::response_promise> pending;
+  std::map<std::uint64_t, std::shared_ptr<LifecycleSubscription>> subscriptions;
+};
+
+using Self = caf::stateful_actor<BrokerState>;
+
+// Answers come back from the store's thread as messages, delivered in this actor.
+std::uint64_t park(Self* self) {
+  auto token = self->state.next++;
+  self->state.pending.emplace(token, self->make_response_promise());
+  return token;
+}
+
+caf::behavior broker_behavior(Self* self, Broker* broker) {
+  self->state.broker = broker;
+  auto me = caf::actor_cast<caf::actor>(self);
+  return {
+      [=](raise_atom, const std::string& id, const std::string& name, const std::string& payload) {
+        auto token = park(self);
+        self->state.broker->raise_event_async(id, name, payload, [me, token, id](Status s) {
+          if (s) {
+            caf::anon_send(me, answer_atom::value, token, caf::make_message(ok_atom::value, id));
+          } else {
+            caf::anon_send(me, answer_atom::value, token, caf::make_message(to_caf_error(s.error())));
+          }
+        });
+      },
+      [=](cancel_atom, const std::string& id, const std::string& reason, bool terminate) {
+        auto token = park(self);
+        self->state.broker->cancel_async(id, reason, terminate, [me, token, id](Status s) {
+          if (s) {
+            caf::anon_send(me, answer_atom::value, token, caf::make_message(ok_atom::value, id));
+          } else {
+            caf::anon_send(me, answer_atom::value, token, caf::make_message(to_caf_error(s.error())));
+          }
+        });
+      },
+      [=](publish_atom, const std::string& topic, const std::string& payload) {
+        auto token = park(self);
+        self->state.broker->publish_async(topic, payload, [me, token](Result<PublishReceipt> r) {
+          if (r) {
+            caf::anon_send(me, answer_atom::value, token,
+                           caf::make_message(ok_atom::value,
+                                             static_cast<std::uint64_t>(r->delivered.size())));
+          } else {
+            caf::anon_send(me, answer_atom::value, token, caf::make_message(to_caf_error(r.error())));
+          }
+        });
+      },
+      [=](answer_atom, std::uint64_t token, caf::message& answer) {
+        auto& pending = self->state.pending;
+        auto it = pending.find(token);
+        if (it == pending.end()) return;
+        auto promise = std::move(it->second);
+        pending.erase(it);
+        if (answer.match_elements<caf::error>()) {
+          promise.deliver(answer.get_as<caf::error>(0));
+        } else {
+          promise.deliver(std::move(answer));
+        }
+      },
+      [=](subscribe_atom, const LifecycleFilter& filter) {
+        auto subscriber = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!subscriber) return caf::make_message(to_caf_error(Error::make(
+                                   ErrorCode::kInvalidArgument, "subscribe needs a sender actor")));
+        auto s = self->state.broker->lifecycle().subscribe(filter, subscriber);
+        self->state.subscriptions[s->id()] = s;
+        return caf::make_message(ok_atom::value, s->id());
+      },
+      [=](unsubscribe_atom, std::uint64_t id) {
+        self->state.subscriptions.erase(id);
+        return ok_atom::value;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_broker_actor(caf::actor_system& system, Broker& broker) {
+  return system.spawn(broker_behavior, &broker);
+}
+
+}  // namespace duractor
