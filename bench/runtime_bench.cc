@@ -16,6 +16,7 @@
 #include "actors/client.h"
 #include "actors/host.h"
 #include "bench/bench.h"
+#include "bench/runtime_support.h"
 
 namespace duractor::bench {
 namespace {
@@ -54,41 +55,6 @@ Registry make_registry() {
   return r;
 }
 
-HostOptions options_for(const std::string& dir, std::size_t live_cap = 10'000) {
-  HostOptions o;
-  o.store.path = dir;
-  o.store.sync = true;
-  o.store.initial_map_size = std::uint64_t{1} << 30;
-  o.activity_workers = 8;
-  o.max_live_instances = live_cap;
-  o.logger = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
-  return o;
-}
-
-std::unique_ptr<Host> start_host(const Registry& r, HostOptions o) {
-  auto host = Host::start(r, std::move(o));
-  if (!host) throw std::runtime_error(host.error().to_string());
-  return std::move(*host);
-}
-
-// Runs `body(i)` for i in [0, n) on `threads` threads.
-template <class Body>
-void parallel(int n, int threads, Body body) {
-  std::atomic<int> next{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) body(i);
-    });
-  }
-  for (auto& t : pool) t.join();
-}
-
-template <class T>
-void check(const Result<T>& r) {
-  if (!r) throw std::runtime_error(r.error().to_string());
-}
-
 std::uint64_t rss_bytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -101,7 +67,7 @@ std::uint64_t rss_bytes() {
 void hello(const Options& o, Report& report) {
   auto registry = make_registry();
   ScratchDir dir(o, "hello");
-  auto host = start_host(registry, options_for(dir.path()));
+  auto host = start_host(registry, host_options(dir.path()));
   auto client = host->client();
   int n = o.quick ? 5'000 : 20'000;
   auto start = std::chrono::steady_clock::now();
@@ -115,7 +81,7 @@ void hello(const Options& o, Report& report) {
 void fanout(const Options& o, Report& report) {
   auto registry = make_registry();
   ScratchDir dir(o, "fanout");
-  auto host = start_host(registry, options_for(dir.path()));
+  auto host = start_host(registry, host_options(dir.path()));
   auto client = host->client();
   int n = o.quick ? 1'000 : 4'000;
   auto start = std::chrono::steady_clock::now();
@@ -131,7 +97,7 @@ void fanout(const Options& o, Report& report) {
 void chain_latency(const Options& o, Report& report) {
   auto registry = make_registry();
   ScratchDir dir(o, "chain");
-  auto host = start_host(registry, options_for(dir.path()));
+  auto host = start_host(registry, host_options(dir.path()));
   auto client = host->client();
   int n = o.quick ? 100 : 500;
   std::vector<double> ms;
@@ -140,11 +106,9 @@ void chain_latency(const Options& o, Report& report) {
     check(Chain.run(client, "c-" + std::to_string(i), 10, 60s));
     ms.push_back(seconds_since(start) * 1e3);
   }
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[static_cast<std::size_t>(q * (ms.size() - 1))]; };
-  report.add({"runtime.chain_latency", "chain of 10 activities, p50", at(0.5), "ms", 10,
+  report.add({"runtime.chain_latency", "chain of 10 activities, p50", quantile(ms, 0.5), "ms", 10,
               "target 10 ms"});
-  report.add({"runtime.chain_latency", "chain of 10 activities, p99", at(0.99), "ms",
+  report.add({"runtime.chain_latency", "chain of 10 activities, p99", quantile(ms, 0.99), "ms",
               std::nullopt, ""});
 }
 
@@ -164,7 +128,7 @@ void idle_rss(const Options& o, Report& report) {
   int n = o.quick ? 20'000 : 100'000;
   for (std::size_t cap : {static_cast<std::size_t>(n), std::size_t{10'000}}) {
     ScratchDir dir(o, "rss");
-    auto host = start_host(registry, options_for(dir.path(), cap));
+    auto host = start_host(registry, host_options(dir.path(), cap));
     auto before = rss_bytes();
     park(*host, n);
     std::this_thread::sleep_for(200ms);
@@ -184,7 +148,7 @@ void restart(const Options& o, Report& report) {
   int n = o.quick ? 20'000 : 100'000;
   ScratchDir dir(o, "restart");
   {
-    auto host = start_host(registry, options_for(dir.path()));
+    auto host = start_host(registry, host_options(dir.path()));
     park(*host, n);
   }
   // While no runtime runs, every instance gets its event: all are pending.
@@ -197,7 +161,7 @@ void restart(const Options& o, Report& report) {
     parallel(n, 32, [&](int i) { check((*store)->enqueue("w-" + std::to_string(i), message::Event{"go", encode(1)})); });
   }
   auto start = std::chrono::steady_clock::now();
-  auto host = start_host(registry, options_for(dir.path()));
+  auto host = start_host(registry, host_options(dir.path()));
   double started = seconds_since(start);
   auto client = host->client();
   parallel(n, 8, [&](int i) { check(Waiter.wait(client, "w-" + std::to_string(i), 600s)); });

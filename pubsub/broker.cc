@@ -114,7 +114,11 @@ struct BrokerState {
   Broker* broker = nullptr;
   std::uint64_t next = 1;
   std::map<std::uint64_t, caf::response_promise> pending;
-  std::map<std::uint64_t, std::shared_ptr<LifecycleSubscription>> subscriptions;
+  struct Subscriber {
+    std::shared_ptr<LifecycleSubscription> subscription;
+    caf::actor_addr actor;
+  };
+  std::map<std::uint64_t, Subscriber> subscriptions;
 };
 
 using Self = caf::stateful_actor<BrokerState>;
@@ -129,6 +133,10 @@ std::uint64_t park(Self* self) {
 caf::behavior broker_behavior(Self* self, Broker* broker) {
   self->state.broker = broker;
   auto me = caf::actor_cast<caf::actor>(self);
+  // A subscriber actor that goes away ends its subscriptions.
+  self->set_down_handler([=](caf::down_msg& down) {
+    std::erase_if(self->state.subscriptions, [&](const auto& entry) { return entry.second.actor == down.source; });
+  });
   return {
       [=](raise_atom, const std::string& id, const std::string& name, const std::string& payload) {
         auto token = park(self);
@@ -179,7 +187,8 @@ caf::behavior broker_behavior(Self* self, Broker* broker) {
         if (!subscriber) return caf::make_message(to_caf_error(Error::make(
                                    ErrorCode::kInvalidArgument, "subscribe needs a sender actor")));
         auto s = self->state.broker->lifecycle().subscribe(filter, subscriber);
-        self->state.subscriptions[s->id()] = s;
+        self->monitor(subscriber);
+        self->state.subscriptions[s->id()] = {s, subscriber.address()};
         return caf::make_message(ok_atom::value, s->id());
       },
       [=](unsubscribe_atom, std::uint64_t id) {

@@ -416,7 +416,10 @@ TEST_SUITE("pubsub: the broker actor") {
     test->request(broker, 10s, cancel_atom::value, std::string("ghost"), std::string("why"), false)
         .receive([](ok_atom, const std::string&) { FAIL("ghost cancelled?"); },
                  [](caf::error& e) { CHECK(from_caf_error(e).code == ErrorCode::kNotFound); });
+    CHECK(host->broker().lifecycle().subscriptions() == 1);
     caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+    // A subscriber that goes away ends its subscription.
+    CHECK(eventually([&] { return host->broker().lifecycle().subscriptions() == 0; }));
     host.reset();  // before the actor system goes
   }
 }
