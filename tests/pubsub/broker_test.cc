@@ -252,7 +252,7 @@ TEST_SUITE("pubsub: topics") {
 }
 
 TEST_SUITE("pubsub: events and cancellation") {
-  TEST_CASE("events go through the broker; unknown instances and reserved names are errors") {
+  TEST_CASE("events go through the broker, and unknown instances and reserved names are errors") {
     Runtime rt;
     auto& broker = rt.host->broker();
     auto unknown = broker.raise_event("ghost", "E", encode(1));
