@@ -70,7 +70,7 @@ TEST_SUITE("turn plan") {
     CHECK(*decode<int>(*plan.commit.update.output) == 5);
   }
 
-  TEST_CASE("children get a Start with a parent link; a finished child reports to its parent") {
+  TEST_CASE("children get a Start with a parent link, and a finished child reports to its parent") {
     Registry r;
     r.add(Orchestration<int, int>{"Parent", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
       co_return co_await ctx.call(Child, 1);

@@ -531,7 +531,7 @@ TEST_SUITE("orchestration API: determinism helpers") {
 }
 
 TEST_SUITE("orchestration API: versions") {
-  TEST_CASE("new instances get the latest version; running ones keep theirs") {
+  TEST_CASE("new instances get the latest version, running ones keep theirs") {
     Registry registry;
     const Orchestration<int, std::string> V1{"Flow", 1};
     const Orchestration<int, std::string> V2{"Flow", 2};
