@@ -10,7 +10,6 @@
 #include "pubsub/caf_errors.h"
 #include "pubsub/messages.h"
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::LifecycleFilter)
 
 namespace duractor {
 

@@ -7,7 +7,6 @@
 
 #include "pubsub/messages.h"
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::LifecycleEvent)
 
 namespace duractor {
 

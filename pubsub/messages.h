@@ -15,6 +15,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "pubsub/lifecycle.h"
+
 namespace duractor {
 
 using ok_atom = caf::atom_constant<caf::atom("dok")>;
@@ -26,3 +28,6 @@ using unsubscribe_atom = caf::atom_constant<caf::atom("dunsubscr")>;
 using lifecycle_atom = caf::atom_constant<caf::atom("dlifecycl")>;
 
 }  // namespace duractor
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::LifecycleFilter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::LifecycleEvent)

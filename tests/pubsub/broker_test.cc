@@ -25,8 +25,6 @@
 
 #include "tests/support/host_fixture.h"
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::LifecycleFilter)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::LifecycleEvent)
 
 namespace duractor {
 namespace {
