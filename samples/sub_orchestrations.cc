@@ -87,8 +87,8 @@ int main(int argc, char** argv) {
   query.name = "ReleaseNotes";
   auto notes = samples::or_exit(client.list(query), "list");
   for (const auto& info : notes.instances) {
-    samples::or_exit(client.wait(info.id, 30s), "release notes");
-    std::printf("detached %s: %s\n", info.name.c_str(), std::string(to_string(info.status)).c_str());
+    auto done = samples::or_exit(client.wait(info.id, 30s), "release notes");
+    std::printf("detached %s: %s\n", done.name.c_str(), std::string(to_string(done.status)).c_str());
   }
   return 0;
 }
