@@ -116,16 +116,18 @@ int main(int argc, char** argv) {
     if (!raised) std::printf("could not raise the approval: %s\n", raised.error().to_string().c_str());
   }
 
-  auto env = provisioning::Provision.wait(client, id, 1s);
+  auto info = samples::or_exit(client.wait(id, 5s), "wait");
   progress->unsubscribe();
-  if (!env) {
-    std::printf("%s failed: %s\n", id.c_str(), env.error().message.c_str());
+  if (info.status != duractor::InstanceStatus::kCompleted) {
+    std::printf("%s %s: %s\n", id.c_str(), std::string(to_string(info.status)).c_str(),
+                info.failure ? info.failure->message.c_str() : "");
     std::printf("cloud resources left: %zu\n", cloud.resources().size());
     return 3;
   }
-  std::printf("environment %s is ready at %s, running %s:\n", env->name.c_str(), env->url.c_str(),
-              env->release.c_str());
-  for (const auto& r : env->resources) {
+  auto env = samples::or_exit(duractor::decode<provisioning::Environment>(info.output), "output");
+  std::printf("environment %s is ready at %s, running %s:\n", env.name.c_str(), env.url.c_str(),
+              env.release.c_str());
+  for (const auto& r : env.resources) {
     std::printf("  %-8s %-28s %-9s %s\n", r.kind.c_str(), r.name.c_str(), r.id.c_str(), r.address.c_str());
   }
   return 0;
