@@ -149,13 +149,15 @@ class OrchestrationContext {
   }
 
   // ---- sub-orchestrations ----------------------------------------------------------------
+  // Through a typed handle the child runs the handle's version (options.version, if set,
+  // overrides it), as Client::start does; by name, version 0 means the latest registered.
 
   template <class In, class Out>
   DurableFuture<Out> call(const Orchestration<In, Out>& orchestration,
                           const std::type_identity_t<In>& input,
                           SubOrchestrationOptions options = {}) {
-    return DurableFuture<Out>(
-        schedule_child(orchestration.name, options.version, encode(input), options, false).first);
+    auto version = options.version ? options.version : orchestration.version;
+    return DurableFuture<Out>(schedule_child(orchestration.name, version, encode(input), options, false).first);
   }
   template <class Out, class In>
   DurableFuture<Out> call_orchestration(std::string_view name, const In& input,
@@ -167,7 +169,8 @@ class OrchestrationContext {
   InstanceId start_detached(const Orchestration<In, Out>& orchestration,
                             const std::type_identity_t<In>& input,
                             SubOrchestrationOptions options = {}) {
-    return schedule_child(orchestration.name, options.version, encode(input), options, true).second;
+    auto version = options.version ? options.version : orchestration.version;
+    return schedule_child(orchestration.name, version, encode(input), options, true).second;
   }
 
   // ---- continue as new -------------------------------------------------------------------
