@@ -13,18 +13,6 @@
 
 namespace duractor {
 
-namespace {
-
-template <class T, class Start>
-Result<T> wait_for(Start&& start) {
-  std::promise<Result<T>> promise;
-  auto future = promise.get_future();
-  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
-
-}  // namespace
-
 Broker::Broker(Store& store, Deliver deliver, caf::actor_system& system,
                std::shared_ptr<spdlog::logger> logger, BrokerOptions options)
     : store_(store),
@@ -57,7 +45,7 @@ void Broker::raise_event_async(const InstanceId& instance, std::string_view name
 }
 
 Status Broker::raise_event(const InstanceId& instance, std::string_view name, Bytes payload) {
-  auto r = wait_for<bool>([&](auto done) {
+  auto r = wait_for_callback<bool>([&](auto done) {
     raise_event_async(instance, name, std::move(payload),
                       [done](Status s) { done(s ? Result<bool>(true) : std::unexpected(s.error())); });
   });
@@ -77,7 +65,7 @@ void Broker::cancel_async(const InstanceId& instance, std::string reason, bool t
 }
 
 Status Broker::cancel(const InstanceId& instance, std::string reason, bool terminate) {
-  auto r = wait_for<bool>([&](auto done) {
+  auto r = wait_for_callback<bool>([&](auto done) {
     cancel_async(instance, std::move(reason), terminate,
                  [done](Status s) { done(s ? Result<bool>(true) : std::unexpected(s.error())); });
   });
@@ -99,7 +87,7 @@ void Broker::publish_async(std::string topic, Bytes payload, Callback<PublishRec
 }
 
 Result<PublishReceipt> Broker::publish(std::string topic, Bytes payload) {
-  return wait_for<PublishReceipt>(
+  return wait_for_callback<PublishReceipt>(
       [&](auto done) { publish_async(std::move(topic), std::move(payload), std::move(done)); });
 }
 

@@ -3,54 +3,41 @@
 #include <future>
 
 namespace duractor {
-namespace {
-
-// Runs an async write and waits for its callback.
-template <class T, class Start>
-Result<T> wait_for(Start&& start) {
-  std::promise<Result<T>> promise;
-  auto future = promise.get_future();
-  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
-
-}  // namespace
-
 Result<CreateOutcome> Store::create_instance(NewInstance request) {
-  return wait_for<CreateOutcome>(
+  return wait_for_callback<CreateOutcome>(
       [&](auto done) { create_instance_async(std::move(request), std::move(done)); });
 }
 
 Result<std::uint64_t> Store::enqueue(InstanceId instance, InboxMessage message) {
-  return wait_for<std::uint64_t>([&](auto done) {
+  return wait_for_callback<std::uint64_t>([&](auto done) {
     enqueue_async(std::move(instance), std::move(message), std::move(done));
   });
 }
 
 Result<TurnCommitted> Store::commit_turn(TurnCommit turn) {
-  return wait_for<TurnCommitted>(
+  return wait_for_callback<TurnCommitted>(
       [&](auto done) { commit_turn_async(std::move(turn), std::move(done)); });
 }
 
 Result<InstanceId> Store::complete_work(WorkLease lease, message::ActivityResult result) {
-  return wait_for<InstanceId>([&](auto done) {
+  return wait_for_callback<InstanceId>([&](auto done) {
     complete_work_async(lease, std::move(result), std::move(done));
   });
 }
 
 Result<std::vector<InstanceId>> Store::fire_timers(std::vector<TimerKey> keys) {
-  return wait_for<std::vector<InstanceId>>(
+  return wait_for_callback<std::vector<InstanceId>>(
       [&](auto done) { fire_timers_async(std::move(keys), std::move(done)); });
 }
 
 Result<PublishReceipt> Store::publish(std::string topic, Bytes payload) {
-  return wait_for<PublishReceipt>([&](auto done) {
+  return wait_for_callback<PublishReceipt>([&](auto done) {
     publish_async(std::move(topic), std::move(payload), std::move(done));
   });
 }
 
 Result<DeleteSummary> Store::delete_instance(InstanceId id, DeleteOptions options) {
-  return wait_for<DeleteSummary>(
+  return wait_for_callback<DeleteSummary>(
       [&](auto done) { delete_instance_async(std::move(id), options, std::move(done)); });
 }
 

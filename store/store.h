@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,16 @@ namespace duractor {
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 using StatusCallback = std::function<void(Status)>;
+
+// Calls `start(done)` with a callback `done` and blocks until it is called; returns what it
+// was given. The blocking form of any *_async operation.
+template <class T, class Start>
+Result<T> wait_for_callback(Start&& start) {
+  std::promise<Result<T>> promise;
+  auto future = promise.get_future();
+  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
 
 // ---- requests and records --------------------------------------------------------------
 
