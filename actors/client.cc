@@ -27,21 +27,40 @@ Status check_accepting(const detail::HostCore& core) {
   return {};
 }
 
+// Runs `f` while the host's store and broker are open, or fails with kShutdown.
+template <class F>
+auto while_open(detail::HostCore& core, F&& f) -> decltype(f()) {
+  std::shared_lock lock(core.open_mutex);
+  if (!core.open) return fail(ErrorCode::kShutdown, "the runtime has stopped");
+  return f();
+}
+
 }  // namespace
+
+Result<NewInstance> detail::start_request(const HostCore& core, std::string_view name, InstanceId id,
+                                          Bytes input, std::uint32_t version) {
+  if (auto ok = check_accepting(core); !ok) return fail(ok.error());
+  if (auto known = core.registry.orchestration(name, version); !known) return fail(known.error());
+  if (auto ok = check_payload(core, "the input", input.size()); !ok) return fail(ok.error());
+  if (id.empty()) id = random_uuid();
+  return NewInstance{id, std::string(name), version, std::move(input), /*idempotent=*/true};
+}
 
 Result<InstanceId> Client::start(std::string_view name, InstanceId id, Bytes input,
                                  std::uint32_t version) {
-  if (auto ok = check_accepting(*core_); !ok) return fail(ok.error());
-  if (auto known = core_->registry.orchestration(name, version); !known) {
-    return fail(known.error());
-  }
-  if (auto ok = check_payload(*core_, "the input", input.size()); !ok) return fail(ok.error());
-  if (id.empty()) id = random_uuid();
-  NewInstance request{id, std::string(name), version, std::move(input), /*idempotent=*/true};
-  auto created = core_->store.create_instance(std::move(request));
+  return while_open(*core_, [&]() -> Result<InstanceId> {
+    return start_open(name, std::move(id), std::move(input), version);
+  });
+}
+
+Result<InstanceId> Client::start_open(std::string_view name, InstanceId id, Bytes input,
+                                      std::uint32_t version) {
+  auto request = detail::start_request(*core_, name, std::move(id), std::move(input), version);
+  if (!request) return fail(request.error());
+  auto created = core_->store.create_instance(*request);
   if (!created) return fail(created.error());
-  caf::anon_send(core_->directory, wake_atom::value, id);
-  return id;
+  caf::anon_send(core_->directory, wake_atom::value, request->id);
+  return request->id;
 }
 
 Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes payload) {
@@ -50,18 +69,20 @@ Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes pa
                 "event name '" + std::string(name) + "': names starting with '" +
                     std::string(kTopicEventPrefix) + "' are reserved for topic publications");
   }
-  return core_->broker->raise_event(id, name, std::move(payload));
+  return while_open(*core_, [&] { return core_->broker->raise_event(id, name, std::move(payload)); });
 }
 
 Result<PublishReceipt> Client::publish(std::string topic, Bytes payload) {
-  return core_->broker->publish(std::move(topic), std::move(payload));
+  return while_open(*core_, [&] { return core_->broker->publish(std::move(topic), std::move(payload)); });
 }
 
 Status Client::cancel(const InstanceId& id, std::string reason, bool terminate) {
-  return core_->broker->cancel(id, std::move(reason), terminate);
+  return while_open(*core_, [&] { return core_->broker->cancel(id, std::move(reason), terminate); });
 }
 
-Result<InstanceInfo> Client::status(const InstanceId& id) { return core_->store.read_instance(id); }
+Result<InstanceInfo> Client::status(const InstanceId& id) {
+  return while_open(*core_, [&] { return core_->store.read_instance(id); });
+}
 
 Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout) {
   auto promise = std::make_shared<std::promise<InstanceInfo>>();
@@ -71,7 +92,7 @@ Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout) {
     if (!once->exchange(true)) promise->set_value(info);
   });
   // It may have finished before the watch began, or not exist at all.
-  auto now = core_->store.read_instance(id);
+  auto now = status(id);
   if (!now || is_terminal(now->status)) {
     core_->hub.unwatch(id, token);
     return now;
@@ -107,23 +128,27 @@ std::optional<Error> Client::outcome_error(const InstanceInfo& info) {
 }
 
 Result<InstancePage> Client::list(const InstanceQuery& query) {
-  return core_->store.list_instances(query);
+  return while_open(*core_, [&] { return core_->store.list_instances(query); });
 }
 
 Result<std::vector<HistoryEvent>> Client::history(const InstanceId& id, ExecutionId execution) {
-  if (execution == 0) {
-    auto latest = core_->store.read_latest_history(id);
-    if (!latest) return fail(latest.error());
-    return std::move(latest->events);
-  }
-  return core_->store.read_history(id, execution);
+  return while_open(*core_, [&]() -> Result<std::vector<HistoryEvent>> {
+    if (execution == 0) {
+      auto latest = core_->store.read_latest_history(id);
+      if (!latest) return fail(latest.error());
+      return std::move(latest->events);
+    }
+    return core_->store.read_history(id, execution);
+  });
 }
 
 Result<std::vector<ExecutionInfo>> Client::executions(const InstanceId& id) {
-  return core_->store.read_executions(id);
+  return while_open(*core_, [&] { return core_->store.read_executions(id); });
 }
 
 Result<DeleteSummary> Client::remove(const InstanceId& id, bool force) {
+  std::shared_lock lock(core_->open_mutex);
+  if (!core_->open) return fail(ErrorCode::kShutdown, "the runtime has stopped");
   auto deleted = core_->store.delete_instance(id, DeleteOptions{true, force});
   if (!deleted) return deleted;
   // Live actors of deleted instances notice at their next turn (their commit fails as not

@@ -32,8 +32,9 @@ class Client {
   // Starts orchestration `name` (version 0: the latest registered) as instance `id` (empty:
   // a generated id), and returns the id. Starting an id that exists with the same name
   // and input returns the id again (idempotent); with a different name or input it fails
-  // with kAlreadyExists. Errors: kInvalidArgument (bad id or name), kNotRegistered (no
-  // such orchestration in this host's registry), kLimitExceeded (input too large),
+  // with kAlreadyExists. Errors: kInvalidArgument (a malformed id), kNotRegistered (no
+  // such orchestration in this host's registry, an empty name included), kLimitExceeded
+  // (input too large),
   // kShutdown, store errors.
   Result<InstanceId> start(std::string_view name, InstanceId id, Bytes input,
                            std::uint32_t version = 0);
@@ -95,6 +96,9 @@ class Client {
 
  private:
   static std::optional<Error> outcome_error(const InstanceInfo& info);
+  Result<InstanceId> start_open(std::string_view name, InstanceId id, Bytes input,
+                                std::uint32_t version);
+
   std::shared_ptr<detail::HostCore> core_;
 };
 

@@ -53,19 +53,14 @@ caf::behavior client_behavior(Self* self, std::shared_ptr<HostCore> core) {
   return {
       [=](start_atom, const std::string& name, const std::string& id, const std::string& input) {
         auto& s = self->state;
-        InstanceId instance = id.empty() ? random_uuid() : id;
-        if (auto r = s.core->registry.orchestration(name, 0); !r) {
-          self->make_response_promise().deliver(to_caf_error(r.error()));
+        auto request = start_request(*s.core, name, id, input, 0);
+        if (!request) {
+          self->make_response_promise().deliver(to_caf_error(request.error()));
           return;
         }
-        if (!s.core->accepting) {
-          self->make_response_promise().deliver(
-              to_caf_error(Error::make(ErrorCode::kShutdown, "the runtime is stopping")));
-          return;
-        }
-        NewInstance request{instance, name, 0, input, true};
+        InstanceId instance = request->id;
         write(self, instance, true, [&](auto done) {
-          s.core->store.create_instance_async(std::move(request), [done](Result<CreateOutcome> r) {
+          s.core->store.create_instance_async(std::move(*request), [done](Result<CreateOutcome> r) {
             done(r ? Status{} : Status(std::unexpected(r.error())));
           });
         });

@@ -1,5 +1,7 @@
 #include "actors/host.h"
 
+#include <mutex>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -182,6 +184,8 @@ void Host::stop() {
   core.timers = caf::actor();
   core.client_actor = caf::actor();
   core.broker_actor = caf::actor();
+  std::unique_lock closing(core.open_mutex);  // client calls in progress finish first
+  core.open = false;
   core.broker.reset();  // ends lifecycle subscriptions, before the actor system goes
   impl_->own_system.reset();
   impl_->own_config.reset();

@@ -28,7 +28,7 @@ enum class ErrorCode : std::uint8_t {
   kCorrupt,           // a stored record or file is not what it should be
   kIo,                // the operating system failed a read, write or sync
   kStoreFull,         // the store reached its configured maximum size
-  kUnsupported,       // a newer on-disk format, an unknown record kind, ...
+  kUnsupported,       // a newer on-disk format or store layout than this build reads
   kNondeterminism,    // orchestration code diverged from its recorded history
   kNotRegistered,     // no orchestration or activity registered under a name
   kPayloadMismatch,   // a payload does not decode as the type the code expects

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <shared_mutex>
 
 #include <caf/actor.hpp>
 
@@ -33,8 +34,18 @@ struct HostCore {
   caf::actor timers;
   caf::actor client_actor;
   std::atomic<bool> accepting{true};
+  // Clients may outlive the host. Each client call that touches the store or the broker
+  // holds this shared and checks `open`; Host::stop takes it exclusively before it closes
+  // them, so a call either finishes first or gets kShutdown.
+  std::shared_mutex open_mutex;
+  bool open = true;
 
   ContextLogger log(std::string context) const { return ContextLogger(logger, std::move(context)); }
 };
+
+// Checks a start request (accepting, registered, payload size) and gives the store request,
+// with a generated id if `id` is empty. Shared by Client::start and the client actor.
+Result<NewInstance> start_request(const HostCore& core, std::string_view name, InstanceId id,
+                                  Bytes input, std::uint32_t version);
 
 }  // namespace duractor::detail

@@ -91,6 +91,11 @@ TEST_SUITE("runtime: embedding") {
                    CHECK(error.code == ErrorCode::kNotRegistered);
                    CHECK(error.message == "orchestration 'NoSuchFlow' is not registered");
                  });
+    // The same checks as Client::start: an input over the payload limit is refused.
+    test->request((*host)->client_actor(), 10s, start_atom::value, std::string("Greeting"),
+                  std::string("too-big"), encode(std::string(5 << 20, 'x')))
+        .receive([](ok_atom, const std::string&) { FAIL("should not start"); },
+                 [](caf::error& e) { CHECK(from_caf_error(e).code == ErrorCode::kLimitExceeded); });
     test->request((*host)->client_actor(), 10s, status_atom::value, std::string("greet-ada"))
         .receive([](const InstanceInfo& info) { CHECK(info.status == InstanceStatus::kCompleted); },
                  [](caf::error&) { FAIL("status failed"); });

@@ -282,6 +282,24 @@ TEST_SUITE("runtime: client") {
     CHECK(*Hello.wait(client, "same", 20s) == "Hello, x");
   }
 
+  TEST_CASE("a client that outlives its host gets kShutdown from every call") {
+    Runtime rt;
+    auto client = rt.client();
+    REQUIRE(Hello.run(client, "before", "x", 20s));
+    rt.host.reset();  // stopped and destroyed; the client still holds the shared core
+    auto shut = [](const Error& e) { return e.code == ErrorCode::kShutdown; };
+    CHECK(shut(client.start(Hello, "after", "x").error()));
+    CHECK(shut(client.raise("before", "E", 1).error()));
+    CHECK(shut(client.publish("topic", 1).error()));
+    CHECK(shut(client.cancel("before", "why").error()));
+    CHECK(shut(client.status("before").error()));
+    CHECK(shut(client.wait("before", 10ms).error()));
+    CHECK(shut(client.list({}).error()));
+    CHECK(shut(client.history("before").error()));
+    CHECK(shut(client.executions("before").error()));
+    CHECK(shut(client.remove("before").error()));
+  }
+
   TEST_CASE("a generated id is returned when none is given") {
     Runtime rt;
     auto client = rt.client();
