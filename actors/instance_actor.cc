@@ -269,6 +269,7 @@ void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) 
   for (const auto& c : plan.cancel_activities) {
     core.pool->cancel(s.id, plan.commit.execution, c.id, c.reason);
   }
+  for (const auto& lost : committed.undelivered) s.log.warn("not delivered: {}", lost);
 }
 
 // Lifecycle notifications, after the commit that made them true.

@@ -1340,7 +1340,7 @@ struct LmdbStore::Impl {
 
     // Messages to other instances (and continue-as-new to this one).
     for (const auto& m : t.outbound) {
-      DURACTOR_TRY(deliver(tx, id, m, result.out.woken));
+      DURACTOR_TRY(deliver(tx, id, m, result.out));
     }
     DURACTOR_TRY(tx.fault("commit_turn.outbound"));
 
@@ -1385,8 +1385,8 @@ struct LmdbStore::Impl {
     return result;
   }
 
-  Status deliver(Tx& tx, const InstanceId& from, const OutboundMessage& m,
-                 std::vector<InstanceId>& woken) {
+  Status deliver(Tx& tx, const InstanceId& from, const OutboundMessage& m, TurnCommitted& out) {
+    auto& woken = out.woken;
     auto note = [&](const InstanceId& who) {
       if (std::find(woken.begin(), woken.end(), who) == woken.end()) woken.push_back(who);
     };
@@ -1406,7 +1406,10 @@ struct LmdbStore::Impl {
         note(m.target);
         return {};
       }
-      if (start->parent) {
+      if (!start->parent) {
+        out.undelivered.push_back("detached orchestration '" + start->name + "' as '" + m.target +
+                                  "': " + (valid ? "the instance id is already taken" : valid.error().message));
+      } else {
         message::ChildResult failure;
         failure.execution = start->parent->execution;
         failure.scheduled_id = start->parent->scheduled_id;
@@ -1430,7 +1433,12 @@ struct LmdbStore::Impl {
     (void)from;
     auto target = tx.instance(m.target);
     if (!target) return fail(target.error());
-    if (!*target) return {};  // recorded as sent in history; nobody to receive it
+    if (!*target) {  // recorded as sent in history; nobody to receive it
+      const auto* event = std::get_if<message::Event>(&m.message);
+      out.undelivered.push_back((event ? "event '" + event->name + "'" : std::string("a message")) + " to '" +
+                                m.target + "': no such instance");
+      return {};
+    }
     auto seq = tx.append_inbox(m.target, m.message);
     if (!seq) return fail(seq.error());
     note(m.target);

@@ -171,6 +171,10 @@ struct TurnCommitted {
   std::vector<WorkItem> work;         // the created work items, with their ids
   std::vector<TimerEntry> timers;     // the created timers, with their keys
   std::vector<InstanceId> woken;      // instances that received an outbound message
+  // Outbound messages nobody could take, each described ("event 'E' to 'x': no such
+  // instance"); a detached start whose id is taken is one. Sub-orchestration starts that
+  // fail are not here: their parent gets the failure.
+  std::vector<std::string> undelivered;
 };
 
 // Filters for list_instances. Empty / unset fields match everything.

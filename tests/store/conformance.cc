@@ -608,7 +608,7 @@ TEST_SUITE("store conformance: turns") {
     CHECK(children->instances[0].id == "kid");
   }
 
-  TEST_CASE("outbound messages to instances that do not exist are dropped") {
+  TEST_CASE("outbound messages to instances that do not exist are dropped, and said so") {
     auto f = make_store_fixture();
     auto& s = f->store();
     auto lock = create_started(*f, "o");
@@ -621,6 +621,26 @@ TEST_SUITE("store conformance: turns") {
     REQUIRE_OK(r);
     CHECK(r->woken.empty());
     CHECK(s.read_instance("nobody").error().code == ErrorCode::kNotFound);
+    CHECK(r->undelivered == std::vector<std::string>{"event 'E' to 'nobody': no such instance"});
+  }
+
+  TEST_CASE("a detached start whose id is taken leaves the instance alone and is said so") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    REQUIRE_OK(s.create_instance(new_instance("taken")));
+    auto lock = create_started(*f, "starter");
+    TurnCommit t;
+    t.lock = lock;
+    t.execution = 1;
+    t.events = {ev(2, f->clock.now(), event::SubOrchestrationScheduled{"Job", 1, "taken", encode(3), true})};
+    t.outbound = {OutboundMessage{"taken", message::Start{1, "Job", 1, encode(3), std::nullopt, {}}}};
+    auto r = s.commit_turn(t);
+    REQUIRE_OK(r);
+    CHECK(r->woken.empty());
+    CHECK(r->undelivered ==
+          std::vector<std::string>{"detached orchestration 'Job' as 'taken': the instance id is already taken"});
+    CHECK(s.read_instance("taken")->name == new_instance("taken").name);
+    CHECK(s.read_inbox("taken")->size() == 1);
   }
 
   TEST_CASE("committed turns survive closing and reopening the store") {
