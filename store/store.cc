@@ -54,4 +54,9 @@ Result<DeleteSummary> Store::delete_instance(InstanceId id, DeleteOptions option
       [&](auto done) { delete_instance_async(std::move(id), options, std::move(done)); });
 }
 
+Result<std::uint64_t> Store::import_instance(InstanceImage image) {
+  return wait_for<std::uint64_t>(
+      [&](auto done) { import_instance_async(std::move(image), std::move(done)); });
+}
+
 }  // namespace duractor
