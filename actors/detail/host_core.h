@@ -32,6 +32,7 @@ struct HostCore {
   caf::actor directory;
   caf::actor timers;
   caf::actor client_actor;
+  caf::actor watcher;
   std::atomic<bool> accepting{true};
 
   ContextLogger log(std::string context) const { return ContextLogger(logger, std::move(context)); }
