@@ -236,7 +236,10 @@ Checked<int> show(Context& c) {
   fields.add({"Created", time_and_age(info->created_at, c.now)});
   fields.add({"Updated", time_and_age(info->updated_at, c.now)});
   if (info->completed_at) fields.add({"Completed", time_and_age(*info->completed_at, c.now)});
-  if (info->parent) fields.add({"Parent", summary(Json{{"parent", view["parent"]}}, {}, 0)});
+  if (info->parent) {
+    fields.add({"Parent", info->parent->instance + "/" + std::to_string(info->parent->execution) +
+                              "#" + std::to_string(info->parent->scheduled_id)});
+  }
   fields.add({"Input", cut(view["input"].dump(), c.width())});
   if (info->status == InstanceStatus::kCompleted) {
     fields.add({"Output", cut(view["output"].dump(), c.width())});
