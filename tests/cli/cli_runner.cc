@@ -33,9 +33,8 @@ CliRun run_cli(const std::vector<std::string>& args, const CliOptions& options) 
   posix_spawn_file_actions_adddup2(&actions, in[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) {
-    posix_spawn_file_actions_addclose(&actions, fd);
-  }
+  // Nothing else of ours leaks into it (a test's pipes would otherwise stay open in it).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::vector<std::string> argv_text{DURACTOR_CLI_PATH};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
