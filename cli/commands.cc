@@ -402,7 +402,7 @@ Checked<int> remove(Context& c) {
   auto summary = (*writer)->run_one<DeleteSummary>(delete_write((*writer)->store(), c.o.id, c.o));
   if (!summary) {
     auto f = summary.error();
-    if (f.exit_code == kExitRefused) f.message += " (--force deletes it anyway)";
+    if (f.exit_code == kExitRefused) f.message += " (use --force)";
     return std::unexpected(f);
   }
   if (c.o.json) {
