@@ -50,6 +50,28 @@ void ActivityPool::cancel(const InstanceId& instance, ExecutionId execution, Eve
   task->token.cancel(reason);
 }
 
+void ActivityPool::cancel_instance(const InstanceId& instance, const std::string& reason) {
+  std::vector<std::shared_ptr<Task>> hit;
+  {
+    std::lock_guard lock(mutex_);
+    auto prefix = instance + '\0';
+    for (auto it = tasks_.lower_bound(prefix);
+         it != tasks_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      hit.push_back(it->second);
+    }
+  }
+  for (auto& task : hit) task->token.cancel(reason);
+}
+
+std::vector<InstanceId> ActivityPool::instances() const {
+  std::vector<InstanceId> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [k, task] : tasks_) {  // keyed by instance first: in id order
+    if (out.empty() || out.back() != task->item.instance) out.push_back(task->item.instance);
+  }
+  return out;
+}
+
 void ActivityPool::stop() {
   std::vector<std::shared_ptr<Task>> running;
   {

@@ -56,6 +56,10 @@ class ActivityPool {
   // (reported as cancelled), a running one sees its token.
   void cancel(const InstanceId& instance, ExecutionId execution, EventId scheduled_id,
               const std::string& reason);
+  // Cancels every queued and running activity of `instance` (it was deleted).
+  void cancel_instance(const InstanceId& instance, const std::string& reason);
+  // The instances that have activities queued or running, each once, in id order.
+  std::vector<InstanceId> instances() const;
   // Stops taking work, cancels the tokens of running activities, and waits for them to
   // return. Queued items are left (their leases lapse; the next start runs them). Results
   // that arrive after stop() began are not delivered. Idempotent.

@@ -213,6 +213,21 @@ caf::behavior directory_behavior(Self* self, std::shared_ptr<HostCore> core) {
         maybe_finish_stop(self);  // answered when the last instance actor has stopped
       },
       [=](status_atom) { return static_cast<std::uint64_t>(self->state.entries.size()); },
+      [=](live_atom) {
+        std::vector<InstanceId> ids;
+        for (const auto& entry : self->state.entries) ids.push_back(entry.first);
+        return ids;
+      },
+      [=](evict_atom, const InstanceId& id) {
+        // The instance was deleted by another process: what waits for it is dropped, and
+        // its actor, after checking, leaves.
+        auto& s = self->state;
+        s.waiting.erase(id);  // activate_waiting skips ids no longer waiting
+        auto it = s.entries.find(id);
+        if (it == s.entries.end()) return;
+        it->second.held.clear();
+        self->send(it->second.actor, evict_atom::value);
+      },
   };
 }
 

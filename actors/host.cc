@@ -63,6 +63,9 @@ Status validate(const HostOptions& o) {
   if (o.activity_workers == 0) {
     return fail(ErrorCode::kInvalidArgument, "HostOptions::activity_workers must be at least 1");
   }
+  if (o.watch_interval <= Milliseconds(0)) {
+    return fail(ErrorCode::kInvalidArgument, "HostOptions::watch_interval must be positive");
+  }
   if (o.activity_timeout >= o.work_lease) {
     return fail(ErrorCode::kInvalidArgument,
                 "HostOptions::activity_timeout must be shorter than work_lease");
@@ -109,6 +112,7 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
   core->directory = detail::spawn_directory(system, core);
   core->timers = detail::spawn_timer_service(system, core);
   core->client_actor = detail::spawn_client_actor(system, core);
+  core->watcher = detail::spawn_store_watcher(system, core);
   impl->core = std::move(core);
   impl->recover();
   return impl;
@@ -166,6 +170,7 @@ void Host::stop() {
   auto& core = *impl_->core;
   core.accepting = false;
   core.broker->stop_accepting();
+  caf::anon_send_exit(core.watcher, caf::exit_reason::user_shutdown);
   {
     // Turns in flight commit; then every instance actor stops.
     caf::scoped_actor self{*impl_->system};
@@ -181,6 +186,7 @@ void Host::stop() {
     impl_->own_system->await_all_actors_done();
   }
   core.directory = caf::actor();
+  core.watcher = caf::actor();
   core.timers = caf::actor();
   core.client_actor = caf::actor();
   core.broker_actor = caf::actor();

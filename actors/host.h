@@ -52,6 +52,9 @@ struct HostOptions {
   std::uint32_t max_turn_attempts = 5;                     // then the instance fails
   Milliseconds turn_retry_backoff{100};                    // doubled per failed attempt
   Milliseconds timer_horizon{60'000};                      // timers kept in memory ahead
+  // How often the host looks whether other processes (the duractor CLI) wrote to the store:
+  // events, cancellations, deletions, imports. Costs nothing while nobody else writes.
+  Milliseconds watch_interval{100};
   const Clock* clock = nullptr;  // time for timers, leases and history; default: system
   std::shared_ptr<spdlog::logger> logger;  // default: spdlog's default logger
 };

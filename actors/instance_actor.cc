@@ -44,9 +44,15 @@ using Self = caf::stateful_actor<InstanceState>;
 
 void maybe_turn(Self* self);
 
+// The actor leaves; `deleted`: because the instance no longer exists (deleted here or by
+// another process), so whatever results it still held are dropped.
 void leave(Self* self, bool deleted) {
   auto& s = self->state;
-  if (s.lock && !deleted) s.core->store.unlock_instance(*s.lock);
+  if (deleted) {
+    s.log.debug("the instance no longer exists (deleted); dropping {} results delivered for it",
+                s.memory.size() + s.in_turn.size());
+  }
+  if (s.lock) s.core->store.unlock_instance(*s.lock);  // a no-op if it is no longer held
   s.lock.reset();
   self->quit();
 }
@@ -381,6 +387,15 @@ caf::behavior instance_behavior(Self* self, std::shared_ptr<HostCore> core, Inst
         bool busy = st.in_flight || st.wake || st.backing_off || !st.memory.empty();
         self->send(st.directory, passivated_atom::value, st.id, !busy);
         if (!busy) leave(self, false);
+      },
+      [=](evict_atom) {
+        // The store watcher found the instance gone (deleted by another process). Check: it
+        // may exist again (imported under the same id), then the actor stays.
+        auto& st = self->state;
+        auto info = st.core->store.read_instance(st.id);
+        if (info || info.error().code != ErrorCode::kNotFound) return;
+        if (st.in_flight) return;  // its commit fails as not found, and it leaves then
+        leave(self, true);
       },
       [=](stop_atom) {
         auto& st = self->state;

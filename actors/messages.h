@@ -40,6 +40,8 @@ using tick_atom = caf::atom_constant<caf::atom("dtick")>;
 using timers_atom = caf::atom_constant<caf::atom("dtimers")>;
 using stop_atom = caf::atom_constant<caf::atom("dstop")>;
 using stopped_atom = caf::atom_constant<caf::atom("dstopped")>;
+using live_atom = caf::atom_constant<caf::atom("dlive")>;
+using evict_atom = caf::atom_constant<caf::atom("devict")>;
 
 // A committed turn, as the store's writer thread hands it back to the instance actor.
 struct CommitReply {

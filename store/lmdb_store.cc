@@ -616,6 +616,33 @@ class Tx {
     return *seq;
   }
 
+  // Creates a work item (with a new id) and its index entry.
+  Result<WorkItem> add_work(const InstanceId& id, ExecutionId execution, EventId scheduled_id,
+                            std::string activity, Bytes input, std::uint32_t attempt,
+                            TimePoint created_at) {
+    auto work_id = next_counter("seq.work");
+    if (!work_id) return fail(work_id.error());
+    WorkItem item{*work_id, id,    execution, scheduled_id, std::move(activity),
+                  std::move(input), attempt, created_at};
+    DURACTOR_TRY(put(t.work, detail::work_key(item.id), encode_work_item(item)));
+    std::string id_bytes;
+    detail::put_be64(id_bytes, item.id);
+    DURACTOR_TRY(put(t.work_index, detail::scheduled_key(id, execution, scheduled_id), id_bytes));
+    return item;
+  }
+
+  // Creates a durable timer (with a new seq) and its index entry.
+  Result<TimerEntry> add_timer(const InstanceId& id, ExecutionId execution, EventId scheduled_id,
+                               TimePoint fire_at) {
+    auto seq = next_counter("seq.timer");
+    if (!seq) return fail(seq.error());
+    TimerEntry timer{TimerKey{fire_at, *seq}, id, execution, scheduled_id};
+    auto key = detail::timer_key(fire_at, *seq);
+    DURACTOR_TRY(put(t.timers, key, encode_timer(timer)));
+    DURACTOR_TRY(put(t.timer_index, detail::scheduled_key(id, execution, scheduled_id), key));
+    return timer;
+  }
+
   // Deletes one work item and its index entry; returns the item if it existed.
   Result<std::optional<WorkItem>> remove_work(std::uint64_t work_id) {
     auto key = detail::work_key(work_id);
@@ -766,6 +793,58 @@ struct LockState {
   TimePoint expires_at;
 };
 
+// The checks Store::import_instance documents for a malformed image.
+Status validate_image(const InstanceImage& image) {
+  const auto& info = image.info;
+  DURACTOR_TRY(validate_instance_id(info.id));
+  DURACTOR_TRY(validate_name(info.name, "orchestration name"));
+  auto bad = [&](const std::string& why) {
+    return fail(ErrorCode::kInvalidArgument, "image of instance '" + info.id + "': " + why);
+  };
+  if (image.executions.size() != info.execution) {
+    return bad("its record names execution " + std::to_string(info.execution) + " but it has " +
+               std::to_string(image.executions.size()) + " executions");
+  }
+  for (std::size_t i = 0; i < image.executions.size(); ++i) {
+    const auto& x = image.executions[i];
+    auto number = std::to_string(i + 1);
+    if (x.info.execution != i + 1) {
+      return bad("execution " + number + " is numbered " + std::to_string(x.info.execution));
+    }
+    for (std::size_t j = 0; j < x.events.size(); ++j) {
+      if (x.events[j].id != j + 1) {
+        return bad("event " + std::to_string(j + 1) + " of execution " + number + " has id " +
+                   std::to_string(x.events[j].id));
+      }
+    }
+    if (!x.events.empty() && x.events.front().kind() != EventKind::kExecutionStarted) {
+      return bad("execution " + number + " begins with " +
+                 std::string(x.events.front().kind_name()) + ", not ExecutionStarted");
+    }
+    bool continued = !x.events.empty() && x.events.back().kind() == EventKind::kContinuedAsNew;
+    if (i + 1 < image.executions.size() && !(x.info.continued_as_new && continued)) {
+      return bad("execution " + number + " is followed by another but did not continue as new");
+    }
+  }
+  for (const auto& w : image.work) {
+    DURACTOR_TRY(validate_name(w.activity, "activity name"));
+    if (info.execution == 0 || w.execution != info.execution) {
+      return bad("work item for activity '" + w.activity + "' belongs to execution " +
+                 std::to_string(w.execution) + ", not to the current execution " +
+                 std::to_string(info.execution));
+    }
+  }
+  for (const auto& timer : image.timers) {
+    if (info.execution == 0 || timer.execution != info.execution) {
+      return bad("timer of event " + std::to_string(timer.scheduled_id) + " belongs to execution " +
+                 std::to_string(timer.execution) + ", not to the current execution " +
+                 std::to_string(info.execution));
+    }
+  }
+  for (const auto& topic : image.topics) DURACTOR_TRY(validate_name(topic, "topic name"));
+  return {};
+}
+
 }  // namespace
 
 struct LmdbStore::Impl {
@@ -793,6 +872,19 @@ struct LmdbStore::Impl {
   std::unordered_map<InstanceId, LockState> locks;
   std::unordered_map<std::uint64_t, LockState> leases;
   std::uint64_t next_token = 1;
+
+  // Writes by other processes. Every commit of a duractor writer changes something (see
+  // commit_marker), so each advances LMDB's transaction id by one: a write transaction whose
+  // id is not `last_txn + 1`, or a committed id that moved while the writer was idle, means
+  // someone else committed. `last_txn` is the id of the last commit accounted for (ours, or
+  // others' already noticed); the writer thread owns it (callers own it under
+  // `foreign_mutex` when the store is read-only and has no writer).
+  std::uint64_t last_txn = 0;
+  std::atomic<std::uint64_t> foreign_generation{0};
+  std::mutex foreign_mutex;
+  // Journal index entries whose records another process removed, to forget after the
+  // current batch (writer thread only).
+  JournalUndo vanished;
 
   ~Impl() {
     {
@@ -891,11 +983,20 @@ struct LmdbStore::Impl {
     for (;;) {
       {
         std::unique_lock lock(queue_mutex);
-        queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        auto ready = [&] { return stopping || !queue.empty(); };
+        if (options.watch_interval.count() > 0) {
+          if (!queue_cv.wait_for(lock, options.watch_interval, ready)) {
+            lock.unlock();
+            watch_idle();
+            continue;
+          }
+        } else {
+          queue_cv.wait(lock, ready);
+        }
         if (queue.empty()) return;
         take_queued(batch);
       }
-      bool compacting = journal_records > options.journal_limit;
+      bool compacting = options.compact_journal && journal_records > options.journal_limit;
       if (compacting) {
         // Move the oldest records in the same sync as this batch, many times faster than
         // turns arrive (so this happens on few batches) but in bounded steps (the latency
@@ -912,7 +1013,116 @@ struct LmdbStore::Impl {
       run_batch(batch, last_batch + (compacting ? 1 : 0));
       last_batch = std::max<std::size_t>(batch.size() - (compacting ? 1 : 0), 1);
       batch.clear();
+      if (!vanished.empty()) {
+        forget_journal(vanished);
+        vanished.clear();
+      }
     }
+  }
+
+  // ---- writes by other processes ----
+
+  // The idle writer's check: has anyone committed since the last commit we accounted for?
+  void watch_idle() {
+    MDB_envinfo info;
+    if (mdb_env_info(env, &info) != 0 || info.me_last_txnid == last_txn) return;
+    auto gone = read([&](Tx& tx) { return reconcile(tx); });
+    last_txn = info.me_last_txnid;
+    ++foreign_generation;
+    if (gone) forget_journal(*gone);
+  }
+
+  // Brings what this process keeps in memory in line with what other processes wrote, as
+  // `tx` sees the store: journal records this index lacks are added (so that reads find
+  // them), entries whose records are gone (the instance was deleted) are returned for
+  // forget_journal, and locks and leases of deleted instances and work items are dropped.
+  // Runs on the writer thread, between batches or before a batch's first write, so that the
+  // index holds no entry of an uncommitted write of ours.
+  Result<JournalUndo> reconcile(Tx& tx) {
+    JournalUndo gone;
+    const auto& t = tx.tables();
+    std::uint64_t in_journal = tx.entries(t.journal);
+    // Our own writes keep the index and the journal the same size; others' deletions make
+    // the journal smaller, their turns (another runtime) make it larger.
+    if (journal_index.size() != in_journal) {
+      auto known = journal_index.all();
+      std::unordered_set<std::uint64_t> indexed, present;
+      for (const auto& entry : known) indexed.insert(entry.second);
+      DURACTOR_TRY(tx.scan_from(t.journal, "",
+                                [&](std::string_view k, std::string_view v) -> Result<bool> {
+                                  auto seq = detail::get_be64(k);
+                                  present.insert(seq);
+                                  if (indexed.count(seq) != 0) return true;
+                                  auto record = decode_journal_record(v);
+                                  if (!record) {
+                                    return fail(tx.corrupt("journal record " + std::to_string(seq),
+                                                           record.error()));
+                                  }
+                                  if (!record->events.empty()) {
+                                    journal_index.add(record->instance,
+                                                      {record->execution, record->first_event,
+                                                       record->first_event + record->events.size() - 1,
+                                                       seq});
+                                  }
+                                  return true;
+                                }));
+      for (const auto& entry : known) {
+        if (present.count(entry.second) == 0) gone.push_back(entry);
+      }
+    }
+    journal_records = in_journal;
+
+    std::vector<std::pair<InstanceId, std::uint64_t>> locked;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> leased;
+    {
+      std::lock_guard guard(locks_mutex);
+      for (const auto& [id, state] : locks) locked.emplace_back(id, state.token);
+      for (const auto& [item, state] : leases) leased.emplace_back(item, state.token);
+    }
+    std::vector<std::pair<InstanceId, std::uint64_t>> dead_locks;
+    for (const auto& [id, token] : locked) {
+      auto row = tx.get(t.instance_ids, id);
+      if (!row) return fail(row.error());
+      if (!*row) dead_locks.emplace_back(id, token);
+    }
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> dead_leases;
+    for (const auto& [item, token] : leased) {
+      auto raw = tx.get(t.work, detail::work_key(item));
+      if (!raw) return fail(raw.error());
+      if (!*raw) dead_leases.emplace_back(item, token);
+    }
+    std::lock_guard guard(locks_mutex);
+    for (const auto& [id, token] : dead_locks) {
+      auto it = locks.find(id);
+      if (it != locks.end() && it->second.token == token) locks.erase(it);
+    }
+    for (const auto& [item, token] : dead_leases) {
+      auto it = leases.find(item);
+      if (it != leases.end() && it->second.token == token) leases.erase(it);
+    }
+    return gone;
+  }
+
+  // The writer began a write transaction whose predecessor is `previous`: if that is not
+  // our last commit, someone else committed in between.
+  void notice_foreign(MDB_txn* txn, std::uint64_t previous) {
+    if (previous == last_txn) return;
+    Tx tx(txn, tables, options.path, nullptr, now(), journal_index);
+    auto gone = reconcile(tx);
+    if (gone) vanished.insert(vanished.end(), gone->begin(), gone->end());
+    last_txn = previous;
+    ++foreign_generation;
+  }
+
+  // For a read-only store, which has no writer to watch: checked when asked.
+  std::uint64_t poll_foreign() {
+    std::lock_guard guard(foreign_mutex);
+    MDB_envinfo info;
+    if (mdb_env_info(env, &info) == 0 && info.me_last_txnid != last_txn) {
+      ++foreign_generation;
+      last_txn = info.me_last_txnid;
+    }
+    return foreign_generation;
   }
 
   // Moves queued writes into `batch` (up to max_batch). Call with queue_mutex held.
@@ -985,7 +1195,16 @@ struct LmdbStore::Impl {
       return Attempt::kDone;
     }
     TxnGuard guard(txn);
+    if (options.write_gate) {
+      if (auto open = options.write_gate(); !open) {
+        committed = std::move(open);
+        return Attempt::kDone;
+      }
+    }
+    std::uint64_t txn_id = mdb_txn_id(txn);
+    notice_foreign(txn, txn_id - 1);
     TimePoint now = this->now();
+    bool wrote = false;
     for (std::size_t i = 0;;) {
       for (; i < batch.size(); ++i) {
         if (failed[i]) continue;
@@ -997,6 +1216,7 @@ struct LmdbStore::Impl {
           results[i] = std::move(st);
           return Attempt::kRetry;
         }
+        wrote = wrote || tx.wrote();
         results[i] = std::move(st);
       }
       if (gather_target == 0 || options.group_commit_wait.count() <= 0 ||
@@ -1006,6 +1226,18 @@ struct LmdbStore::Impl {
       results.resize(batch.size());
       failed.resize(batch.size(), false);
     }
+    if (!wrote) return Attempt::kDone;  // nothing to commit: the guard aborts
+    {
+      // Every commit changes something, so that it advances LMDB's transaction id (an
+      // empty commit would not, and would look like another process's; see last_txn).
+      Tx tx(txn, tables, options.path, nullptr, now, journal_index);
+      auto marker = tx.next_counter("seq.commit");
+      if (!marker && tx.hit_map_full()) return Attempt::kMapFull;
+      if (!marker) {
+        committed = fail(marker.error());
+        return Attempt::kDone;
+      }
+    }
     if (options.fault_injector) {
       if (auto st = options.fault_injector("batch.commit"); !st) {
         committed = std::move(st);
@@ -1014,7 +1246,11 @@ struct LmdbStore::Impl {
     }
     rc = guard.commit();
     if (rc == MDB_MAP_FULL) return Attempt::kMapFull;
-    if (rc != 0) committed = fail(with_free_space(error(rc, "commit")));
+    if (rc != 0) {
+      committed = fail(with_free_space(error(rc, "commit")));
+    } else {
+      last_txn = txn_id;
+    }
     return Attempt::kDone;
   }
 
@@ -1314,27 +1550,16 @@ struct LmdbStore::Impl {
 
     // New work and timers.
     for (const auto& w : t.work) {
-      auto work_id = tx.next_counter("seq.work");
-      if (!work_id) return fail(work_id.error());
-      WorkItem item{*work_id, id,      t.execution, w.scheduled_id,
-                    w.activity, w.input, w.attempt,   tx.now()};
-      DURACTOR_TRY(tx.put(tx.tables().work, detail::work_key(item.id), encode_work_item(item)));
-      std::string id_bytes;
-      detail::put_be64(id_bytes, item.id);
-      DURACTOR_TRY(tx.put(tx.tables().work_index,
-                          detail::scheduled_key(id, t.execution, w.scheduled_id), id_bytes));
-      result.out.work.push_back(std::move(item));
+      auto item = tx.add_work(id, t.execution, w.scheduled_id, w.activity, w.input, w.attempt,
+                              tx.now());
+      if (!item) return fail(item.error());
+      result.out.work.push_back(std::move(*item));
     }
     DURACTOR_TRY(tx.fault("commit_turn.work"));
     for (const auto& nt : t.timers) {
-      auto seq = tx.next_counter("seq.timer");
-      if (!seq) return fail(seq.error());
-      TimerEntry timer{TimerKey{nt.fire_at, *seq}, id, t.execution, nt.scheduled_id};
-      auto key = detail::timer_key(nt.fire_at, *seq);
-      DURACTOR_TRY(tx.put(tx.tables().timers, key, encode_timer(timer)));
-      DURACTOR_TRY(tx.put(tx.tables().timer_index,
-                          detail::scheduled_key(id, t.execution, nt.scheduled_id), key));
-      result.out.timers.push_back(std::move(timer));
+      auto timer = tx.add_timer(id, t.execution, nt.scheduled_id, nt.fire_at);
+      if (!timer) return fail(timer.error());
+      result.out.timers.push_back(std::move(*timer));
     }
     DURACTOR_TRY(tx.fault("commit_turn.timers"));
 
@@ -1563,6 +1788,63 @@ struct LmdbStore::Impl {
     }
     return summary;
   }
+
+  Result<std::uint64_t> import_instance(Tx& tx, const InstanceImage& image) {
+    DURACTOR_TRY(validate_image(image));
+    const auto& info = image.info;
+    const auto& id = info.id;
+    const auto& t = tx.tables();
+    auto existing = tx.instance(id);
+    if (!existing) return fail(existing.error());
+    if (*existing) {
+      return fail(ErrorCode::kAlreadyExists,
+                  "instance '" + id + "' already exists (orchestration '" + (*existing)->name +
+                      "', " + std::string(to_string((*existing)->status)) + ")");
+    }
+    DURACTOR_TRY(tx.put_instance(info));
+    // History goes straight to the history table, not to the journal: the journal is this
+    // process's runtime's, indexed in its memory (see docs/storage-format.md).
+    std::uint64_t events = 0;
+    for (const auto& x : image.executions) {
+      if (x.info.continued_as_new) {
+        DURACTOR_TRY(tx.put(t.executions, execution_key(id, x.info.execution),
+                            encode_execution(x.info)));
+      }
+      for (const auto& e : x.events) {
+        DURACTOR_TRY(tx.put(t.history, history_key(id, x.info.execution, e.id), encode_event(e)));
+      }
+      events += x.events.size();
+    }
+    DURACTOR_TRY(tx.fault("import_instance.history"));
+    for (const auto& entry : image.inbox) {
+      auto seq = tx.next_counter("seq.inbox");
+      if (!seq) return fail(seq.error());
+      DURACTOR_TRY(tx.put(t.inbox, inbox_key(id, *seq),
+                          encode_message(InboxEntry{*seq, entry.enqueued_at, entry.message})));
+    }
+    for (const auto& w : image.work) {
+      auto item = tx.add_work(id, w.execution, w.scheduled_id, w.activity, w.input, w.attempt,
+                              w.created_at);
+      if (!item) return fail(item.error());
+    }
+    for (const auto& timer : image.timers) {
+      auto added = tx.add_timer(id, timer.execution, timer.scheduled_id, timer.key.fire_at);
+      if (!added) return fail(added.error());
+    }
+    DURACTOR_TRY(tx.fault("import_instance.pending"));
+    if (!is_terminal(info.status)) {
+      for (const auto& topic : image.topics) {
+        DURACTOR_TRY(tx.put(t.subscriptions, detail::pair_key(topic, id), ""));
+        DURACTOR_TRY(tx.put(t.instance_topics, detail::pair_key(id, topic), ""));
+      }
+    }
+    if (info.parent) {
+      auto parent = tx.instance_row(info.parent->instance);
+      if (!parent) return fail(parent.error());
+      if (*parent) DURACTOR_TRY(tx.put(t.children, detail::child_key(info.parent->instance, id), ""));
+    }
+    return events;
+  }
 };
 
 LmdbStore::LmdbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -1598,6 +1880,97 @@ Status prepare_directory(const LmdbOptions& o) {
     return fail(lmdb_error(errno, "open for writing", o.path));
   }
   return {};
+}
+
+// Opens the tables, checks the format version and indexes the journal. In a read
+// transaction (`write` unset) it returns false when the store still needs creating (tables
+// or format marker missing) and may be created; in a write transaction it creates them.
+Result<bool> initialise(LmdbStore::Impl& impl, bool write) {
+  const auto& o = impl.options;
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(impl.env, nullptr, write ? 0 : MDB_RDONLY, &txn);
+  if (rc != 0) return fail(impl.error(rc, "begin transaction"));
+  TxnGuard guard(txn);
+  // Refuse an LMDB file that holds someone else's data rather than adding tables to it.
+  MDB_dbi main_dbi = 0;
+  MDB_stat main_stat{};
+  if (mdb_dbi_open(txn, nullptr, 0, &main_dbi) == 0 && mdb_stat(txn, main_dbi, &main_stat) == 0 &&
+      main_stat.ms_entries > 0) {
+    MDB_dbi probe = 0;
+    rc = mdb_dbi_open(txn, "meta", 0, &probe);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path +
+                                           ": data.mdb holds an LMDB database that is not a "
+                                           "duractor store");
+    }
+  }
+  unsigned dbi_flags = write ? MDB_CREATE : 0;
+  struct Named {
+    const char* name;
+    MDB_dbi* dbi;
+  };
+  auto& t = impl.tables;
+  for (auto [name, dbi] : {Named{"meta", &t.meta}, Named{"instance_ids", &t.instance_ids},
+                           Named{"instances", &t.instances},
+                           Named{"executions", &t.executions}, Named{"history", &t.history},
+                           Named{"journal", &t.journal},
+                           Named{"inbox", &t.inbox}, Named{"work", &t.work},
+                           Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
+                           Named{"timer_index", &t.timer_index},
+                           Named{"children", &t.children},
+                           Named{"subscriptions", &t.subscriptions},
+                           Named{"instance_topics", &t.instance_topics}}) {
+    rc = mdb_dbi_open(txn, name, dbi_flags, dbi);
+    if (rc == MDB_NOTFOUND && !o.read_only) return false;  // to be created
+    if (rc == MDB_NOTFOUND) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path + ": table '" + std::string(name) +
+                                           "' is missing (not a duractor store?)");
+    }
+    if (rc == MDB_INCOMPATIBLE) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path + ": '" + std::string(name) +
+                                           "' is not a duractor table (not a duractor store?)");
+    }
+    if (rc != 0) return fail(impl.error(rc, std::string("open table ") + name));
+  }
+  Tx tx(txn, t, o.path, nullptr, impl.now(), impl.journal_index);
+  auto format = tx.get(t.meta, "format");
+  if (!format) return fail(format.error());
+  if (*format) {
+    if ((*format)->size() != 4) {
+      return fail(ErrorCode::kCorrupt, "store " + o.path + ": format marker is malformed");
+    }
+    auto version = detail::get_be32(**format);
+    if (version > kStoreFormat) {
+      return fail(ErrorCode::kUnsupported,
+                  "store " + o.path + " has format " + std::to_string(version) +
+                      ", newer than this build supports (" + std::to_string(kStoreFormat) + ")");
+    }
+  } else if (!o.read_only) {
+    if (!write) return false;
+    std::string bytes;
+    detail::put_be32(bytes, kStoreFormat);
+    DURACTOR_TRY(tx.put(t.meta, "format", bytes));
+  } else {
+    return fail(ErrorCode::kCorrupt, "store " + o.path + ": not initialised (no format marker)");
+  }
+  // Index the journal: one entry per record not yet compacted.
+  DURACTOR_TRY(tx.scan_from(t.journal, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+    auto record = decode_journal_record(v);
+    if (!record) {
+      return fail(tx.corrupt("journal record " + std::to_string(detail::get_be64(k)),
+                             record.error()));
+    }
+    if (record->events.empty()) return true;
+    impl.journal_index.add(record->instance,
+                            {record->execution, record->first_event,
+                             record->first_event + record->events.size() - 1,
+                             detail::get_be64(k)});
+    return true;
+  }));
+  impl.journal_records = tx.entries(t.journal);
+  rc = guard.commit();
+  if (rc != 0) return fail(impl.error(rc, "initialise"));
+  return true;
 }
 
 }  // namespace
@@ -1643,88 +2016,17 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
                                          std::to_string(needed));
   }
 
-  // Open (or create) the tables and check the format version.
-  MDB_txn* txn = nullptr;
-  rc = mdb_txn_begin(impl->env, nullptr, o.read_only ? MDB_RDONLY : 0, &txn);
-  if (rc != 0) return fail(impl->error(rc, "begin transaction"));
-  TxnGuard guard(txn);
-  // Refuse an LMDB file that holds someone else's data rather than adding tables to it.
-  MDB_dbi main_dbi = 0;
-  MDB_stat main_stat{};
-  if (mdb_dbi_open(txn, nullptr, 0, &main_dbi) == 0 && mdb_stat(txn, main_dbi, &main_stat) == 0 &&
-      main_stat.ms_entries > 0) {
-    MDB_dbi probe = 0;
-    rc = mdb_dbi_open(txn, "meta", 0, &probe);
-    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-      return fail(ErrorCode::kCorrupt, "store " + o.path +
-                                           ": data.mdb holds an LMDB database that is not a "
-                                           "duractor store");
-    }
+  // Open the tables and check the format version: in a read transaction if the store
+  // exists already (so that opening never waits for another process's writer), else in a
+  // write transaction that creates them.
+  auto ready = initialise(*impl, false);
+  if (!ready) return fail(ready.error());
+  if (!*ready) {
+    auto created = initialise(*impl, true);
+    if (!created) return fail(created.error());
   }
-  unsigned dbi_flags = o.read_only ? 0 : MDB_CREATE;
-  struct Named {
-    const char* name;
-    MDB_dbi* dbi;
-  };
-  auto& t = impl->tables;
-  for (auto [name, dbi] : {Named{"meta", &t.meta}, Named{"instance_ids", &t.instance_ids},
-                           Named{"instances", &t.instances},
-                           Named{"executions", &t.executions}, Named{"history", &t.history},
-                           Named{"journal", &t.journal},
-                           Named{"inbox", &t.inbox}, Named{"work", &t.work},
-                           Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
-                           Named{"timer_index", &t.timer_index},
-                           Named{"children", &t.children},
-                           Named{"subscriptions", &t.subscriptions},
-                           Named{"instance_topics", &t.instance_topics}}) {
-    rc = mdb_dbi_open(txn, name, dbi_flags, dbi);
-    if (rc == MDB_NOTFOUND) {
-      return fail(ErrorCode::kCorrupt, "store " + o.path + ": table '" + std::string(name) +
-                                           "' is missing (not a duractor store?)");
-    }
-    if (rc == MDB_INCOMPATIBLE) {
-      return fail(ErrorCode::kCorrupt, "store " + o.path + ": '" + std::string(name) +
-                                           "' is not a duractor table (not a duractor store?)");
-    }
-    if (rc != 0) return fail(impl->error(rc, std::string("open table ") + name));
-  }
-  Tx tx(txn, t, o.path, nullptr, impl->now(), impl->journal_index);
-  auto format = tx.get(t.meta, "format");
-  if (!format) return fail(format.error());
-  if (*format) {
-    if ((*format)->size() != 4) {
-      return fail(ErrorCode::kCorrupt, "store " + o.path + ": format marker is malformed");
-    }
-    auto version = detail::get_be32(**format);
-    if (version > kStoreFormat) {
-      return fail(ErrorCode::kUnsupported,
-                  "store " + o.path + " has format " + std::to_string(version) +
-                      ", newer than this build supports (" + std::to_string(kStoreFormat) + ")");
-    }
-  } else if (!o.read_only) {
-    std::string bytes;
-    detail::put_be32(bytes, kStoreFormat);
-    DURACTOR_TRY(tx.put(t.meta, "format", bytes));
-  } else {
-    return fail(ErrorCode::kCorrupt, "store " + o.path + ": not initialised (no format marker)");
-  }
-  // Index the journal: one entry per record not yet compacted.
-  DURACTOR_TRY(tx.scan_from(t.journal, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
-    auto record = decode_journal_record(v);
-    if (!record) {
-      return fail(tx.corrupt("journal record " + std::to_string(detail::get_be64(k)),
-                             record.error()));
-    }
-    if (record->events.empty()) return true;
-    impl->journal_index.add(record->instance,
-                            {record->execution, record->first_event,
-                             record->first_event + record->events.size() - 1,
-                             detail::get_be64(k)});
-    return true;
-  }));
-  impl->journal_records = tx.entries(t.journal);
-  rc = guard.commit();
-  if (rc != 0) return fail(impl->error(rc, "initialise"));
+  mdb_env_info(impl->env, &info);
+  impl->last_txn = info.me_last_txnid;
 
   auto* raw = impl.get();
   if (!o.read_only) {
@@ -1805,6 +2107,13 @@ void LmdbStore::delete_instance_async(InstanceId id, DeleteOptions options,
       [impl, i = std::move(id), options](Tx& tx) { return impl->delete_instance(tx, i, options); },
       std::move(done),
       [impl](const DeleteSummary& summary) { impl->forget_instances(summary.deleted); });
+}
+
+void LmdbStore::import_instance_async(InstanceImage image, Callback<std::uint64_t> done) {
+  auto* impl = impl_.get();
+  impl->submit<std::uint64_t>(
+      [impl, i = std::move(image)](Tx& tx) { return impl->import_instance(tx, i); },
+      std::move(done));
 }
 
 // ---- locks and leases ----
@@ -1985,6 +2294,32 @@ Result<std::vector<InstanceId>> LmdbStore::instances_with_messages(const std::st
   });
 }
 
+Result<std::vector<InboxDepth>> LmdbStore::inbox_depths(const std::string& after,
+                                                         std::size_t max) {
+  return impl_->read([&](Tx& tx) -> Result<std::vector<InboxDepth>> {
+    std::vector<InboxDepth> out;
+    std::string start = after.empty() ? std::string() : after + '\x01';
+    DURACTOR_TRY(tx.scan_from(tx.tables().inbox, start,
+                              [&](std::string_view k, std::string_view v) -> Result<bool> {
+                                auto id = detail::id_of_key(k);
+                                if (!id) return true;
+                                if (!out.empty() && out.back().instance == *id) {
+                                  ++out.back().messages;
+                                  return true;
+                                }
+                                if (max != 0 && out.size() >= max) return false;
+                                auto m = decode_message(v);
+                                if (!m) {
+                                  return fail(tx.corrupt("inbox of '" + std::string(*id) + "'",
+                                                         m.error()));
+                                }
+                                out.push_back(InboxDepth{std::string(*id), 1, m->enqueued_at});
+                                return true;
+                              }));
+    return out;
+  });
+}
+
 Result<std::vector<TimerEntry>> LmdbStore::due_timers(TimePoint now, std::size_t max) {
   return impl_->read([&](Tx& tx) -> Result<std::vector<TimerEntry>> {
     std::vector<TimerEntry> out;
@@ -2090,6 +2425,84 @@ Result<std::vector<std::string>> LmdbStore::subscriptions(const InstanceId& inst
   });
 }
 
+Result<InstanceImage> LmdbStore::export_instance(const InstanceId& id) {
+  return impl_->read([&](Tx& tx) -> Result<InstanceImage> {
+    const auto& t = tx.tables();
+    InstanceImage image;
+    auto info = tx.existing_instance(id);
+    if (!info) return fail(info.error());
+    image.info = std::move(*info);
+    for (ExecutionId x = 1; x <= image.info.execution; ++x) {
+      ExecutionImage execution;
+      auto derived = tx.execution(image.info, x);
+      if (!derived) return fail(derived.error());
+      if (!*derived) {
+        return fail(ErrorCode::kCorrupt, "store " + impl_->options.path + ": execution " +
+                                             std::to_string(x) + " of '" + id + "' has no record");
+      }
+      execution.info = **derived;
+      // The current execution may have continued as new already, its successor not yet
+      // started: keep its record, which says so.
+      auto stored = tx.get(t.executions, execution_key(id, x));
+      if (!stored) return fail(stored.error());
+      if (*stored) {
+        auto record = decode_execution(**stored);
+        if (!record) {
+          return fail(tx.corrupt("execution " + std::to_string(x) + " of '" + id + "'",
+                                 record.error()));
+        }
+        execution.info = *record;
+      }
+      auto events = tx.history(id, x);
+      if (!events) return fail(events.error());
+      execution.events = std::move(*events);
+      image.executions.push_back(std::move(execution));
+    }
+    auto prefix = instance_prefix(id);
+    DURACTOR_TRY(tx.scan_prefix(t.inbox, prefix,
+                                [&](std::string_view, std::string_view v) -> Result<bool> {
+                                  auto m = decode_message(v);
+                                  if (!m) return fail(tx.corrupt("inbox of '" + id + "'", m.error()));
+                                  image.inbox.push_back(std::move(*m));
+                                  return true;
+                                }));
+    std::vector<std::uint64_t> work_ids;
+    std::vector<std::string> timer_keys;
+    DURACTOR_TRY(tx.scan_prefix(t.work_index, prefix,
+                                [&](std::string_view, std::string_view v) -> Result<bool> {
+                                  if (v.size() == 8) work_ids.push_back(detail::get_be64(v));
+                                  return true;
+                                }));
+    DURACTOR_TRY(tx.scan_prefix(t.timer_index, prefix,
+                                [&](std::string_view, std::string_view v) -> Result<bool> {
+                                  timer_keys.emplace_back(v);
+                                  return true;
+                                }));
+    for (auto w : work_ids) {
+      auto raw = tx.get(t.work, detail::work_key(w));
+      if (!raw) return fail(raw.error());
+      if (!*raw) continue;
+      auto item = decode_work_item(**raw);
+      if (!item) return fail(tx.corrupt("work item " + std::to_string(w), item.error()));
+      image.work.push_back(std::move(*item));
+    }
+    for (const auto& k : timer_keys) {
+      auto raw = tx.get(t.timers, k);
+      if (!raw) return fail(raw.error());
+      if (!*raw) continue;
+      auto timer = decode_timer(**raw);
+      if (!timer) return fail(tx.corrupt("timer of '" + id + "'", timer.error()));
+      image.timers.push_back(std::move(*timer));
+    }
+    DURACTOR_TRY(tx.scan_prefix(t.instance_topics, prefix,
+                                [&](std::string_view k, std::string_view) -> Result<bool> {
+                                  image.topics.emplace_back(k.substr(prefix.size()));
+                                  return true;
+                                }));
+    return image;
+  });
+}
+
 Result<StoreStats> LmdbStore::stats() {
   return impl_->read([&](Tx& tx) -> Result<StoreStats> {
     StoreStats s;
@@ -2100,7 +2513,14 @@ Result<StoreStats> LmdbStore::stats() {
     mdb_env_stat(impl_->env, &env_stat);
     s.map_size = info.me_mapsize;
     s.used_bytes = (info.me_last_pgno + 1) * std::uint64_t{env_stat.ms_psize};
+    s.page_size = env_stat.ms_psize;
+    s.readers = info.me_numreaders;
+    s.max_readers = info.me_maxreaders;
     s.last_commit = info.me_last_txnid;
+    struct stat file{};
+    if (::stat((s.path + "/data.mdb").c_str(), &file) == 0) {
+      s.file_bytes = static_cast<std::uint64_t>(file.st_size);
+    }
     const auto& t = tx.tables();
     s.instances = tx.entries(t.instance_ids);
     // Executions that continued as new have records; every started instance also has its
@@ -2113,6 +2533,8 @@ Result<StoreStats> LmdbStore::stats() {
                                instance.error()));
       }
       if (instance->execution != 0) ++s.executions;
+      auto status = static_cast<std::size_t>(instance->status);
+      if (status < s.instances_by_status.size()) ++s.instances_by_status[status];
       return true;
     }));
     s.history_events = tx.entries(t.history);
@@ -2125,6 +2547,7 @@ Result<StoreStats> LmdbStore::stats() {
     s.inbox_messages = tx.entries(t.inbox);
     s.work_items = tx.entries(t.work);
     s.timers = tx.entries(t.timers);
+    s.subscriptions = tx.entries(t.subscriptions);
     return s;
   });
 }
@@ -2134,6 +2557,11 @@ Result<std::uint64_t> LmdbStore::change_counter() {
   int rc = mdb_env_info(impl_->env, &info);
   if (rc != 0) return fail(impl_->error(rc, "read environment info"));
   return static_cast<std::uint64_t>(info.me_last_txnid);
+}
+
+std::uint64_t LmdbStore::foreign_writes() const {
+  if (impl_->options.read_only) return impl_->poll_foreign();
+  return impl_->foreign_generation;
 }
 
 }  // namespace duractor

@@ -8,7 +8,9 @@
 // Other processes may open the same directory at the same time (the duractor CLI does):
 // LMDB serializes their write transactions with ours. Locks and work leases are kept in
 // memory: they belong to this process and end with it, so after a crash every unfinished
-// work item is available again.
+// work item is available again. The store notices writes committed by other processes
+// (foreign_writes()) and brings what it keeps in memory in line with them: its journal
+// index, and the locks and leases of instances and work items that were deleted.
 //
 // Durability: with `sync` on (the default) a write is on disk before its caller is
 // answered. With `sync` off a crash (of the machine, not just the process) may lose the
@@ -51,6 +53,19 @@ struct LmdbOptions {
   // oldest into the per-instance history table, piggybacked on regular batches. The journal
   // is indexed in memory (about 100 bytes a turn) and scanned when the store opens.
   std::size_t journal_limit = 32768;
+  // Whether this process compacts the journal (above). A short-lived process that shares
+  // the store with a runtime (the CLI) turns it off and leaves compaction to the runtime,
+  // so that its writes stay small and quick.
+  bool compact_journal = true;
+  // How often an idle writer checks whether another process committed writes
+  // (foreign_writes()); a busy one notices at its next transaction. 0: only when writing.
+  std::chrono::milliseconds watch_interval{200};
+  // Called on the writer thread each time it has begun a write transaction — and so holds
+  // LMDB's writer lock, shared by every process — before it applies any write. An error it
+  // returns aborts that transaction: every write in it fails with that error and nothing
+  // is written. Lets a caller give up waiting for a lock that another process holds
+  // without the risk that its write still commits later (the CLI's --lock-timeout).
+  std::function<Status()> write_gate;
   const Clock* clock = nullptr;     // for timestamps, locks and leases; default: system clock
   FaultInjector fault_injector;     // tests only
 };
@@ -81,6 +96,7 @@ class LmdbStore final : public Store {
   void publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) override;
   void delete_instance_async(InstanceId id, DeleteOptions options,
                              Callback<DeleteSummary> done) override;
+  void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) override;
 
   Result<InstanceLock> lock_instance(const InstanceId& instance, Milliseconds duration) override;
   void unlock_instance(const InstanceLock& lock) override;
@@ -97,14 +113,18 @@ class LmdbStore final : public Store {
   Result<std::vector<InboxEntry>> read_inbox(const InstanceId& id, std::size_t max = 0) override;
   Result<std::vector<InstanceId>> instances_with_messages(const std::string& after,
                                                          std::size_t max) override;
+  Result<std::vector<InboxDepth>> inbox_depths(const std::string& after,
+                                              std::size_t max) override;
   Result<std::vector<TimerEntry>> due_timers(TimePoint now, std::size_t max) override;
   Result<std::optional<TimerEntry>> next_timer() override;
   Result<std::vector<WorkItem>> list_work(std::uint64_t after, std::size_t max) override;
   Result<InstancePage> list_instances(const InstanceQuery& query) override;
   Result<std::vector<InstanceId>> subscribers(const std::string& topic) override;
   Result<std::vector<std::string>> subscriptions(const InstanceId& instance) override;
+  Result<InstanceImage> export_instance(const InstanceId& id) override;
   Result<StoreStats> stats() override;
   Result<std::uint64_t> change_counter() override;
+  std::uint64_t foreign_writes() const override;
 
   struct Impl;
 

@@ -1,7 +1,5 @@
 #include "store/store.h"
 
-#include <future>
-
 namespace duractor {
 Result<CreateOutcome> Store::create_instance(NewInstance request) {
   return wait_for_callback<CreateOutcome>(
@@ -39,6 +37,11 @@ Result<PublishReceipt> Store::publish(std::string topic, Bytes payload) {
 Result<DeleteSummary> Store::delete_instance(InstanceId id, DeleteOptions options) {
   return wait_for_callback<DeleteSummary>(
       [&](auto done) { delete_instance_async(std::move(id), options, std::move(done)); });
+}
+
+Result<std::uint64_t> Store::import_instance(InstanceImage image) {
+  return wait_for_callback<std::uint64_t>(
+      [&](auto done) { import_instance_async(std::move(image), std::move(done)); });
 }
 
 }  // namespace duractor

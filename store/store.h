@@ -19,6 +19,7 @@
 // the key), kStoreFull (the store reached its maximum size) and kShutdown (the store is
 // closing).
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -210,16 +211,56 @@ struct ExecutionHistory {
 
 struct StoreStats {
   std::string path;
+  std::uint64_t file_bytes = 0;    // size of the store's file(s) on disk
   std::uint64_t map_size = 0;      // bytes reserved for the store file
   std::uint64_t used_bytes = 0;    // bytes of it in use
+  std::uint64_t page_size = 0;     // store-specific (LMDB): bytes per page
+  std::uint64_t readers = 0;       // store-specific (LMDB): reader slots in use, all processes
+  std::uint64_t max_readers = 0;   // store-specific (LMDB): reader slots available
   std::uint64_t instances = 0;
+  // Instances per status, indexed by InstanceStatus (pending, running, completed, ...).
+  std::array<std::uint64_t, 5> instances_by_status{};
   std::uint64_t executions = 0;
   std::uint64_t history_events = 0;
   std::uint64_t journal_records = 0;  // store-specific: turns not yet compacted (LMDB)
   std::uint64_t inbox_messages = 0;
   std::uint64_t work_items = 0;
   std::uint64_t timers = 0;
+  std::uint64_t subscriptions = 0;  // (topic, instance) pairs
   std::uint64_t last_commit = 0;   // increases with every committed write
+};
+
+// One instance's waiting inbox messages (Store::inbox_depths).
+struct InboxDepth {
+  InstanceId instance;
+  std::uint64_t messages = 0;
+  TimePoint oldest;  // when the oldest waiting message was enqueued
+  bool operator==(const InboxDepth&) const = default;
+};
+
+// One execution of an instance with its whole history.
+struct ExecutionImage {
+  ExecutionInfo info;
+  std::vector<HistoryEvent> events;
+  bool operator==(const ExecutionImage&) const = default;
+};
+
+// Everything a store keeps about one instance, read in one snapshot by
+// Store::export_instance and written in one transaction by Store::import_instance (the
+// CLI's export and import, to move an instance to another store for replay debugging or
+// to resume it there). Sub-orchestrations are separate instances: not included.
+struct InstanceImage {
+  InstanceInfo info;
+  // Executions 1..info.execution, in order. Executions that continued as new are
+  // described by their ExecutionInfo; the last one by `info` (its ExecutionInfo is derived).
+  std::vector<ExecutionImage> executions;
+  std::vector<InboxEntry> inbox;  // waiting messages, in seq order
+  // Pending activity work and durable timers of the current execution. Their ids and seqs
+  // are the exporting store's; the importing store gives them new ones.
+  std::vector<WorkItem> work;
+  std::vector<TimerEntry> timers;
+  std::vector<std::string> topics;  // durable topic subscriptions
+  bool operator==(const InstanceImage&) const = default;
 };
 
 // ---- the interface ---------------------------------------------------------------------
@@ -303,6 +344,20 @@ class Store {
                                      Callback<DeleteSummary> done) = 0;
   Result<DeleteSummary> delete_instance(InstanceId id, DeleteOptions options = {});
 
+  // Creates instance image.info.id exactly as `image` describes it: the instance record
+  // (status, times, input, output, failure and custom status as given), every execution's
+  // history, the inbox messages (with their original enqueue times, in order), pending work
+  // items and timers (under new ids and seqs), and topic subscriptions, in one
+  // transaction. If the image names a parent that exists in this store, the parent/child
+  // link is recorded too (so that deleting the parent cascades). Returns the number of
+  // history events written. Errors: kAlreadyExists (the id is taken; nothing is written),
+  // kInvalidArgument (a malformed image: bad id or names, executions not numbered
+  // 1..info.execution, events not numbered 1..n or not starting with ExecutionStarted, an
+  // execution before the last that did not continue as new, work or timers of another
+  // execution than the current one; the message says which).
+  virtual void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) = 0;
+  Result<std::uint64_t> import_instance(InstanceImage image);
+
   // == Locks and leases ==
   // Fast, non-durable (for the LMDB store they live in memory and end with the process).
 
@@ -343,6 +398,10 @@ class Store {
   // `after`, at most `max`.
   virtual Result<std::vector<InstanceId>> instances_with_messages(const std::string& after,
                                                                  std::size_t max) = 0;
+  // Instances with at least one inbox message and how many each has, ordered by id,
+  // starting after `after`, at most `max` (0: all).
+  virtual Result<std::vector<InboxDepth>> inbox_depths(const std::string& after,
+                                                      std::size_t max) = 0;
   // Timers due at `now` (fire_at <= now), earliest first, at most `max`.
   virtual Result<std::vector<TimerEntry>> due_timers(TimePoint now, std::size_t max) = 0;
   // The earliest timer, if any.
@@ -354,10 +413,20 @@ class Store {
   virtual Result<std::vector<InstanceId>> subscribers(const std::string& topic) = 0;
   // The topics `instance` is subscribed to. Errors: kNotFound.
   virtual Result<std::vector<std::string>> subscriptions(const InstanceId& instance) = 0;
+  // Everything the store keeps about one instance, in one snapshot (see InstanceImage).
+  // Errors: kNotFound.
+  virtual Result<InstanceImage> export_instance(const InstanceId& id) = 0;
   virtual Result<StoreStats> stats() = 0;
   // A number that increases whenever anyone (this process or another) commits a write.
   // Cheap; lets a runtime notice changes made by other processes (the CLI).
   virtual Result<std::uint64_t> change_counter() = 0;
+  // A number that increases each time this store notices that other processes (the CLI,
+  // another tool) committed writes since it last looked; it never moves for this process's
+  // own writes, however many. A runtime compares it with the value it saw last and, when it
+  // moved, looks for new inbox messages and for instances that were deleted. How soon a
+  // foreign write is noticed is store-specific (LMDB: at this process's next write, or
+  // within LmdbOptions::watch_interval when idle). Cheap: no I/O.
+  virtual std::uint64_t foreign_writes() const = 0;
 };
 
 }  // namespace duractor

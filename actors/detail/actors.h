@@ -19,5 +19,8 @@ caf::actor spawn_instance(caf::local_actor* parent, std::shared_ptr<HostCore> co
 caf::actor spawn_timer_service(caf::actor_system& system, std::shared_ptr<HostCore> core);
 // The client protocol for other actors (actors/messages.h).
 caf::actor spawn_client_actor(caf::actor_system& system, std::shared_ptr<HostCore> core);
+// Writes by other processes (the CLI): wakes instances with new messages, stops the actors
+// and activities of deleted instances.
+caf::actor spawn_store_watcher(caf::actor_system& system, std::shared_ptr<HostCore> core);
 
 }  // namespace duractor::detail

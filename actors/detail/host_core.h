@@ -33,6 +33,7 @@ struct HostCore {
   caf::actor directory;
   caf::actor timers;
   caf::actor client_actor;
+  caf::actor watcher;
   std::atomic<bool> accepting{true};
   // Clients may outlive the host. Each client call that touches the store or the broker
   // holds this shared and checks `open`; Host::stop takes it exclusively before it closes

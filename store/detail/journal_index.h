@@ -10,10 +10,11 @@
 // no read transaction is open, so a reader always finds, in its snapshot, every journal
 // record of the instance it reads; it must still check each record it fetches (the entry
 // may belong to a turn that never committed) and skip missing ones (compacted into history
-// before its snapshot).
+// before its snapshot, or deleted by another process).
 
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -32,9 +33,14 @@ class JournalIndex {
     std::uint64_t seq = 0;  // the journal record's key
   };
 
+  // Adds an entry, keeping each instance's entries in seq order (an entry learnt late, from
+  // another process's write, may be older than the newest one).
   void add(const InstanceId& instance, const Entry& entry) {
     std::lock_guard lock(mutex_);
-    map_[instance].push_back(entry);
+    auto& entries = map_[instance];
+    auto at = entries.end();
+    while (at != entries.begin() && std::prev(at)->seq > entry.seq) --at;
+    entries.insert(at, entry);
     if (entry.seq > high_water_) high_water_ = entry.seq;
   }
 
@@ -82,6 +88,16 @@ class JournalIndex {
   std::uint64_t high_water() const {
     std::lock_guard lock(mutex_);
     return high_water_;
+  }
+
+  // Every (instance, seq) entry, in no particular order.
+  std::vector<std::pair<InstanceId, std::uint64_t>> all() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<InstanceId, std::uint64_t>> out;
+    for (const auto& [instance, entries] : map_) {
+      for (const auto& e : entries) out.emplace_back(instance, e.seq);
+    }
+    return out;
   }
 
   std::size_t size() const {
