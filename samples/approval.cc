@@ -5,8 +5,8 @@
 // days survives restarts just the same.
 //
 // The sample files two claims: the first gets an approval (raised by this program, as a
-// web hook or an operator would: `duractor raise <id> Decision '{...}'` does the same from
-// the command line); the second gets no answer and is escalated after its deadline.
+// web hook or an operator would: `duractor --store <dir> raise <id> Decision '{...}'` does the
+// same from the command line); the second gets no answer and is escalated after its deadline.
 //
 //   approval [store-directory]      (default: ./duractor-approval-store)
 

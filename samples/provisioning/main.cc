@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
     if (info.custom_status != "awaiting approval" || decided) continue;
     decided = true;
     if (approval_mode == "manual") {
-      std::printf("approve with:  duractor %s raise %s Approval '{\"approved\": true, \"by\": \"you\"}'\n",
+      std::printf("approve with:  duractor --store %s raise %s Approval '{\"approved\": true, \"by\": \"you\"}'\n",
                   store.c_str(), id.c_str());
       continue;
     }

@@ -115,6 +115,26 @@ TEST_SUITE("samples: provisioning") {
     CHECK(count_lines(late, "rolled back: no approval within the deadline") == 1);
     CHECK(cloud_state(store)["resources"].empty());
   }
+
+  TEST_CASE("a manual approval raised with the duractor CLI while the sample runs lets it finish") {
+    testing::TempDir dir;
+    auto store = dir.sub("store");
+    Program sample(PROVISIONING_BIN,
+                   args(store, {"--env", "cli", "--approval", "manual", "--approval-deadline-ms", "60000"}));
+    auto hint = sample.read_until("approve with:", 30s);
+    REQUIRE(hint);
+    // The command the sample prints is the one that works.
+    CHECK(hint->find("duractor --store " + store + " raise provision-cli Approval '{") != std::string::npos);
+    Program cli(DURACTOR_CLI_BIN, {"--store", store, "raise", "provision-cli", "Approval",
+                                   R"({"approved": true, "by": "operator"})"});
+    CHECK(cli.wait(30s) == 0);
+    INFO(cli.output());
+    int status = sample.wait(60s);
+    INFO(sample.output());
+    CHECK(status == 0);
+    CHECK(count_lines(sample, "approved by operator; rolling out v1.0") >= 1);
+    CHECK(count_lines(sample, "environment cli is ready") == 1);
+  }
 }
 
 }  // namespace duractor
