@@ -12,7 +12,7 @@
 
 #include "store/lmdb_store.h"
 #include "tests/cli/cli_fixture.h"
-#include "tests/support/child_process.h"
+#include "tests/support/writer_lock_holder.h"
 
 namespace duractor {
 namespace {
@@ -235,31 +235,12 @@ TEST_SUITE("cli: with a running runtime") {
 }
 
 TEST_SUITE("cli: another process holding the writer lock") {
-  // A child process that holds the store's writer lock (inside a write transaction) from
-  // when it says "holding" until the parent closes `release`; then it commits an event
-  // named "Child" and exits.
-  struct LockHolder {
-    explicit LockHolder(const std::string& path)
-        : child([this, path] {
-            release.close_write_end();
-            LmdbOptions o;
-            o.path = path;
-            o.sync = false;
-            o.write_gate = [this]() -> Status {
-              holding.write_line("holding");
-              release.read_all_lines();
-              return {};
-            };
-            auto s = LmdbStore::open(o);
-            if (!s) return 1;
-            return (*s)->enqueue("o", message::Event{"Child", encode(1)}) ? 0 : 2;
-          }) {
-      holding.close_write_end();
-      REQUIRE(holding.read_line() == "holding");
-    }
-    testing::LinePipe holding, release;
-    testing::ChildProcess child;
-  };
+  testing::WriterLockHolder hold_lock(const std::string& path) {
+    LmdbOptions o;
+    o.path = path;
+    o.sync = false;
+    return testing::WriterLockHolder(o);
+  }
 
   std::string make_store(const TempDir& dir) {
     LmdbOptions o;
@@ -292,7 +273,7 @@ TEST_SUITE("cli: another process holding the writer lock") {
   TEST_CASE("a write gives up after --lock-timeout and writes nothing, while reads go on") {
     TempDir dir;
     auto path = make_store(dir);
-    LockHolder holder(path);
+    auto holder = hold_lock(path);
     auto start = Steady::now();
     auto raised = run_cli({"--store", path, "--lock-timeout", "300ms", "raise", "o", "Approval", "1"});
     double took = seconds_since(start);
@@ -305,7 +286,7 @@ TEST_SUITE("cli: another process holding the writer lock") {
     REQUIRE_EXIT(listed, 0);
     CHECK(listed.json()["instances"].size() == 1);
     REQUIRE_EXIT(run_cli({"--store", path, "show", "o"}), 0);
-    holder.release.close_write_end();
+    holder.let_go();
     CHECK(holder.child.wait() == 0);
     std::this_thread::sleep_for(100ms);
     CHECK(event_names(path) == std::vector<std::string>{"Child"});
@@ -314,10 +295,10 @@ TEST_SUITE("cli: another process holding the writer lock") {
   TEST_CASE("a write waits for a writer lock that is released within --lock-timeout") {
     TempDir dir;
     auto path = make_store(dir);
-    LockHolder holder(path);
+    auto holder = hold_lock(path);
     std::thread releaser([&] {
       std::this_thread::sleep_for(300ms);
-      holder.release.close_write_end();
+      holder.let_go();
     });
     auto raised = run_cli({"--store", path, "--lock-timeout", "20s", "raise", "o", "Approval", "1"});
     releaser.join();

@@ -15,6 +15,7 @@
 
 #include "store/lmdb_store.h"
 #include "tests/support/child_process.h"
+#include "tests/support/writer_lock_holder.h"
 #include "tests/support/temp_dir.h"
 
 namespace duractor {
@@ -214,22 +215,7 @@ TEST_SUITE("lmdb store: other processes") {
   TEST_CASE("opening never waits for another process's writer, and a write gate gives up cleanly") {
     TempDir dir;
     { REQUIRE(run(*open_store(options(dir.sub("s"))), "o", 0)); }
-    LinePipe holding, release;
-    ChildProcess child([&] {
-      release.close_write_end();
-      auto o = options(dir.sub("s"));
-      // Inside its write transaction, holding LMDB's writer lock: wait for the parent.
-      o.write_gate = [&]() -> Status {
-        holding.write_line("holding");
-        release.read_all_lines();
-        return {};
-      };
-      auto s = LmdbStore::open(o);
-      if (!s) return 1;
-      return (*s)->enqueue("o", message::Event{"Child", encode(1)}) ? 0 : 2;
-    });
-    holding.close_write_end();
-    REQUIRE(holding.read_line() == "holding");
+    testing::WriterLockHolder holder(options(dir.sub("s")));
 
     auto started = std::chrono::steady_clock::now();
     auto o = options(dir.sub("s"));
@@ -251,11 +237,11 @@ TEST_SUITE("lmdb store: other processes") {
     CHECK(future.wait_for(300ms) == std::future_status::timeout);  // blocked on the lock
     int expected = kWaiting;
     REQUIRE(gate.compare_exchange_strong(expected, kAbandoned));
-    release.close_write_end();  // the child commits and exits; our writer gets the lock
+    holder.let_go();  // the child commits and exits; our writer gets the lock
     auto r = future.get();
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("gave up waiting") != std::string::npos);
-    CHECK(child.wait() == 0);
+    CHECK(holder.child.wait() == 0);
     auto inbox = s->read_inbox("o");
     REQUIRE(inbox->size() == 1);
     CHECK(std::get<message::Event>(inbox->front().message).name == "Child");
