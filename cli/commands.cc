@@ -159,8 +159,22 @@ Checked<Json> parse_json(const std::string& text, const std::string& what) {
   }
 }
 
+// A write needs a moment to reach LMDB's writer lock even when nobody holds it; a shorter
+// wait would report a lock that is not there.
+constexpr Milliseconds kMinLockTimeout{100};
+
+Checked<Milliseconds> lock_timeout(const Options& o) {
+  auto timeout = duration_flag("--lock-timeout", o.lock_timeout);
+  if (!timeout) return std::unexpected(timeout.error());
+  if (*timeout < kMinLockTimeout) {
+    return failure(kExitUsage, "--lock-timeout " + o.lock_timeout + " is too short: a write needs at least " +
+                                   format_duration(kMinLockTimeout) + " to take the writer lock");
+  }
+  return *timeout;
+}
+
 Checked<std::unique_ptr<StoreWriter>> open_writer(const Context& c, bool create = false) {
-  auto timeout = duration_flag("--lock-timeout", c.o.lock_timeout);
+  auto timeout = lock_timeout(c.o);
   if (!timeout) return std::unexpected(timeout.error());
   return StoreWriter::open(c.o.store, *timeout, create);
 }
@@ -194,7 +208,7 @@ Checked<int> list(Context& c) {
     table.add({i.id, i.name + " v" + std::to_string(i.version), std::string(to_string(i.status)),
                std::to_string(i.execution), iso_time(i.created_at),
                format_duration(std::chrono::duration_cast<Milliseconds>(c.now - i.created_at)),
-               cut(i.custom_status, 40)});
+               c.o.wide ? i.custom_status : cut(i.custom_status, 40)});
   }
   table.print(c.out);
   c.out << plural(page->instances.size(), "instance", "instances");
@@ -402,7 +416,14 @@ Checked<int> remove(Context& c) {
   auto summary = (*writer)->run_one<DeleteSummary>(delete_write((*writer)->store(), c.o.id, c.o));
   if (!summary) {
     auto f = summary.error();
-    if (f.exit_code == kExitRefused) f.message += " (use --force)";
+    if (f.exit_code == kExitRefused) {  // the store's advice, in the CLI's words
+      auto at = f.message.find("with force");
+      if (at != std::string::npos) {
+        f.message.replace(at, 10, "with --force");
+      } else {
+        f.message += " (use --force)";
+      }
+    }
     return std::unexpected(f);
   }
   if (c.o.json) {
@@ -420,6 +441,25 @@ Checked<int> remove(Context& c) {
   }
   c.out << ": " << plural(summary->events, "history event", "history events") << '\n';
   return kExitOk;
+}
+
+// Why deleting `id` without --force would be refused: the first sub-orchestration (with
+// cascading) that has not finished, as the store would name it; nullopt if none.
+Checked<std::optional<std::string>> unfinished_descendant(Store& store, const InstanceId& id) {
+  InstanceQuery q;
+  q.parent = id;
+  q.limit = 0;
+  auto children = store.list_instances(q);
+  if (!children) return failure(children.error());
+  for (const auto& child : children->instances) {
+    if (!is_terminal(child.status)) {
+      return "instance '" + child.id + "' is " + std::string(to_string(child.status)) +
+             " (a sub-orchestration of '" + id + "')";
+    }
+    auto deeper = unfinished_descendant(store, child.id);
+    if (!deeper || *deeper) return deeper;
+  }
+  return std::nullopt;
 }
 
 Checked<int> purge(Context& c) {
@@ -461,15 +501,34 @@ Checked<int> purge(Context& c) {
       matched.push_back(i.id);
       if (!c.o.force && !is_terminal(i.status)) {
         refused.emplace_back(i.id, "it is " + std::string(to_string(i.status)));
-      } else {
-        batch.push_back(i.id);
+        continue;
       }
+      if (c.o.dry_run && !c.o.force && !c.o.no_cascade) {  // the store checks a real run
+        auto blocker = unfinished_descendant(store, i.id);
+        if (!blocker) return std::unexpected(blocker.error());
+        if (*blocker) {
+          refused.emplace_back(i.id, **blocker);
+          continue;
+        }
+      }
+      batch.push_back(i.id);
     }
     if (!c.o.dry_run && !batch.empty()) {
       std::vector<std::function<void(Callback<DeleteSummary>)>> writes;
       for (const auto& id : batch) writes.push_back(delete_write(writer->store(), id, c.o));
       auto results = writer->run<DeleteSummary>(std::move(writes));
-      if (!results) return std::unexpected(results.error());
+      if (!results) {
+        auto f = results.error();
+        const std::string nothing = "; nothing was written";
+        auto at = f.message.rfind(nothing);
+        if (!deleted.empty() && at != std::string::npos) {  // earlier pages were committed
+          f.message.replace(at, nothing.size(),
+                            "; this page was not written, but " +
+                                plural(deleted.size(), "instance was", "instances were") +
+                                " deleted before it: run purge again for the rest");
+        }
+        return std::unexpected(f);
+      }
       for (std::size_t k = 0; k < batch.size(); ++k) {
         auto& r = (*results)[k];
         if (r) {
@@ -854,6 +913,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (e.get_exit_code() == 0) return app.exit(e, out, err);  // --help, --version
     return report(Failure{kExitUsage, std::string(e.what()) + " (see duractor --help)"});
   }
+  if (auto timeout = lock_timeout(o); !timeout) return report(timeout.error());  // also for reads
   Context context{o, out, SystemClock::instance().now()};
   auto code = command(context);
   if (!code) return report(code.error());

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <vector>
 
 #include "cli/format.h"
 
@@ -12,8 +13,7 @@ std::unexpected<Failure> failure(const Error& error) {
   int code = kExitFailed;
   switch (error.code) {
     case ErrorCode::kNotFound: code = kExitNotFound; break;
-    case ErrorCode::kInvalidArgument:
-    case ErrorCode::kUnsupported: code = kExitUsage; break;
+    case ErrorCode::kInvalidArgument: code = kExitUsage; break;
     case ErrorCode::kFailedPrecondition:
     case ErrorCode::kAlreadyExists: code = kExitRefused; break;
     default: break;
@@ -92,8 +92,17 @@ Checked<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& path,
       new StoreWriter(path, lock_timeout, std::move(gate), std::move(*store)));
 }
 
+namespace {
+// Stores abandoned with a writer still waiting for another process's lock: open until the
+// process exits (see the header), and reachable from here, so that leak checkers know they
+// are kept on purpose.
+std::vector<LmdbStore*>* abandoned_stores = nullptr;
+}  // namespace
+
 StoreWriter::~StoreWriter() {
-  if (abandoned_) (void)store_.release();  // see the header: deliberately left open
+  if (!abandoned_) return;
+  if (abandoned_stores == nullptr) abandoned_stores = new std::vector<LmdbStore*>();
+  abandoned_stores->push_back(store_.release());
 }
 
 void StoreWriter::arm() { gate_->state = Gate::kWaiting; }

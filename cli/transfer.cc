@@ -124,7 +124,7 @@ Result<InstanceImage> read_export_document(const Json& document) {
     return bad("version", "missing or not an integer");
   }
   if (version->get<int>() > kExportVersion) {
-    return fail(ErrorCode::kUnsupported,
+    return fail(ErrorCode::kInvalidArgument,
                 "version: the file has version " + version->dump() +
                     ", newer than this duractor reads (" + std::to_string(kExportVersion) + ")");
   }
@@ -135,7 +135,7 @@ Result<InstanceImage> read_export_document(const Json& document) {
   if (!info) return fail(info.error());
   if (auto it = instance->find("id"); it != instance->end() && *it != Json(info->id)) {
     return bad("instance.id", "is " + it->dump() + " but the record holds \"" + info->id +
-                                  "\" (to import under another id, use --as)");
+                                  "\" (the record decides: to import under another id, use --as, not an edit)");
   }
   image.info = std::move(*info);
 

@@ -15,6 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Approve;
 using testing::contains;
+using testing::eventually;
 using testing::run_cli;
 using testing::TempDir;
 using Json = nlohmann::json;
@@ -312,6 +313,7 @@ TEST_SUITE("cli: writing") {
     CHECK_EXIT(refused, 5);
     CHECK(contains(refused.err, "'family-1' is running"));
     CHECK(contains(refused.err, "--force"));
+    CHECK(refused.err.find("force") == refused.err.rfind("force"));  // said once
     auto forced = f.cli({"delete", "family-1", "--force", "--json"});
     REQUIRE_EXIT(forced, 0);
     CHECK(forced.json()["deleted"] == Json::array({"family-1", "family-1-kid"}));
@@ -322,6 +324,42 @@ TEST_SUITE("cli: writing") {
       CHECK(s->read_instance(id).error().code == ErrorCode::kNotFound);
     }
     CHECK(s->read_instance("hello-2"));
+  }
+
+  TEST_CASE("a dry run refuses what the real purge refuses: a finished parent with a running sub-orchestration") {
+    // Leaver starts a sub-orchestration and finishes without waiting for it.
+    const Orchestration<int, int> Leaver{"Leaver", 1};
+    auto registry = testing::cli_registry();
+    registry.add(Leaver, [&](OrchestrationContext& ctx, int x) -> Task<int> {
+      (void)ctx.call(Approve, x, SubOrchestrationOptions(ctx.instance_id() + "-kid"));
+      co_return x;
+    });
+    TempDir dir;
+    auto path = dir.sub("store");
+    {
+      auto host = testing::start_host(registry, testing::test_host_options(path));
+      auto client = host->client();
+      REQUIRE(Leaver.run(client, "leaver-1", 1, 20s));
+      REQUIRE(eventually([&] {
+        auto kid = host->store().read_instance("leaver-1-kid");
+        return kid && kid->custom_status == "waiting for approval";
+      }));
+    }
+    auto dry = run_cli({"--store", path, "purge", "--name", "Leaver", "--dry-run", "--json"});
+    CHECK_EXIT(dry, 5);
+    REQUIRE(dry.json()["refused"].size() == 1);
+    CHECK(dry.json()["refused"][0]["id"] == "leaver-1");
+    CHECK(dry.json()["refused"][0]["reason"] ==
+          "instance 'leaver-1-kid' is running (a sub-orchestration of 'leaver-1')");
+    auto real = run_cli({"--store", path, "purge", "--name", "Leaver", "--json"});
+    CHECK_EXIT(real, 5);
+    CHECK(real.json()["deleted"].empty());
+    REQUIRE(real.json()["refused"].size() == 1);
+    CHECK(contains(real.json()["refused"][0]["reason"].get<std::string>(),
+                   dry.json()["refused"][0]["reason"].get<std::string>()));
+    auto without_kids = run_cli({"--store", path, "purge", "--name", "Leaver", "--no-cascade", "--dry-run", "--json"});
+    CHECK_EXIT(without_kids, 0);
+    CHECK(without_kids.json()["refused"].empty());
   }
 
   TEST_CASE("purge deletes what a filter matches, finished ones only unless forced, with a dry run") {
@@ -493,6 +531,8 @@ TEST_SUITE("cli: usage") {
              {"list", "--status", "done"},
              {"list", "--older-than", "7x"},
              {"--lock-timeout", "soon", "raise", "a", "E"},
+             {"--lock-timeout", "soon", "list"},
+             {"--lock-timeout", "10ms", "raise", "a", "E"},
              {"show"}}) {
       args.insert(args.begin(), {"--store", dir.path()});
       auto run = run_cli(args);
@@ -500,6 +540,8 @@ TEST_SUITE("cli: usage") {
       CHECK(run.out.empty());
       CHECK(contains(run.err, "duractor: "));
     }
+    auto short_wait = run_cli({"--store", dir.path(), "--lock-timeout", "10ms", "list"});
+    CHECK(contains(short_wait.err, "--lock-timeout 10ms is too short: a write needs at least 100ms"));
     auto help = run_cli({"--help"});
     CHECK_EXIT(help, 0);
     for (const char* part : {"list", "show", "history", "raise", "cancel", "delete", "purge",
