@@ -51,6 +51,7 @@ void leave(Self* self, bool deleted) {
   if (deleted) {
     s.log.debug("the instance no longer exists (deleted); dropping {} results delivered for it",
                 s.memory.size() + s.in_turn.size());
+    s.core->hub.gone(s.id);  // whoever waits for it to finish learns it never will
   }
   if (s.lock) s.core->store.unlock_instance(*s.lock);  // a no-op if it is no longer held
   s.lock.reset();

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <future>
+#include <thread>
 #include <mutex>
 #include <set>
 
@@ -391,6 +393,29 @@ TEST_SUITE("runtime: client") {
     REQUIRE(client.remove("w", true));
     CHECK(client.status("w").error().code == ErrorCode::kNotFound);
     CHECK(eventually([&] { return rt.host->live_instances() == 0; }));
+  }
+
+  TEST_CASE("a wait on an instance deleted while it waits ends with kNotFound, not a timeout") {
+    const Orchestration<int, int> Waiting{"Waiting", 1};
+    Runtime rt(nullptr, [&](Registry& r) {
+      r.add(Waiting, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_return co_await ctx.wait_event<int>("go");
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Waiting, "doomed", 0));
+    REQUIRE(eventually([&] { return client.status("doomed")->status == InstanceStatus::kRunning; }));
+    std::promise<Result<InstanceInfo>> waited;
+    auto began = std::chrono::steady_clock::now();
+    std::thread waiter([&] { waited.set_value(client.wait("doomed", 60s)); });
+    std::this_thread::sleep_for(50ms);  // let the wait begin
+    REQUIRE(client.remove("doomed", true));
+    auto outcome = waited.get_future().get();
+    waiter.join();
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().code == ErrorCode::kNotFound);
+    CHECK(outcome.error().message == "no instance 'doomed'");
+    CHECK(std::chrono::steady_clock::now() - began < 20s);
   }
 }
 
