@@ -16,11 +16,12 @@
 //
 // All derive from DurableError, which carries the FailureDetails recorded in history. An
 // exception that escapes an orchestration fails the instance with its details (or, for
-// Cancelled, ends it as cancelled).
+// Cancelled in an instance asked to cancel, ends it as cancelled).
 
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "runtime/history.h"
 
@@ -72,9 +73,14 @@ class SubOrchestrationFailed : public DurableError {
   InstanceId instance_;
 };
 
-// The instance was asked to stop (cooperative cancellation), or the awaited operation lost
-// a when_any. An orchestration may catch it to compensate; if it escapes, the instance ends
-// as cancelled.
+// The FailureDetails::type of a cancellation ("duractor::Cancelled").
+inline constexpr std::string_view kCancelledType = "duractor::Cancelled";
+
+// The instance was asked to stop (cooperative cancellation), or the awaited operation was
+// cancelled (it lost a when_any; an activity or child that was cancelled comes as
+// ActivityFailed / SubOrchestrationFailed with this type). An orchestration may catch it to
+// compensate. If it escapes an instance that was asked to cancel, the instance ends
+// cancelled; otherwise it ends failed ("awaited a cancelled operation: <reason>").
 class Cancelled : public DurableError {
  public:
   explicit Cancelled(std::string reason);
