@@ -11,6 +11,7 @@
 
 #include "actors/client.h"
 #include "actors/host.h"
+#include "store/lmdb_store.h"
 #include "tests/support/host_fixture.h"
 
 namespace duractor {
@@ -572,6 +573,84 @@ TEST_SUITE("runtime: failures of the runtime") {
     CHECK(info->failure->category == ErrorCategory::kInfrastructure);
     CHECK(info->failure->type == "duractor::TurnFailed");
     CHECK(info->failure->message.find("disk on fire") != std::string::npos);
+  }
+
+  TEST_CASE("a turn failure that retrying cannot fix fails the instance at once with its cause") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    auto options = test_host_options(dir.sub("store"));
+    options.max_turn_attempts = 5;
+    std::atomic<int> injected{0};
+    options.store.fault_injector = [&](std::string_view step) -> Status {
+      if (step == "commit_turn.history" && injected == 0) {
+        ++injected;
+        return fail(ErrorCode::kCorrupt, "injected: a page of the history table is damaged");
+      }
+      return {};
+    };
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.start(Hello, "broken", "b"));
+    auto info = client.wait("broken", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kFailed);  // not retried into success
+    REQUIRE(info->failure);
+    CHECK(info->failure->type == "duractor::TurnFailed");
+    CHECK(info->failure->category == ErrorCategory::kInfrastructure);
+    CHECK(info->failure->message ==
+          "a turn failed and cannot succeed by retrying: corrupt: injected: a page of the history "
+          "table is damaged");
+    CHECK(injected == 1);
+    auto history = client.history("broken");
+    REQUIRE(history);
+    CHECK(history->back().kind() == EventKind::kExecutionFailed);
+  }
+
+  TEST_CASE("an instance whose history the engine cannot replay fails durably instead of staying running") {
+    TempDir dir;
+    auto path = dir.sub("store");
+    {
+      // A history that breaks the engine's rules: #2 completes an operation never scheduled.
+      LmdbOptions store_options;
+      store_options.path = path;
+      store_options.sync = false;
+      auto store = LmdbStore::open(store_options);
+      REQUIRE(store);
+      REQUIRE((*store)->create_instance(NewInstance{"mangled", "Hello", 1, encode(std::string("m"))}));
+      auto inbox = (*store)->read_inbox("mangled");
+      REQUIRE(inbox);
+      auto lock = (*store)->lock_instance("mangled", 10s);
+      REQUIRE(lock);
+      TurnCommit turn;
+      turn.lock = *lock;
+      turn.execution = 1;
+      auto now = SystemClock::instance().now();
+      turn.events.push_back(HistoryEvent{1, now, event::ExecutionStarted{"Hello", 1, encode(std::string("m")), std::nullopt, {}}});
+      turn.events.push_back(HistoryEvent{2, now, event::ActivityCompleted{7, encode(std::string("?"))}});
+      turn.consumed.push_back(inbox->front().seq);
+      turn.update.status = InstanceStatus::kRunning;
+      turn.update.name = "Hello";
+      turn.update.version = 1;
+      REQUIRE((*store)->commit_turn(turn));
+    }
+    Registry r;
+    add_common(r);
+    auto options = test_host_options(path);
+    options.max_turn_attempts = 3;
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.raise("mangled", "Poke", 1));  // wakes it: the load fails
+    auto info = client.wait("mangled", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kFailed);
+    REQUIRE(info->failure);
+    CHECK(info->failure->type == "duractor::TurnFailed");
+    CHECK(info->failure->message.find("is corrupt at event #2") != std::string::npos);
+    auto history = client.history("mangled");
+    REQUIRE(history);
+    REQUIRE(history->size() == 3);
+    CHECK(history->back().kind() == EventKind::kExecutionFailed);
   }
 
   TEST_CASE("the typed handle helpers: status and cancel") {
