@@ -222,7 +222,12 @@ std::optional<std::string> oversized(const TurnResult& turn, std::size_t limit) 
           if constexpr (std::is_same_v<T, event::ActivityScheduled>) {
             size = b.input.size(), what = "the input of activity '" + b.name + "'";
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationScheduled>) {
-            size = b.input.size(), what = "the input of sub-orchestration '" + b.name + "'";
+            // An awaited child with too large an input is refused in plan_turn, and its
+            // parent gets a SubOrchestrationFailed it can catch; a detached one has nobody
+            // to tell, so it fails this instance.
+            if (b.detached) {
+              size = b.input.size(), what = "the input of detached sub-orchestration '" + b.name + "'";
+            }
           } else if constexpr (std::is_same_v<T, event::EventSent>) {
             size = b.payload.size(), what = "the payload of event '" + b.name + "'";
           } else if constexpr (std::is_same_v<T, event::ExecutionCompleted>) {
@@ -324,13 +329,13 @@ void run_turn(Self* self) {
       // Commit a failure instead of what the code did; the engine, now ahead of the store,
       // is rebuilt from the store at the next turn.
       turn = failed_instead(turn, *failure, s.committed_length, now);
-      auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn);
+      auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn, s.core->options.max_payload_bytes);
       s.engine.reset();
       s.must_fail = failure;  // until the failure is committed
       return commit(self, std::move(plan));
     }
   }
-  commit(self, plan_turn(*s.lock, *s.engine, turn, s.in_turn));
+  commit(self, plan_turn(*s.lock, *s.engine, turn, s.in_turn, s.core->options.max_payload_bytes));
 }
 
 void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) {

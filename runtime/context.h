@@ -151,6 +151,10 @@ class OrchestrationContext {
   // ---- sub-orchestrations ----------------------------------------------------------------
   // Through a typed handle the child runs the handle's version (options.version, if set,
   // overrides it), as Client::start does; by name, version 0 means the latest registered.
+  // The future throws SubOrchestrationFailed if the child fails or is cancelled, or cannot
+  // start: its id is taken (type duractor::InstanceAlreadyExists) or its input is over
+  // HostOptions::max_payload_bytes (type duractor::LimitExceeded). A detached child with
+  // too large an input fails the calling instance instead.
 
   template <class In, class Out>
   DurableFuture<Out> call(const Orchestration<In, Out>& orchestration,

@@ -444,6 +444,42 @@ TEST_SUITE("runtime: limits and versions") {
     CHECK(info->failure->message.find("the output is") != std::string::npos);
   }
 
+  TEST_CASE("a sub-orchestration input over the limit fails the child start, and the parent can catch it") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    const Orchestration<std::string, int> Measure{"Measure", 1};
+    const Orchestration<int, std::string> Delegates{"Delegates", 1};
+    r.add(Measure, [](OrchestrationContext&, std::string s) -> Task<int> {
+      co_return static_cast<int>(s.size());
+    });
+    r.add(Delegates, [&](OrchestrationContext& ctx, int n) -> Task<std::string> {
+      std::string input(static_cast<std::size_t>(n), 'x');
+      std::optional<SubOrchestrationFailed> refused;
+      try {
+        int size = co_await ctx.call(Measure, input, {"measure-child"});
+        co_return "started: " + std::to_string(size);
+      } catch (const SubOrchestrationFailed& e) {
+        refused = e;
+      }
+      // The parent goes on: here with a smaller input.
+      int size = co_await ctx.call(Measure, std::string("small"));
+      co_return refused->failure().type + " | " + refused->failure().message + " | then " +
+          std::to_string(size);
+    });
+    auto options = test_host_options(dir.sub("store"));
+    options.max_payload_bytes = 1000;
+    auto host = start_host(r, options);
+    auto client = host->client();
+    auto out = Delegates.run(client, "delegates", 5000, 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out ==
+          "duractor::LimitExceeded | cannot start sub-orchestration 'Measure' (instance "
+          "'measure-child'): its input is 5003 bytes, over the payload limit of 1000 bytes "
+          "(HostOptions::max_payload_bytes) | then 5");
+    CHECK(client.status("measure-child").error().code == ErrorCode::kNotFound);  // never created
+  }
+
   TEST_CASE("an execution past the history limit fails with a clear reason") {
     TempDir dir;
     Registry r;
