@@ -203,8 +203,15 @@ class OrchestrationContext {
 
   // ---- combinators -----------------------------------------------------------------------
 
+  // when_all over an empty vector completes at once with an empty vector (fan-out over an
+  // empty list needs no special case). when_any over an empty vector throws
+  // ConfigurationError (kInvalidArgument): there is nothing that could win.
   template <class T>
   DurableFuture<std::vector<ValueOf<T>>> when_all(std::vector<DurableFuture<T>> futures) {
+    if (futures.empty()) {
+      return DurableFuture<std::vector<ValueOf<T>>>(detail::settled_core(
+          awaits_, "when_all of no futures", std::vector<ValueOf<T>>()));
+    }
     return duractor::when_all(std::move(futures));
   }
   template <class... T>
