@@ -90,6 +90,17 @@ class Cancelled : public DurableError {
   std::string reason_;
 };
 
+// Thrown by an activity to fail for good: trying again cannot help (a 403, a validation
+// error, a card declined). The failure is recorded with retryable = false, and a retry
+// policy does not retry it: the call throws ActivityFailed at once. Its type is that of the
+// exception thrown, so a subclass (class Forbidden : public NonRetryableError) keeps its name.
+//
+//   if (response.status == 403) throw duractor::NonRetryableError("forbidden: " + url);
+class NonRetryableError : public std::runtime_error {
+ public:
+  explicit NonRetryableError(const std::string& message) : std::runtime_error(message) {}
+};
+
 // The program is wrong: a payload does not decode as the type the code expects, a name is
 // not registered. Category kConfiguration.
 class ConfigurationError : public DurableError {
@@ -105,7 +116,8 @@ class ConfigurationError : public DurableError {
 std::string exception_type_name(const std::exception& e);
 
 // What to record for an exception escaping user code: a DurableError keeps its details;
-// any std::exception gives its type and what(); anything else "unknown exception".
+// any std::exception gives its type and what() (a NonRetryableError, also retryable =
+// false); anything else "unknown exception".
 FailureDetails failure_of(std::exception_ptr error);
 
 // Throws a ConfigurationError for `error` (used where a Result meets orchestration code).

@@ -141,7 +141,7 @@ class RetryCore : public FutureCore, public Waiter {
 
  private:
   static bool retryable(const FailureDetails& f) {
-    return f.category == ErrorCategory::kApplication && f.type != "duractor::Cancelled";
+    return f.retryable && f.category == ErrorCategory::kApplication && f.type != kCancelledType;
   }
 
   void next_attempt() {
