@@ -689,6 +689,59 @@ TEST_SUITE("runtime: failures of the runtime") {
     CHECK(history->back().kind() == EventKind::kExecutionFailed);
   }
 
+  TEST_CASE("an instance whose history cannot be read is failed from its metadata, and its parent hears of it") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    const Orchestration<int, int> Sleepy{"Sleepy", 1};
+    const Orchestration<int, std::string> Delegator{"Delegator", 1};
+    r.add(Sleepy, [](OrchestrationContext& ctx, int) -> Task<int> { co_return co_await ctx.wait_event<int>("go"); });
+    r.add(Delegator, [&](OrchestrationContext& ctx, int) -> Task<std::string> {
+      std::optional<SubOrchestrationFailed> failed;
+      try {
+        co_return std::to_string(co_await ctx.call(Sleepy, 0, {"sleepy-child"}));
+      } catch (const SubOrchestrationFailed& e) {
+        failed = e;
+      }
+      co_return failed->failure().type + ": " + failed->failure().message;
+    });
+    auto options = test_host_options(dir.sub("store"));
+    options.passivate_after = 20ms;
+    std::atomic<bool> unreadable{false};
+    options.store.fault_injector = [&](std::string_view step) -> Status {
+      if (unreadable && step == "read_latest_history:sleepy-child") {
+        return fail(ErrorCode::kCorrupt, "injected: history record 3 does not decode");
+      }
+      return {};
+    };
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.start(Delegator, "delegator", 0));
+    REQUIRE(eventually([&] {
+      auto child = client.status("sleepy-child");
+      return child && child->status == InstanceStatus::kRunning;
+    }));
+    auto before = client.history("sleepy-child");
+    REQUIRE(before);
+    REQUIRE(eventually([&] { return host->live_instances() == 0; }));  // both passivated
+    unreadable = true;
+    REQUIRE(client.raise("sleepy-child", "go", 7));  // the child's new actor cannot load it
+    auto out = Delegator.wait(client, "delegator", 20s);
+    unreadable = false;
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out ==
+          "duractor::TurnFailed: a turn failed and cannot succeed by retrying: corrupt: injected: "
+          "history record 3 does not decode");
+    auto child = client.status("sleepy-child");
+    REQUIRE(child);
+    CHECK(child->status == InstanceStatus::kFailed);
+    auto after = client.history("sleepy-child");
+    REQUIRE(after);
+    REQUIRE(after->size() == before->size() + 1);  // appended after the last recorded event
+    CHECK(after->back().kind() == EventKind::kExecutionFailed);
+    CHECK(host->store().read_inbox("sleepy-child")->empty());  // the event was consumed
+  }
+
   TEST_CASE("the typed handle helpers: status and cancel") {
     Runtime rt(nullptr, [](Registry& r) {
       r.add(Orchestration<int, int>{"Idle", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
