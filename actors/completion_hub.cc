@@ -17,7 +17,9 @@ void CompletionHub::unwatch(const InstanceId& instance, std::uint64_t token) {
   if (it->second.empty()) watchers_.erase(it);
 }
 
-void CompletionHub::finished(const InstanceInfo& info) { notify(info.id, info); }
+void CompletionHub::finished(const InstanceInfo& info) {
+  notify(info.id, info);
+}
 
 void CompletionHub::gone(const InstanceId& instance) {
   notify(instance, fail(ErrorCode::kNotFound, "no instance '" + instance + "'"));

@@ -65,8 +65,9 @@ FailureDetails turn_failure(const Error& error, std::uint32_t attempts) {
     return FailureDetails{error.category, "duractor::TurnFailed",
                           "a turn failed and cannot succeed by retrying: " + error.to_string()};
   }
-  return FailureDetails{ErrorCategory::kInfrastructure, "duractor::TurnFailed",
-                        "a turn failed " + std::to_string(attempts) + " times: " + error.to_string()};
+  return FailureDetails{
+      ErrorCategory::kInfrastructure, "duractor::TurnFailed",
+      "a turn failed " + std::to_string(attempts) + " times: " + error.to_string()};
 }
 
 // A turn failed. A retryable error (I/O, a conflict, a busy lock) is retried with backoff;
@@ -86,8 +87,9 @@ void turn_failed(Self* self, const Error& error) {
   ++s.failures;
   auto max = s.core->options.max_turn_attempts;
   if (s.must_fail) {
-    s.log.error("turn failed again (attempt {}) while recording the instance's failure, retrying: {}",
-                s.failures, error.to_string());
+    s.log.error(
+        "turn failed again (attempt {}) while recording the instance's failure, retrying: {}",
+        s.failures, error.to_string());
   } else if (!error.retryable) {
     s.log.error("turn failed and cannot succeed by retrying, failing the instance: {}",
                 error.to_string());
@@ -122,8 +124,8 @@ bool fail_without_history(Self* self, const FailureDetails& failure) {
   auto& c = plan.commit;
   c.lock = *s.lock;
   c.execution = last.execution;
-  c.events.push_back(HistoryEvent{last.event_count + 1, s.core->clock.now(),
-                                  event::ExecutionFailed{failure}});
+  c.events.push_back(
+      HistoryEvent{last.event_count + 1, s.core->clock.now(), event::ExecutionFailed{failure}});
   if (auto inbox = store.read_inbox(s.id)) {
     for (const auto& entry : *inbox) c.consumed.push_back(entry.seq);
   }
@@ -226,7 +228,8 @@ std::optional<std::string> oversized(const TurnResult& turn, std::size_t limit) 
             // parent gets a SubOrchestrationFailed it can catch; a detached one has nobody
             // to tell, so it fails this instance.
             if (b.detached) {
-              size = b.input.size(), what = "the input of detached sub-orchestration '" + b.name + "'";
+              size = b.input.size(),
+              what = "the input of detached sub-orchestration '" + b.name + "'";
             }
           } else if constexpr (std::is_same_v<T, event::EventSent>) {
             size = b.payload.size(), what = "the payload of event '" + b.name + "'";

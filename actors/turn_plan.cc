@@ -12,12 +12,11 @@ InstanceStatus status_of(const Outcome& outcome) {
 
 FailureDetails child_input_too_large(const std::string& name, const InstanceId& child,
                                      std::size_t size, std::size_t max_payload_bytes) {
-  return FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded",
-                        "cannot start sub-orchestration '" + name + "' (instance '" + child +
-                            "'): its input is " + std::to_string(size) +
-                            " bytes, over the payload limit of " +
-                            std::to_string(max_payload_bytes) +
-                            " bytes (HostOptions::max_payload_bytes)"};
+  return FailureDetails{
+      ErrorCategory::kConfiguration, "duractor::LimitExceeded",
+      "cannot start sub-orchestration '" + name + "' (instance '" + child + "'): its input is " +
+          std::to_string(size) + " bytes, over the payload limit of " +
+          std::to_string(max_payload_bytes) + " bytes (HostOptions::max_payload_bytes)"};
 }
 
 TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
@@ -55,8 +54,8 @@ TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const T
               message::ChildResult refused;
               refused.execution = c.execution;
               refused.scheduled_id = act.id;
-              refused.failure =
-                  child_input_too_large(act.name, act.instance, act.input.size(), max_payload_bytes);
+              refused.failure = child_input_too_large(act.name, act.instance, act.input.size(),
+                                                      max_payload_bytes);
               c.outbound.push_back(OutboundMessage{self, std::move(refused)});
               return;
             }

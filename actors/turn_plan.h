@@ -4,8 +4,8 @@
 // instances it creates, and how the instance's metadata changes. Pure (no CAF, no I/O), so
 // the instance actor stays thin and this can be tested on its own.
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 

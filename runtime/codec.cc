@@ -13,7 +13,10 @@ using detail::RecordWriter;
 // [category, type, message] or, for a failure that must not be retried,
 // [category, type, message, false]: records of retryable failures are what they always were.
 void write_failure(RecordWriter& w, const FailureDetails& f) {
-  w.array(f.retryable ? 3 : 4).u64(static_cast<std::uint8_t>(f.category)).str(f.type).str(f.message);
+  w.array(f.retryable ? 3 : 4)
+      .u64(static_cast<std::uint8_t>(f.category))
+      .str(f.type)
+      .str(f.message);
   if (!f.retryable) w.boolean(false);
 }
 

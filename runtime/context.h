@@ -209,8 +209,8 @@ class OrchestrationContext {
   template <class T>
   DurableFuture<std::vector<ValueOf<T>>> when_all(std::vector<DurableFuture<T>> futures) {
     if (futures.empty()) {
-      return DurableFuture<std::vector<ValueOf<T>>>(detail::settled_core(
-          awaits_, "when_all of no futures", std::vector<ValueOf<T>>()));
+      return DurableFuture<std::vector<ValueOf<T>>>(
+          detail::settled_core(awaits_, "when_all of no futures", std::vector<ValueOf<T>>()));
     }
     return duractor::when_all(std::move(futures));
   }

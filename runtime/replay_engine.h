@@ -191,7 +191,7 @@ class ReplayEngine {
   std::string name_;
   std::uint32_t version_ = 0;
   std::optional<ParentLink> parent_;
-  bool broken_ = false;  // a load failed; only fail_turn is allowed
+  bool broken_ = false;            // a load failed; only fail_turn is allowed
   bool cancel_requested_ = false;  // the current execution has seen a CancelRequested
   Mode mode_ = Mode::kLive;
   TimePoint turn_now_{};

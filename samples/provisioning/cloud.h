@@ -35,7 +35,8 @@ struct CloudOptions {
 // 404 (they will answer the same next time). what() reads "cloud API: <status> ...".
 class CloudError : public std::runtime_error {
  public:
-  CloudError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  CloudError(int status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
   int status() const { return status_; }
 
  private:
