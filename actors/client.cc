@@ -85,11 +85,11 @@ Result<InstanceInfo> Client::status(const InstanceId& id) {
 }
 
 Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout) {
-  auto promise = std::make_shared<std::promise<InstanceInfo>>();
+  auto promise = std::make_shared<std::promise<Result<InstanceInfo>>>();
   auto future = promise->get_future();
   auto once = std::make_shared<std::atomic<bool>>(false);
-  auto token = core_->hub.watch(id, [promise, once](const InstanceInfo& info) {
-    if (!once->exchange(true)) promise->set_value(info);
+  auto token = core_->hub.watch(id, [promise, once](const Result<InstanceInfo>& outcome) {
+    if (!once->exchange(true)) promise->set_value(outcome);
   });
   // It may have finished before the watch began, or not exist at all.
   auto now = status(id);
@@ -103,7 +103,7 @@ Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout) {
                                          std::to_string(timeout.count()) + " ms (it is " +
                                          std::string(to_string(now->status)) + ")");
   }
-  return future.get();
+  return future.get();  // the final information, or kNotFound: it was deleted meanwhile
 }
 
 std::optional<Error> Client::outcome_error(const InstanceInfo& info) {
@@ -155,6 +155,7 @@ Result<DeleteSummary> Client::remove(const InstanceId& id, bool force) {
   // found) and leave; wake them so that this happens now.
   for (const auto& gone : deleted->deleted) {
     caf::anon_send(core_->directory, wake_atom::value, gone);
+    core_->hub.gone(gone);  // whoever waits for it to finish gets kNotFound
   }
   return deleted;
 }

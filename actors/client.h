@@ -69,7 +69,8 @@ class Client {
   // The instance's status, output or failure, and custom status. Errors: kNotFound.
   Result<InstanceInfo> status(const InstanceId& id);
   // Waits until the instance has finished (completed, failed or cancelled) and returns its
-  // final information. Errors: kTimeout, kNotFound.
+  // final information. Errors: kTimeout (still running after `timeout`), kNotFound (no
+  // such instance: answered at once; or it was deleted while this waited).
   Result<InstanceInfo> wait(const InstanceId& id, Milliseconds timeout);
   // Waits, then gives the output decoded as Out. Errors: as wait, and kApplicationFailure
   // (the instance failed: the message gives its failure), kCancelled, kPayloadMismatch.

@@ -84,17 +84,36 @@ caf::behavior client_behavior(Self* self, std::shared_ptr<HostCore> core) {
         return *info;
       },
       [=](watch_atom, const std::string& id) {
+        // The answer is the reply to this message: (finished_atom, InstanceInfo) when the
+        // instance ends, or kNotFound at once for an unknown instance (and later for one
+        // deleted before it finished).
         auto& s = self->state;
-        auto watcher = caf::actor_cast<caf::actor>(self->current_sender());
-        if (!watcher) return;
+        auto token = s.next++;
+        s.pending.emplace(token, PendingReply{self->make_response_promise(), id, false});
+        auto me = caf::actor_cast<caf::actor>(self);
         auto done = std::make_shared<std::atomic<bool>>(false);
-        auto notify = [watcher, done](const InstanceInfo& info) {
-          if (!done->exchange(true)) caf::anon_send(watcher, finished_atom::value, info);
+        auto notify = [me, token, done](const Result<InstanceInfo>& outcome) {
+          if (done->exchange(true)) return;
+          if (outcome) {
+            caf::anon_send(me, finished_atom::value, token, *outcome);
+          } else {
+            caf::anon_send(me, reply_atom::value, token, std::optional<Error>(outcome.error()));
+          }
         };
-        s.core->hub.watch(id, notify);
-        // It may have finished before the watch was registered.
+        auto watch = s.core->hub.watch(id, notify);
+        // It may have finished before the watch was registered, or not exist at all.
         auto info = s.core->store.read_instance(id);
-        if (info && is_terminal(info->status)) notify(*info);
+        if (info && !is_terminal(info->status)) return;
+        s.core->hub.unwatch(id, watch);
+        notify(info);
+      },
+      [=](finished_atom, std::uint64_t token, const InstanceInfo& info) {
+        auto& s = self->state;
+        auto it = s.pending.find(token);
+        if (it == s.pending.end()) return;
+        auto reply = std::move(it->second);
+        s.pending.erase(it);
+        reply.promise.deliver(finished_atom::value, info);
       },
   };
 }

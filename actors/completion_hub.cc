@@ -1,7 +1,5 @@
 #include "actors/completion_hub.h"
 
-#include <vector>
-
 namespace duractor {
 
 std::uint64_t CompletionHub::watch(const InstanceId& instance, Callback callback) {
@@ -20,15 +18,31 @@ void CompletionHub::unwatch(const InstanceId& instance, std::uint64_t token) {
 }
 
 void CompletionHub::finished(const InstanceInfo& info) {
+  notify(info.id, info);
+}
+
+void CompletionHub::gone(const InstanceId& instance) {
+  notify(instance, fail(ErrorCode::kNotFound, "no instance '" + instance + "'"));
+}
+
+std::vector<InstanceId> CompletionHub::watched() const {
+  std::lock_guard lock(mutex_);
+  std::vector<InstanceId> ids;
+  ids.reserve(watchers_.size());
+  for (const auto& entry : watchers_) ids.push_back(entry.first);
+  return ids;
+}
+
+void CompletionHub::notify(const InstanceId& instance, const Result<InstanceInfo>& outcome) {
   std::map<std::uint64_t, Callback> callbacks;
   {
     std::lock_guard lock(mutex_);
-    auto it = watchers_.find(info.id);
+    auto it = watchers_.find(instance);
     if (it == watchers_.end()) return;
     callbacks = std::move(it->second);
     watchers_.erase(it);
   }
-  for (auto& [token, callback] : callbacks) callback(info);
+  for (auto& [token, callback] : callbacks) callback(outcome);
 }
 
 }  // namespace duractor

@@ -51,28 +51,52 @@ void leave(Self* self, bool deleted) {
   if (deleted) {
     s.log.debug("the instance no longer exists (deleted); dropping {} results delivered for it",
                 s.memory.size() + s.in_turn.size());
+    s.core->hub.gone(s.id);  // whoever waits for it to finish learns it never will
   }
   if (s.lock) s.core->store.unlock_instance(*s.lock);  // a no-op if it is no longer held
   s.lock.reset();
   self->quit();
 }
 
-// A turn failed for a reason that waiting may fix (I/O, a conflict): retry with backoff;
-// after max_turn_attempts, fail the execution with the reason.
+// What an instance fails with when its turns cannot go on: `error` is what stopped the
+// last one, `attempts` how many failed.
+FailureDetails turn_failure(const Error& error, std::uint32_t attempts) {
+  if (!error.retryable) {
+    return FailureDetails{error.category, "duractor::TurnFailed",
+                          "a turn failed and cannot succeed by retrying: " + error.to_string()};
+  }
+  return FailureDetails{
+      ErrorCategory::kInfrastructure, "duractor::TurnFailed",
+      "a turn failed " + std::to_string(attempts) + " times: " + error.to_string()};
+}
+
+// A turn failed. A retryable error (I/O, a conflict, a busy lock) is retried with backoff;
+// after max_turn_attempts, or at once for an error that retrying cannot fix (a record that
+// does not decode, a corrupt history, a full store), the next turn records the failure of
+// the execution instead (ExecutionFailed, type duractor::TurnFailed, naming the cause). If
+// even that cannot be done, the actor keeps trying, the backoff growing to its cap: the
+// instance is never left running silently.
 void turn_failed(Self* self, const Error& error) {
   auto& s = self->state;
   s.engine.reset();  // its state may be ahead of the store: rebuild from the store
-  ++s.failures;
-  auto max = s.core->options.max_turn_attempts;
-  if (s.failures >= max && !s.must_fail) {
-    s.log.error("turn failed {} times, failing the instance: {}", s.failures, error.to_string());
-    s.must_fail = FailureDetails{ErrorCategory::kInfrastructure, "duractor::TurnFailed",
-                                 "a turn failed " + std::to_string(s.failures) +
-                                     " times: " + error.to_string()};
-  } else if (s.failures > max + 2) {
-    s.log.error("giving up on the instance until the next start: {}", error.to_string());
+  if (error.code == ErrorCode::kShutdown) {  // the store is closing with the host
+    s.log.debug("turn not run, the runtime is stopping: {}", error.to_string());
     s.wake = false;
     return;
+  }
+  ++s.failures;
+  auto max = s.core->options.max_turn_attempts;
+  if (s.must_fail) {
+    s.log.error(
+        "turn failed again (attempt {}) while recording the instance's failure, retrying: {}",
+        s.failures, error.to_string());
+  } else if (!error.retryable) {
+    s.log.error("turn failed and cannot succeed by retrying, failing the instance: {}",
+                error.to_string());
+    s.must_fail = turn_failure(error, s.failures);
+  } else if (s.failures >= max) {
+    s.log.error("turn failed {} times, failing the instance: {}", s.failures, error.to_string());
+    s.must_fail = turn_failure(error, s.failures);
   } else {
     s.log.warn("turn failed (attempt {} of {}), retrying: {}", s.failures, max, error.to_string());
   }
@@ -80,6 +104,52 @@ void turn_failed(Self* self, const Error& error) {
   s.backing_off = true;
   auto delay = s.core->options.turn_retry_backoff * (1 << std::min<std::uint32_t>(s.failures - 1, 10));
   self->delayed_send(self, delay, retry_atom::value);
+}
+
+void commit(Self* self, TurnPlan plan);
+
+// The history cannot be read (a record does not decode), so there is no engine to end the
+// execution: its failure is committed from the store's metadata instead (the execution's
+// event count, the instance's parent), consuming what waits in the inbox. False if that is
+// not possible either (the metadata cannot be read, or the execution has already ended).
+bool fail_without_history(Self* self, const FailureDetails& failure) {
+  auto& s = self->state;
+  auto& store = s.core->store;
+  auto info = store.read_instance(s.id);
+  auto executions = store.read_executions(s.id);
+  if (!info || !executions || executions->empty()) return false;
+  const auto& last = executions->back();
+  if (is_terminal(last.status) || last.continued_as_new) return false;
+  TurnPlan plan;
+  auto& c = plan.commit;
+  c.lock = *s.lock;
+  c.execution = last.execution;
+  c.events.push_back(
+      HistoryEvent{last.event_count + 1, s.core->clock.now(), event::ExecutionFailed{failure}});
+  if (auto inbox = store.read_inbox(s.id)) {
+    for (const auto& entry : *inbox) c.consumed.push_back(entry.seq);
+  }
+  s.in_turn = std::move(s.memory);
+  s.memory.clear();
+  for (const auto& m : s.in_turn) {
+    if (m.work_item) c.finished_work.push_back(*m.work_item);
+    if (m.timer) c.fired_timers.push_back(*m.timer);
+  }
+  c.update.status = InstanceStatus::kFailed;
+  c.update.failure = failure;
+  plan.orchestration = info->name;
+  plan.status = InstanceStatus::kFailed;
+  plan.finished = true;
+  if (info->parent) {
+    message::ChildResult report;
+    report.execution = info->parent->execution;
+    report.scheduled_id = info->parent->scheduled_id;
+    report.failure = failure;
+    c.outbound.push_back(OutboundMessage{info->parent->instance, std::move(report)});
+  }
+  s.log.error("the history cannot be read; recording the failure without it: {}", failure.message);
+  commit(self, std::move(plan));
+  return true;
 }
 
 // Makes sure the engine is loaded from the store. False if the turn cannot go on (the
@@ -104,7 +174,7 @@ bool ensure_loaded(Self* self) {
   if (!latest) {
     if (latest.error().code == ErrorCode::kNotFound) {
       leave(self, true);
-    } else {
+    } else if (!(s.must_fail && fail_without_history(self, *s.must_fail))) {
       turn_failed(self, latest.error());
     }
     return false;
@@ -120,7 +190,7 @@ bool ensure_loaded(Self* self) {
   auto loaded = s.engine->load(latest->execution, latest->events);
   if (!loaded) {
     const auto& e = loaded.error();
-    if (e.category == ErrorCategory::kConfiguration) {
+    if (e.code == ErrorCode::kNondeterminism || e.code == ErrorCode::kNotRegistered) {
       // Nondeterminism or a removed orchestration: waiting will not fix it.
       s.log.error("{}", e.message);
       s.broken = true;
@@ -128,6 +198,13 @@ bool ensure_loaded(Self* self) {
                                    e.code == ErrorCode::kNondeterminism ? "duractor::Nondeterminism"
                                                                         : "duractor::NotRegistered",
                                    e.message};
+      return true;
+    }
+    if (!e.retryable) {
+      // A history the engine cannot replay (corrupt): end the execution without running it.
+      s.log.error("the history cannot be replayed, failing the instance: {}", e.to_string());
+      s.broken = true;
+      if (!s.must_fail) s.must_fail = turn_failure(e, s.failures + 1);
       return true;
     }
     turn_failed(self, e);
@@ -147,7 +224,13 @@ std::optional<std::string> oversized(const TurnResult& turn, std::size_t limit) 
           if constexpr (std::is_same_v<T, event::ActivityScheduled>) {
             size = b.input.size(), what = "the input of activity '" + b.name + "'";
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationScheduled>) {
-            size = b.input.size(), what = "the input of sub-orchestration '" + b.name + "'";
+            // An awaited child with too large an input is refused in plan_turn, and its
+            // parent gets a SubOrchestrationFailed it can catch; a detached one has nobody
+            // to tell, so it fails this instance.
+            if (b.detached) {
+              size = b.input.size(),
+              what = "the input of detached sub-orchestration '" + b.name + "'";
+            }
           } else if constexpr (std::is_same_v<T, event::EventSent>) {
             size = b.payload.size(), what = "the payload of event '" + b.name + "'";
           } else if constexpr (std::is_same_v<T, event::ExecutionCompleted>) {
@@ -201,16 +284,20 @@ void run_turn(Self* self) {
   auto inbox = s.core->store.read_inbox(s.id);
   if (!inbox) {
     if (inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
-    return turn_failed(self, inbox.error());
+    // With a failure due, it is recorded without the messages that cannot be read.
+    if (!s.must_fail || !s.engine->running()) return turn_failed(self, inbox.error());
+    s.log.error("the inbox cannot be read; failing the instance without its messages: {}",
+                inbox.error().to_string());
   }
   auto now = s.core->clock.now();
-  std::vector<InboxEntry> entries = std::move(*inbox);
+  std::vector<InboxEntry> entries;
+  if (inbox) entries = std::move(*inbox);
   s.in_turn = std::move(s.memory);
   s.memory.clear();
   for (std::size_t i = 0; i < s.in_turn.size(); ++i) {
     entries.push_back(InboxEntry{kMemorySeqBase + i, now, s.in_turn[i].message});
   }
-  if (entries.empty()) return maybe_turn(self);
+  if (entries.empty() && !(s.must_fail && s.engine->running())) return maybe_turn(self);
 
   // An execution past the history limit fails at its next turn.
   if (!s.must_fail && s.engine->running() &&
@@ -245,14 +332,13 @@ void run_turn(Self* self) {
       // Commit a failure instead of what the code did; the engine, now ahead of the store,
       // is rebuilt from the store at the next turn.
       turn = failed_instead(turn, *failure, s.committed_length, now);
-      auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn);
+      auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn, s.core->options.max_payload_bytes);
       s.engine.reset();
-      s.must_fail.reset();
+      s.must_fail = failure;  // until the failure is committed
       return commit(self, std::move(plan));
     }
   }
-  s.must_fail.reset();
-  commit(self, plan_turn(*s.lock, *s.engine, turn, s.in_turn));
+  commit(self, plan_turn(*s.lock, *s.engine, turn, s.in_turn, s.core->options.max_payload_bytes));
 }
 
 void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) {
@@ -323,6 +409,7 @@ void on_committed(Self* self, CommitReply& reply) {
     return;
   }
   s.failures = 0;
+  s.must_fail.reset();  // recorded, if one was due
   const auto& plan = *reply.plan;
   if (plan.commit.execution != s.committed_execution) {
     s.committed_execution = plan.commit.execution;

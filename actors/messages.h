@@ -8,8 +8,14 @@
 // lifecycle subscriptions go to the broker (pubsub/messages.h).
 //   (start_atom, name, instance id, input bytes)     -> (ok_atom, instance id)
 //   (status_atom, instance id)                      -> InstanceInfo
-//   (watch_atom, instance id)                       -> later, one (finished_atom, InstanceInfo)
-//                                                      to the sender, once the instance ends
+//   (watch_atom, instance id)                       -> (finished_atom, InstanceInfo), once the
+//                                                      instance ends (at once if it has ended)
+// The watch's answer is the reply to that message: sent with `request` (use caf::infinite
+// or a long timeout) it arrives in the response handlers; sent with `send` it arrives as an
+// ordinary message. For an instance that does not exist the answer is a caf::error with
+// kNotFound, at once — and later for one deleted before it finished. A watcher that uses
+// `send` gets that error in its error handler (set_error_handler); without one, CAF's
+// default handler ends the actor with the error.
 // An empty instance id in start_atom asks for a generated one.
 
 #include <caf/allowed_unsafe_message_type.hpp>

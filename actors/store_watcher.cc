@@ -5,7 +5,9 @@
 //  * every instance with inbox messages is woken (an event or a cancellation raised from
 //    the command line, an imported instance), as at start-up;
 //  * the actors and the activities of instances that no longer exist (deleted from the
-//    command line, even while running) are stopped, so that nothing acts for them again.
+//    command line, even while running) are stopped, so that nothing acts for them again,
+//    and whoever waits for such an instance to finish (Client::wait, watch_atom) gets
+//    kNotFound.
 // A busy runtime pays one atomic read per interval for this. It runs on a thread of its own
 // (detached), since its scans block.
 
@@ -52,6 +54,9 @@ void drop_deleted(Self* self, std::vector<InstanceId> candidates) {
   auto& core = *self->state.core;
   auto running = core.pool->instances();
   candidates.insert(candidates.end(), running.begin(), running.end());
+  // Instances someone waits for may be passivated, with neither actor nor activities.
+  auto watched = core.hub.watched();
+  candidates.insert(candidates.end(), watched.begin(), watched.end());
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   std::size_t gone = 0;
@@ -62,6 +67,7 @@ void drop_deleted(Self* self, std::vector<InstanceId> candidates) {
     core.log(id).debug("deleted by another process: its actor and activities stop");
     self->send(core.directory, evict_atom::value, id);
     core.pool->cancel_instance(id, "the instance was deleted");
+    core.hub.gone(id);  // its waiters get kNotFound
   }
   if (gone > 0) {
     core.log("host").info("{} instances in memory were deleted by another process", gone);

@@ -10,8 +10,17 @@ InstanceStatus status_of(const Outcome& outcome) {
   return InstanceStatus::kRunning;
 }
 
+FailureDetails child_input_too_large(const std::string& name, const InstanceId& child,
+                                     std::size_t size, std::size_t max_payload_bytes) {
+  return FailureDetails{
+      ErrorCategory::kConfiguration, "duractor::LimitExceeded",
+      "cannot start sub-orchestration '" + name + "' (instance '" + child + "'): its input is " +
+          std::to_string(size) + " bytes, over the payload limit of " +
+          std::to_string(max_payload_bytes) + " bytes (HostOptions::max_payload_bytes)"};
+}
+
 TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
-                   const std::vector<MemoryMessage>& memory) {
+                   const std::vector<MemoryMessage>& memory, std::size_t max_payload_bytes) {
   TurnPlan plan;
   auto& c = plan.commit;
   c.lock = lock;
@@ -40,6 +49,16 @@ TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const T
           } else if constexpr (std::is_same_v<T, action::CreateTimer>) {
             c.timers.push_back(NewTimer{act.id, act.fire_at});
           } else if constexpr (std::is_same_v<T, action::StartChild>) {
+            if (!act.detached && act.input.size() > max_payload_bytes) {
+              // Refused: the parent (this instance) hears of it as the child's failure.
+              message::ChildResult refused;
+              refused.execution = c.execution;
+              refused.scheduled_id = act.id;
+              refused.failure = child_input_too_large(act.name, act.instance, act.input.size(),
+                                                      max_payload_bytes);
+              c.outbound.push_back(OutboundMessage{self, std::move(refused)});
+              return;
+            }
             message::Start start;
             start.execution = 1;
             start.name = act.name;

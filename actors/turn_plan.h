@@ -4,6 +4,7 @@
 // instances it creates, and how the instance's metadata changes. Pure (no CAF, no I/O), so
 // the instance actor stays thin and this can be tested on its own.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -36,8 +37,17 @@ struct TurnPlan {
 
 // Builds the commit for `turn`, produced by `engine` from the durable inbox entries and
 // `memory` messages (given to the engine as inbox entries with seq kMemorySeqBase + index).
+// A sub-orchestration (not detached) whose input is over `max_payload_bytes` is not
+// started: the commit sends its parent (this instance) a ChildResult with the failure
+// {configuration, "duractor::LimitExceeded", "cannot start sub-orchestration ..."}, which
+// the code receives as SubOrchestrationFailed and may catch.
 TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
-                   const std::vector<MemoryMessage>& memory);
+                   const std::vector<MemoryMessage>& memory,
+                   std::size_t max_payload_bytes = SIZE_MAX);
+
+// The failure of a sub-orchestration start refused because its input is over the limit.
+FailureDetails child_input_too_large(const std::string& name, const InstanceId& child,
+                                     std::size_t size, std::size_t max_payload_bytes);
 
 // The status a final outcome gives an instance.
 InstanceStatus status_of(const Outcome& outcome);

@@ -242,9 +242,11 @@ std::optional<std::string> from_base64(std::string_view text) {
 }
 
 Json failure_json(const FailureDetails& failure) {
-  return Json{{"category", std::string(to_string(failure.category))},
-              {"type", failure.type},
-              {"message", failure.message}};
+  Json j{{"category", std::string(to_string(failure.category))},
+         {"type", failure.type},
+         {"message", failure.message}};
+  if (!failure.retryable) j["retryable"] = false;
+  return j;
 }
 
 Json instance_json(const InstanceInfo& info, bool payloads) {

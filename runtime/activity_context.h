@@ -9,7 +9,9 @@
 //   }
 //
 // Activities are ordinary C++ functions; they may block. Any exception they throw becomes an
-// ActivityFailed at the orchestration's co_await, with the exception's type and message.
+// ActivityFailed at the orchestration's co_await, with the exception's type and message. To
+// fail for good — a retry policy must not try again — throw duractor::NonRetryableError
+// (runtime/exceptions.h) or a subclass of it.
 
 #include <atomic>
 #include <functional>

@@ -10,8 +10,14 @@ using detail::RecordWriter;
 
 // ---- shared pieces -------------------------------------------------------------------
 
+// [category, type, message] or, for a failure that must not be retried,
+// [category, type, message, false]: records of retryable failures are what they always were.
 void write_failure(RecordWriter& w, const FailureDetails& f) {
-  w.array(3).u64(static_cast<std::uint8_t>(f.category)).str(f.type).str(f.message);
+  w.array(f.retryable ? 3 : 4)
+      .u64(static_cast<std::uint8_t>(f.category))
+      .str(f.type)
+      .str(f.message);
+  if (!f.retryable) w.boolean(false);
 }
 
 FailureDetails read_failure(FieldReader& r, std::string_view field) {
@@ -24,6 +30,7 @@ FailureDetails read_failure(FieldReader& r, std::string_view field) {
   f.category = static_cast<ErrorCategory>(category);
   f.type = a.str("type");
   f.message = a.str("message");
+  if (a.has_more()) f.retryable = a.boolean("retryable");
   return f;
 }
 

@@ -151,6 +151,10 @@ class OrchestrationContext {
   // ---- sub-orchestrations ----------------------------------------------------------------
   // Through a typed handle the child runs the handle's version (options.version, if set,
   // overrides it), as Client::start does; by name, version 0 means the latest registered.
+  // The future throws SubOrchestrationFailed if the child fails or is cancelled, or cannot
+  // start: its id is taken (type duractor::InstanceAlreadyExists) or its input is over
+  // HostOptions::max_payload_bytes (type duractor::LimitExceeded). A detached child with
+  // too large an input fails the calling instance instead.
 
   template <class In, class Out>
   DurableFuture<Out> call(const Orchestration<In, Out>& orchestration,
@@ -199,8 +203,15 @@ class OrchestrationContext {
 
   // ---- combinators -----------------------------------------------------------------------
 
+  // when_all over an empty vector completes at once with an empty vector (fan-out over an
+  // empty list needs no special case). when_any over an empty vector throws
+  // ConfigurationError (kInvalidArgument): there is nothing that could win.
   template <class T>
   DurableFuture<std::vector<ValueOf<T>>> when_all(std::vector<DurableFuture<T>> futures) {
+    if (futures.empty()) {
+      return DurableFuture<std::vector<ValueOf<T>>>(
+          detail::settled_core(awaits_, "when_all of no futures", std::vector<ValueOf<T>>()));
+    }
     return duractor::when_all(std::move(futures));
   }
   template <class... T>

@@ -67,6 +67,10 @@ FailureDetails failure_of(std::exception_ptr error) {
     std::rethrow_exception(error);
   } catch (const DurableError& e) {
     return e.failure();
+  } catch (const NonRetryableError& e) {
+    FailureDetails f{ErrorCategory::kApplication, exception_type_name(e), e.what()};
+    f.retryable = false;
+    return f;
   } catch (const std::exception& e) {
     return FailureDetails{ErrorCategory::kApplication, exception_type_name(e), e.what()};
   } catch (...) {

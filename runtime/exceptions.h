@@ -16,11 +16,12 @@
 //
 // All derive from DurableError, which carries the FailureDetails recorded in history. An
 // exception that escapes an orchestration fails the instance with its details (or, for
-// Cancelled, ends it as cancelled).
+// Cancelled in an instance asked to cancel, ends it as cancelled).
 
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "runtime/history.h"
 
@@ -72,9 +73,14 @@ class SubOrchestrationFailed : public DurableError {
   InstanceId instance_;
 };
 
-// The instance was asked to stop (cooperative cancellation), or the awaited operation lost
-// a when_any. An orchestration may catch it to compensate; if it escapes, the instance ends
-// as cancelled.
+// The FailureDetails::type of a cancellation ("duractor::Cancelled").
+inline constexpr std::string_view kCancelledType = "duractor::Cancelled";
+
+// The instance was asked to stop (cooperative cancellation), or the awaited operation was
+// cancelled (it lost a when_any; an activity or child that was cancelled comes as
+// ActivityFailed / SubOrchestrationFailed with this type). An orchestration may catch it to
+// compensate. If it escapes an instance that was asked to cancel, the instance ends
+// cancelled; otherwise it ends failed ("awaited a cancelled operation: <reason>").
 class Cancelled : public DurableError {
  public:
   explicit Cancelled(std::string reason);
@@ -82,6 +88,17 @@ class Cancelled : public DurableError {
 
  private:
   std::string reason_;
+};
+
+// Thrown by an activity to fail for good: trying again cannot help (a 403, a validation
+// error, a card declined). The failure is recorded with retryable = false, and a retry
+// policy does not retry it: the call throws ActivityFailed at once. Its type is that of the
+// exception thrown, so a subclass (class Forbidden : public NonRetryableError) keeps its name.
+//
+//   if (response.status == 403) throw duractor::NonRetryableError("forbidden: " + url);
+class NonRetryableError : public std::runtime_error {
+ public:
+  explicit NonRetryableError(const std::string& message) : std::runtime_error(message) {}
 };
 
 // The program is wrong: a payload does not decode as the type the code expects, a name is
@@ -99,7 +116,8 @@ class ConfigurationError : public DurableError {
 std::string exception_type_name(const std::exception& e);
 
 // What to record for an exception escaping user code: a DurableError keeps its details;
-// any std::exception gives its type and what(); anything else "unknown exception".
+// any std::exception gives its type and what() (a NonRetryableError, also retryable =
+// false); anything else "unknown exception".
 FailureDetails failure_of(std::exception_ptr error);
 
 // Throws a ConfigurationError for `error` (used where a Result meets orchestration code).

@@ -459,6 +459,14 @@ class AnyTupleCore final : public CombinatorCore<WhenAny<T...>> {
   std::tuple<DurableFuture<T>...> futures_;
 };
 
+// A future settled at once with `value`, in `registry`'s order (when_all of nothing).
+template <class R>
+std::shared_ptr<FutureCore> settled_core(AwaitRegistry& registry, std::string what, R value) {
+  auto core = std::make_shared<ValueCore<R>>(registry, CoreKind::kCombinator, std::move(what));
+  core->settle_value(std::move(value));
+  return core;
+}
+
 }  // namespace detail
 
 // A vector of futures of one type, for when_all / when_any over a list:
@@ -475,10 +483,14 @@ std::vector<DurableFuture<T>> futures(DurableFuture<T> first, Rest... rest) {
 }
 
 // Waits for every future; gives their results in the order given. If any failed, throws
-// the failure that happened first (in history order) once all have settled.
+// the failure that happened first (in history order) once all have settled. Over no
+// futures use ctx.when_all, which completes at once with an empty vector: this free
+// function has no context to order that completion in, and throws ConfigurationError
+// (kInvalidArgument).
 template <class T>
 DurableFuture<std::vector<ValueOf<T>>> when_all(std::vector<DurableFuture<T>> futures);
 // Waits for the first future to settle (in history order); the others are abandoned.
+// Throws ConfigurationError (kInvalidArgument) for no futures: nothing could ever win.
 template <class T>
 DurableFuture<AnyOf<T>> when_any(std::vector<DurableFuture<T>> futures);
 
@@ -486,7 +498,9 @@ template <class T>
 DurableFuture<std::vector<ValueOf<T>>> when_all(std::vector<DurableFuture<T>> futures) {
   using R = std::vector<ValueOf<T>>;
   if (futures.empty()) {
-    throw std::invalid_argument("when_all needs at least one future");
+    throw ConfigurationError(ErrorCode::kInvalidArgument,
+                             "duractor::when_all of no futures has no context to complete in; "
+                             "call ctx.when_all, which completes at once with an empty vector");
   }
   std::vector<std::shared_ptr<detail::FutureCore>> cores;
   for (const auto& f : futures) cores.push_back(f.core());
@@ -505,7 +519,11 @@ DurableFuture<std::tuple<ValueOf<T>...>> when_all(DurableFuture<T>... futures) {
 
 template <class T>
 DurableFuture<AnyOf<T>> when_any(std::vector<DurableFuture<T>> futures) {
-  if (futures.empty()) throw std::invalid_argument("when_any needs at least one future");
+  if (futures.empty()) {
+    throw ConfigurationError(ErrorCode::kInvalidArgument,
+                             "when_any of no futures: nothing could ever win (when_any needs at "
+                             "least one future)");
+  }
   std::vector<std::shared_ptr<detail::FutureCore>> cores;
   for (const auto& f : futures) cores.push_back(f.core());
   auto core = std::make_shared<detail::AnyVectorCore<T>>(std::move(futures), std::move(cores));

@@ -64,7 +64,8 @@ bool HistoryEvent::is_terminal() const {
 namespace {
 
 std::string failure_text(const FailureDetails& f) {
-  return std::string(to_string(f.category)) + " " + f.type + ": " + f.message;
+  return std::string(to_string(f.category)) + " " + f.type + ": " + f.message +
+         (f.retryable ? "" : " (not retryable)");
 }
 
 struct Describer {

@@ -25,6 +25,9 @@ struct FailureDetails {
   ErrorCategory category = ErrorCategory::kApplication;
   std::string type;     // e.g. "std::runtime_error", "duractor::ActivityTimedOut"
   std::string message;  // what() of the exception, or duractor's own description
+  // False when trying again cannot help and a retry policy must not retry: the activity
+  // threw duractor::NonRetryableError. Recorded only when false (older records: true).
+  bool retryable = true;
   bool operator==(const FailureDetails&) const = default;
 };
 

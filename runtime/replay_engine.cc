@@ -141,7 +141,7 @@ class RetryCore : public FutureCore, public Waiter {
 
  private:
   static bool retryable(const FailureDetails& f) {
-    return f.category == ErrorCategory::kApplication && f.type != "duractor::Cancelled";
+    return f.retryable && f.category == ErrorCategory::kApplication && f.type != kCancelledType;
   }
 
   void next_attempt() {
@@ -344,6 +344,14 @@ bool is_code_event(EventKind kind) {
 
 // Whether what the code does now is what history recorded.
 bool same_action(const EventBody& now, const EventBody& recorded) {
+  // Earlier builds ended an execution as cancelled whenever a Cancelled escaped, even
+  // with no cancel requested; the code now fails it. Such a history still replays (and
+  // keeps its recorded end).
+  if (const auto* failed = std::get_if<event::ExecutionFailed>(&now);
+      failed != nullptr && failed->failure.type == kCancelledType &&
+      std::holds_alternative<event::ExecutionCancelled>(recorded)) {
+    return true;
+  }
   if (now.index() != recorded.index()) return false;
   return std::visit(
       [&](const auto& a) -> bool {
@@ -364,6 +372,12 @@ bool same_action(const EventBody& now, const EventBody& recorded) {
 }
 
 }  // namespace
+
+FailureDetails awaited_cancelled_operation(FailureDetails failure) {
+  static constexpr std::string_view kPrefix = "awaited a cancelled operation: ";
+  if (!failure.message.starts_with(kPrefix)) failure.message.insert(0, kPrefix);
+  return failure;
+}
 
 bool is_final(const Outcome& o) {
   return std::holds_alternative<outcome::Completed>(o) || std::holds_alternative<outcome::Failed>(o) ||
@@ -518,6 +532,7 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   name_ = started.name;
   version_ = started.version;
   parent_ = started.parent;
+  cancel_requested_ = false;
   auto entry = registry_.orchestration(started.name, started.version);
   ctx_.reset(new OrchestrationContext(instance_, execution_, started.name, started.version,
                                       options_.logger));
@@ -555,8 +570,13 @@ void ReplayEngine::check_progress() {
   auto& promise = handle.promise();
   if (promise.error) {
     auto failure = failure_of(promise.error);
-    if (failure.type == "duractor::Cancelled") {
+    if (failure.type == kCancelledType && cancel_requested_) {
       ctx_->emit(event::ExecutionCancelled{failure.message});
+    } else if (failure.type == kCancelledType) {
+      // Nobody asked this instance to stop: the code awaited something that was cancelled
+      // (a when_any loser, a cancelled activity or child) and let it escape. That is a
+      // failure of the code, not a cancellation of the instance.
+      ctx_->emit(event::ExecutionFailed{awaited_cancelled_operation(std::move(failure))});
     } else {
       ctx_->emit(event::ExecutionFailed{failure});
     }
@@ -627,6 +647,7 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
     return {};
   }
   if (const auto* cancel = std::get_if<event::CancelRequested>(&e.body)) {
+    cancel_requested_ = true;
     // Cascade, in id order: in-flight activities see their token, children are cancelled.
     for (auto& [id, core] : ctx.open_) {
       if (core->abandoned()) continue;

@@ -102,6 +102,13 @@ using Outcome = std::variant<outcome::NotStarted, outcome::Running, outcome::Com
 // True for Completed, Failed and Cancelled (not for ContinuedAsNew: the instance goes on).
 bool is_final(const Outcome& outcome);
 
+// The failure recorded when a Cancelled-typed failure escapes an execution that was not
+// asked to cancel (it awaited a when_any loser, or rethrew the failure of a cancelled
+// activity or child): type "duractor::Cancelled" kept, the message prefixed with
+// "awaited a cancelled operation: ". The execution ends failed, not cancelled: only a
+// requested cancellation (CancelRequested in its history) ends one cancelled.
+FailureDetails awaited_cancelled_operation(FailureDetails failure);
+
 struct TurnResult {
   ExecutionId execution = 0;             // the execution the new events belong to
   std::vector<HistoryEvent> new_events;  // ids continue the execution's history
@@ -184,7 +191,8 @@ class ReplayEngine {
   std::string name_;
   std::uint32_t version_ = 0;
   std::optional<ParentLink> parent_;
-  bool broken_ = false;  // a load failed; only fail_turn is allowed
+  bool broken_ = false;            // a load failed; only fail_turn is allowed
+  bool cancel_requested_ = false;  // the current execution has seen a CancelRequested
   Mode mode_ = Mode::kLive;
   TimePoint turn_now_{};
 

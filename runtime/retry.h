@@ -1,7 +1,9 @@
 #pragma once
 // RetryPolicy: how ctx.call(activity, input, policy) retries a failing activity. Waits
 // between attempts are durable timers, so a retried call survives restarts and replays
-// exactly like any other code.
+// exactly like any other code. Only application failures are retried, and not those that
+// say retrying cannot help: cancellation, and an activity that threw
+// duractor::NonRetryableError (FailureDetails::retryable false) fail the call at once.
 
 #include <algorithm>
 #include <cmath>

@@ -2241,6 +2241,9 @@ Result<std::vector<HistoryEvent>> LmdbStore::read_history(const InstanceId& id,
 }
 
 Result<ExecutionHistory> LmdbStore::read_latest_history(const InstanceId& id) {
+  if (const auto& inject = impl_->options.fault_injector) {
+    DURACTOR_TRY(inject("read_latest_history:" + id));
+  }
   return impl_->read([&](Tx& tx) -> Result<ExecutionHistory> {
     auto info = tx.existing_instance(id);
     if (!info) return fail(info.error());

@@ -29,7 +29,8 @@ namespace duractor {
 
 // Test hook: called at named steps inside write operations ("commit_turn.events",
 // "batch.commit", ...). An error it returns makes the write fail at that step, exactly as
-// a real failure there would.
+// a real failure there would. Also called before one read, "read_latest_history:<id>",
+// whose error that read then returns (a history that does not decode, say).
 using FaultInjector = std::function<Status(std::string_view step)>;
 
 struct LmdbOptions {

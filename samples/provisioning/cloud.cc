@@ -43,7 +43,7 @@ void Cloud::call(const std::string& what) {
   std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(options_.latency.count() * jitter));
   if (roll < options_.failure_rate) {
     std::printf("  cloud: %s -> 503 service unavailable\n", what.c_str());
-    throw std::runtime_error("cloud API: 503 service unavailable (" + what + ")");
+    throw CloudError(503, "cloud API: 503 service unavailable (" + what + ")");
   }
 }
 
@@ -68,7 +68,7 @@ CloudResource Cloud::create(const std::string& kind, const std::string& name, co
   }
   if (options_.broken.count(kind)) {
     std::printf("  cloud: create %s %s -> 403 quota exceeded\n", kind.c_str(), name.c_str());
-    throw std::runtime_error("cloud API: 403 quota exceeded for " + kind + " (" + name + ")");
+    throw CloudError(403, "cloud API: 403 quota exceeded for " + kind + " (" + name + ")");
   }
   int n = state_["next"].get<int>();
   state_["next"] = n + 1;
@@ -94,7 +94,7 @@ bool Cloud::healthy(const std::string& id) {
   call("health " + id);
   std::lock_guard lock(mutex_);
   auto& resources = state_["resources"];
-  if (!resources.contains(id)) throw std::runtime_error("cloud API: 404 no resource " + id);
+  if (!resources.contains(id)) throw CloudError(404, "cloud API: 404 no resource " + id);
   return now_ms() - resources[id].at("created_ms").get<std::int64_t>() >= options_.boot_time.count();
 }
 
@@ -102,7 +102,7 @@ void Cloud::deploy(const std::string& id, const std::string& release) {
   call("deploy " + release + " to " + id);
   std::lock_guard lock(mutex_);
   auto& resources = state_["resources"];
-  if (!resources.contains(id)) throw std::runtime_error("cloud API: 404 no resource " + id);
+  if (!resources.contains(id)) throw CloudError(404, "cloud API: 404 no resource " + id);
   resources[id]["release"] = release;
   save();
   std::printf("  cloud: %s runs %s\n", id.c_str(), release.c_str());

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,18 @@ struct CloudOptions {
   std::uint64_t seed = 42;
 };
 
+// What a failed call answered, like an HTTP error: 503 (transient: try again), 403 and
+// 404 (they will answer the same next time). what() reads "cloud API: <status> ...".
+class CloudError : public std::runtime_error {
+ public:
+  CloudError(int status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
 struct CloudResource {
   std::string id;
   std::string kind;  // network, database, vm, dns
@@ -40,6 +53,8 @@ struct CloudResource {
 class Cloud {
  public:
   // Loads the state file if it exists. Throws std::runtime_error if it does not parse.
+  // The calls below throw CloudError when the cloud refuses (503 now and then; 403 for a
+  // broken kind; 404 for an unknown resource).
   explicit Cloud(CloudOptions options);
 
   // Creates a resource, or returns the one of that name. `parent` is the network (for

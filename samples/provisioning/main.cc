@@ -3,6 +3,7 @@
 // polled with backoff until every VM answers (one sub-orchestration per VM); an approval
 // gate with a deadline; and a rolling deploy. The cloud is simulated (cloud.h) with
 // latency, random 503s (retried with backoff) and resources that outlive the program.
+// A 403 is not retried: the activity reports it as duractor::NonRetryableError.
 // If a step fails for good, or the approval is refused or late, or someone cancels the
 // provisioning, what was created is torn down in reverse. Progress is the instance's
 // custom status, printed as lifecycle notifications arrive.

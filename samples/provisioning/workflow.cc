@@ -22,12 +22,26 @@ const duractor::Activity<Resource, void> Delete{"Delete"};
 const duractor::Activity<Resource, bool> CheckHealth{"CheckHealth"};
 const duractor::Activity<DeployRequest, void> Deploy{"Deploy"};
 
-// Cloud calls fail now and then (503): retry them, with backoff, before giving up.
+// Cloud calls fail now and then (503): retry them, with backoff, before giving up. A 4xx
+// answer will be the same next time: the activities report it as NonRetryableError, which
+// the policy does not retry.
 duractor::RetryPolicy cloud_retry() {
   return duractor::RetryPolicy::exponential(6, 100ms, 2.0, 2s).with_attempt_timeout(30s);
 }
 
 Resource to_payload(const CloudResource& r) { return {r.id, r.kind, r.name, r.address}; }
+
+// Runs a cloud call for an activity: a client error (4xx: forbidden, quota, not found)
+// fails the activity for good; anything else (503) is left to the retry policy.
+template <class F>
+auto cloud_call(F&& call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const CloudError& e) {
+    if (e.status() >= 400 && e.status() < 500) throw duractor::NonRetryableError(e.what());
+    throw;
+  }
+}
 
 // Polls a VM's health check until it answers, waiting longer each time (a durable timer:
 // a restart in the middle does not start the waiting over).
@@ -119,11 +133,15 @@ Task<Environment> provision(OrchestrationContext& ctx, Spec spec) {
 
 void register_workflow(duractor::Registry& registry, Cloud& cloud) {
   registry.add(Create, [&cloud](ActivityContext&, CreateRequest r) {
-    return to_payload(cloud.create(r.kind, r.name, r.parent));
+    return cloud_call([&] { return to_payload(cloud.create(r.kind, r.name, r.parent)); });
   });
-  registry.add(Delete, [&cloud](ActivityContext&, Resource r) { cloud.remove(r.id); });
-  registry.add(CheckHealth, [&cloud](ActivityContext&, Resource r) { return cloud.healthy(r.id); });
-  registry.add(Deploy, [&cloud](ActivityContext&, DeployRequest r) { cloud.deploy(r.vm.id, r.release); });
+  registry.add(Delete, [&cloud](ActivityContext&, Resource r) { cloud_call([&] { cloud.remove(r.id); }); });
+  registry.add(CheckHealth, [&cloud](ActivityContext&, Resource r) {
+    return cloud_call([&] { return cloud.healthy(r.id); });
+  });
+  registry.add(Deploy, [&cloud](ActivityContext&, DeployRequest r) {
+    cloud_call([&] { cloud.deploy(r.vm.id, r.release); });
+  });
   registry.add(WaitHealthy, wait_healthy);
   registry.add(Provision, provision);
 }

@@ -102,6 +102,39 @@ TEST_SUITE("runtime: embedding") {
     caf::anon_send_exit(user, caf::exit_reason::user_shutdown);
     (*host)->stop();  // the service's actor system keeps running: it is not the host's
   }
+
+  TEST_CASE("a watch on an instance that does not exist is answered with kNotFound at once") {
+    testing::TempDir dir;
+    Registry registry;
+    registry.add(Shout, [](ActivityContext&, std::string s) { return s + "!"; });
+    registry.add(Greeting, [](OrchestrationContext& ctx, std::string name) -> Task<std::string> {
+      co_return "hello " + co_await ctx.call(Shout, name);
+    });
+    caf::actor_system_config config;
+    caf::actor_system system{config};
+    auto host = Host::start(system, registry, testing::test_host_options(dir.sub("store")));
+    REQUIRE(host);
+    caf::scoped_actor test{system};
+    auto began = std::chrono::steady_clock::now();
+    test->request((*host)->client_actor(), 10s, watch_atom::value, std::string("no-such-instance"))
+        .receive([](finished_atom, const InstanceInfo&) { FAIL("an unknown instance finished"); },
+                 [](caf::error& e) {
+                   auto error = from_caf_error(e);
+                   CHECK(error.code == ErrorCode::kNotFound);
+                   CHECK(error.message == "no instance 'no-such-instance'");
+                 });
+    CHECK(std::chrono::steady_clock::now() - began < 5s);
+
+    // A watch sent as a request is answered with the final information.
+    REQUIRE((*host)->client().start(Greeting, "greet-req", std::string("req")));
+    test->request((*host)->client_actor(), 20s, watch_atom::value, std::string("greet-req"))
+        .receive([](finished_atom, const InstanceInfo& info) {
+                   CHECK(info.status == InstanceStatus::kCompleted);
+                   CHECK(*decode<std::string>(info.output) == "hello req!");
+                 },
+                 [](caf::error& e) { FAIL(from_caf_error(e).to_string()); });
+    (*host)->stop();
+  }
 }
 
 }  // namespace duractor

@@ -4,11 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <future>
+#include <thread>
 #include <mutex>
 #include <set>
 
 #include "actors/client.h"
 #include "actors/host.h"
+#include "store/lmdb_store.h"
 #include "tests/support/host_fixture.h"
 
 namespace duractor {
@@ -392,6 +395,29 @@ TEST_SUITE("runtime: client") {
     CHECK(client.status("w").error().code == ErrorCode::kNotFound);
     CHECK(eventually([&] { return rt.host->live_instances() == 0; }));
   }
+
+  TEST_CASE("a wait on an instance deleted while it waits ends with kNotFound, not a timeout") {
+    const Orchestration<int, int> Waiting{"Waiting", 1};
+    Runtime rt(nullptr, [&](Registry& r) {
+      r.add(Waiting, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_return co_await ctx.wait_event<int>("go");
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Waiting, "doomed", 0));
+    REQUIRE(eventually([&] { return client.status("doomed")->status == InstanceStatus::kRunning; }));
+    std::promise<Result<InstanceInfo>> waited;
+    auto began = std::chrono::steady_clock::now();
+    std::thread waiter([&] { waited.set_value(client.wait("doomed", 60s)); });
+    std::this_thread::sleep_for(50ms);  // let the wait begin
+    REQUIRE(client.remove("doomed", true));
+    auto outcome = waited.get_future().get();
+    waiter.join();
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().code == ErrorCode::kNotFound);
+    CHECK(outcome.error().message == "no instance 'doomed'");
+    CHECK(std::chrono::steady_clock::now() - began < 20s);
+  }
 }
 
 TEST_SUITE("runtime: limits and versions") {
@@ -416,6 +442,42 @@ TEST_SUITE("runtime: limits and versions") {
     CHECK(info->status == InstanceStatus::kFailed);
     CHECK(info->failure->category == ErrorCategory::kConfiguration);
     CHECK(info->failure->message.find("the output is") != std::string::npos);
+  }
+
+  TEST_CASE("a sub-orchestration input over the limit fails the child start, and the parent can catch it") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    const Orchestration<std::string, int> Measure{"Measure", 1};
+    const Orchestration<int, std::string> Delegates{"Delegates", 1};
+    r.add(Measure, [](OrchestrationContext&, std::string s) -> Task<int> {
+      co_return static_cast<int>(s.size());
+    });
+    r.add(Delegates, [&](OrchestrationContext& ctx, int n) -> Task<std::string> {
+      std::string input(static_cast<std::size_t>(n), 'x');
+      std::optional<SubOrchestrationFailed> refused;
+      try {
+        int size = co_await ctx.call(Measure, input, {"measure-child"});
+        co_return "started: " + std::to_string(size);
+      } catch (const SubOrchestrationFailed& e) {
+        refused = e;
+      }
+      // The parent goes on: here with a smaller input.
+      int size = co_await ctx.call(Measure, std::string("small"));
+      co_return refused->failure().type + " | " + refused->failure().message + " | then " +
+          std::to_string(size);
+    });
+    auto options = test_host_options(dir.sub("store"));
+    options.max_payload_bytes = 1000;
+    auto host = start_host(r, options);
+    auto client = host->client();
+    auto out = Delegates.run(client, "delegates", 5000, 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out ==
+          "duractor::LimitExceeded | cannot start sub-orchestration 'Measure' (instance "
+          "'measure-child'): its input is 5003 bytes, over the payload limit of 1000 bytes "
+          "(HostOptions::max_payload_bytes) | then 5");
+    CHECK(client.status("measure-child").error().code == ErrorCode::kNotFound);  // never created
   }
 
   TEST_CASE("an execution past the history limit fails with a clear reason") {
@@ -547,6 +609,137 @@ TEST_SUITE("runtime: failures of the runtime") {
     CHECK(info->failure->category == ErrorCategory::kInfrastructure);
     CHECK(info->failure->type == "duractor::TurnFailed");
     CHECK(info->failure->message.find("disk on fire") != std::string::npos);
+  }
+
+  TEST_CASE("a turn failure that retrying cannot fix fails the instance at once with its cause") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    auto options = test_host_options(dir.sub("store"));
+    options.max_turn_attempts = 5;
+    std::atomic<int> injected{0};
+    options.store.fault_injector = [&](std::string_view step) -> Status {
+      if (step == "commit_turn.history" && injected == 0) {
+        ++injected;
+        return fail(ErrorCode::kCorrupt, "injected: a page of the history table is damaged");
+      }
+      return {};
+    };
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.start(Hello, "broken", "b"));
+    auto info = client.wait("broken", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kFailed);  // not retried into success
+    REQUIRE(info->failure);
+    CHECK(info->failure->type == "duractor::TurnFailed");
+    CHECK(info->failure->category == ErrorCategory::kInfrastructure);
+    CHECK(info->failure->message ==
+          "a turn failed and cannot succeed by retrying: corrupt: injected: a page of the history "
+          "table is damaged");
+    CHECK(injected == 1);
+    auto history = client.history("broken");
+    REQUIRE(history);
+    CHECK(history->back().kind() == EventKind::kExecutionFailed);
+  }
+
+  TEST_CASE("an instance whose history the engine cannot replay fails durably instead of staying running") {
+    TempDir dir;
+    auto path = dir.sub("store");
+    {
+      // A history that breaks the engine's rules: #2 completes an operation never scheduled.
+      LmdbOptions store_options;
+      store_options.path = path;
+      store_options.sync = false;
+      auto store = LmdbStore::open(store_options);
+      REQUIRE(store);
+      REQUIRE((*store)->create_instance(NewInstance{"mangled", "Hello", 1, encode(std::string("m"))}));
+      auto inbox = (*store)->read_inbox("mangled");
+      REQUIRE(inbox);
+      auto lock = (*store)->lock_instance("mangled", 10s);
+      REQUIRE(lock);
+      TurnCommit turn;
+      turn.lock = *lock;
+      turn.execution = 1;
+      auto now = SystemClock::instance().now();
+      turn.events.push_back(HistoryEvent{1, now, event::ExecutionStarted{"Hello", 1, encode(std::string("m")), std::nullopt, {}}});
+      turn.events.push_back(HistoryEvent{2, now, event::ActivityCompleted{7, encode(std::string("?"))}});
+      turn.consumed.push_back(inbox->front().seq);
+      turn.update.status = InstanceStatus::kRunning;
+      turn.update.name = "Hello";
+      turn.update.version = 1;
+      REQUIRE((*store)->commit_turn(turn));
+    }
+    Registry r;
+    add_common(r);
+    auto options = test_host_options(path);
+    options.max_turn_attempts = 3;
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.raise("mangled", "Poke", 1));  // wakes it: the load fails
+    auto info = client.wait("mangled", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kFailed);
+    REQUIRE(info->failure);
+    CHECK(info->failure->type == "duractor::TurnFailed");
+    CHECK(info->failure->message.find("is corrupt at event #2") != std::string::npos);
+    auto history = client.history("mangled");
+    REQUIRE(history);
+    REQUIRE(history->size() == 3);
+    CHECK(history->back().kind() == EventKind::kExecutionFailed);
+  }
+
+  TEST_CASE("an instance whose history cannot be read is failed from its metadata, and its parent hears of it") {
+    TempDir dir;
+    Registry r;
+    add_common(r);
+    const Orchestration<int, int> Sleepy{"Sleepy", 1};
+    const Orchestration<int, std::string> Delegator{"Delegator", 1};
+    r.add(Sleepy, [](OrchestrationContext& ctx, int) -> Task<int> { co_return co_await ctx.wait_event<int>("go"); });
+    r.add(Delegator, [&](OrchestrationContext& ctx, int) -> Task<std::string> {
+      std::optional<SubOrchestrationFailed> failed;
+      try {
+        co_return std::to_string(co_await ctx.call(Sleepy, 0, {"sleepy-child"}));
+      } catch (const SubOrchestrationFailed& e) {
+        failed = e;
+      }
+      co_return failed->failure().type + ": " + failed->failure().message;
+    });
+    auto options = test_host_options(dir.sub("store"));
+    options.passivate_after = 20ms;
+    std::atomic<bool> unreadable{false};
+    options.store.fault_injector = [&](std::string_view step) -> Status {
+      if (unreadable && step == "read_latest_history:sleepy-child") {
+        return fail(ErrorCode::kCorrupt, "injected: history record 3 does not decode");
+      }
+      return {};
+    };
+    auto host = start_host(r, options);
+    auto client = host->client();
+    REQUIRE(client.start(Delegator, "delegator", 0));
+    REQUIRE(eventually([&] {
+      auto child = client.status("sleepy-child");
+      return child && child->status == InstanceStatus::kRunning;
+    }));
+    auto before = client.history("sleepy-child");
+    REQUIRE(before);
+    REQUIRE(eventually([&] { return host->live_instances() == 0; }));  // both passivated
+    unreadable = true;
+    REQUIRE(client.raise("sleepy-child", "go", 7));  // the child's new actor cannot load it
+    auto out = Delegator.wait(client, "delegator", 20s);
+    unreadable = false;
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out ==
+          "duractor::TurnFailed: a turn failed and cannot succeed by retrying: corrupt: injected: "
+          "history record 3 does not decode");
+    auto child = client.status("sleepy-child");
+    REQUIRE(child);
+    CHECK(child->status == InstanceStatus::kFailed);
+    auto after = client.history("sleepy-child");
+    REQUIRE(after);
+    REQUIRE(after->size() == before->size() + 1);  // appended after the last recorded event
+    CHECK(after->back().kind() == EventKind::kExecutionFailed);
+    CHECK(host->store().read_inbox("sleepy-child")->empty());  // the event was consumed
   }
 
   TEST_CASE("the typed handle helpers: status and cancel") {

@@ -4,6 +4,7 @@
 // sub-orchestration, one with a long activity, one that continues as new; a host on a
 // fresh store whose log the tests can read; and the binary runner (cli_runner.h).
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -159,12 +160,15 @@ class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 // A host on `path` whose log lines (debug and up) the test can read.
 struct LoggedHost {
-  LoggedHost(const Registry& registry, const std::string& path)
+  // `adjust`, if given, changes the test options before the host starts.
+  LoggedHost(const Registry& registry, const std::string& path,
+             const std::function<void(HostOptions&)>& adjust = {})
       : sink(std::make_shared<LineSink>()),
         logger(std::make_shared<spdlog::logger>("cli-test", sink)) {
     logger->set_level(spdlog::level::debug);
     auto options = test_host_options(path);
     options.logger = logger;
+    if (adjust) adjust(options);
     host = start_host(registry, options);
   }
   // Log lines at `level` or above.

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "store/lmdb_store.h"
@@ -202,6 +203,26 @@ TEST_SUITE("cli: with a running runtime") {
       noticed = noticed || contains(line, "deleted by another process");
     }
     CHECK(noticed);
+  }
+
+  TEST_CASE("a wait on a passivated instance deleted from the command line ends with kNotFound") {
+    TempDir dir;
+    auto registry = testing::cli_registry();
+    LoggedHost rt(registry, dir.sub("store"), [](HostOptions& o) { o.passivate_after = 20ms; });
+    auto client = rt.host->client();
+    REQUIRE(Approve.start(client, "forgotten", 1));
+    wait_for_status(*rt.host, "forgotten", "waiting for approval");
+    REQUIRE(eventually([&] { return rt.host->live_instances() == 0; }));  // no actor left
+    std::promise<Result<InstanceInfo>> waited;
+    std::thread waiter([&] { waited.set_value(client.wait("forgotten", 60s)); });
+    std::this_thread::sleep_for(50ms);  // let the wait begin
+    REQUIRE_EXIT(run_cli({"--store", dir.sub("store"), "delete", "forgotten", "--force"}), 0);
+    auto deleted_at = Steady::now();
+    auto outcome = waited.get_future().get();
+    waiter.join();
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().code == ErrorCode::kNotFound);
+    CHECK(seconds_since(deleted_at) < 5.0);  // the store watcher noticed, not the timeout
   }
 
   TEST_CASE("an instance exported mid-flight and imported into a store another runtime runs on completes there") {

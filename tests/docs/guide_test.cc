@@ -83,6 +83,29 @@ Task<int> retrying(OrchestrationContext& ctx, int input) {
   co_return v;
 }
 
+// A simulated HTTP service: /private answers 403.
+int http_status(const std::string& url) { return url.ends_with("/private") ? 403 : 200; }
+
+// snippet: non-retryable
+std::string fetch(duractor::ActivityContext&, std::string url) {
+  int status = http_status(url);
+  if (status == 403) throw duractor::NonRetryableError("403 forbidden: " + url);  // for good
+  if (status != 200) throw std::runtime_error(std::to_string(status) + ": " + url);  // retried
+  return "body of " + url;
+}
+// end snippet
+
+const duractor::Activity<std::string, std::string> Fetch{"Fetch"};
+const duractor::Orchestration<std::string, std::string> Fetching{"Fetching", 1};
+Task<std::string> fetching(OrchestrationContext& ctx, std::string url) {
+  try {
+    co_return co_await ctx.call(Fetch, url, duractor::RetryPolicy::fixed(5, 1s));
+  } catch (const duractor::ActivityFailed& e) {
+    co_return "after " + std::to_string(e.attempts()) + " attempt: " + e.failure().type + ": " +
+        e.failure().message;
+  }
+}
+
 // ---- timers, events, topics ----
 
 const duractor::Orchestration<int, std::int64_t> Sleeper{"Sleeper", 1};
@@ -237,6 +260,11 @@ struct Guide {
     registry.add(Calling, calling);
     registry.add(FanOut, fan_out);
     registry.add(Retrying, retrying);
+    registry.add(Fetch, [this](ActivityContext& a, std::string url) {
+      ++fetch_attempts;
+      return fetch(a, std::move(url));
+    });
+    registry.add(Fetching, fetching);
     registry.add(Sleeper, sleeper);
     registry.add(Approver, approver);
     registry.add(Pinged, pinged);
@@ -281,7 +309,7 @@ struct Guide {
   ManualClock clock;
   Registry registry;
   std::unique_ptr<Host> host;
-  std::atomic<int> notified{0}, flaky_attempts{0}, released{0};
+  std::atomic<int> notified{0}, flaky_attempts{0}, released{0}, fetch_attempts{0};
 };
 
 }  // namespace
@@ -299,6 +327,12 @@ TEST_SUITE("docs: the orchestration guide's examples") {
     REQUIRE(Retrying.start(client, "retrying", 7));
     CHECK(g.output<int>("retrying") == 7);
     CHECK(g.flaky_attempts == 3);
+    REQUIRE(Fetching.start(client, "fetching", "https://example.org/private"));
+    CHECK(g.output<std::string>("fetching") ==
+          "after 1 attempt: duractor::NonRetryableError: 403 forbidden: https://example.org/private");
+    CHECK(g.fetch_attempts == 1);  // the policy allowed 5; a NonRetryableError is not retried
+    CHECK(*Fetching.run(client, "fetching-public", "https://example.org/public", 20s) ==
+          "body of https://example.org/public");
   }
 
   TEST_CASE("timers, events and topics") {

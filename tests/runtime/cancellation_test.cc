@@ -82,6 +82,72 @@ TEST_SUITE("cancellation") {
     h.check_replay();
   }
 
+  TEST_CASE("a Cancelled that escapes an instance nobody asked to cancel fails it and names the cause") {
+    const Activity<int, int> Charge{"Charge"};
+    Registry registry;
+    // Awaits the loser of a when_any (which the runtime cancelled) and lets it escape.
+    registry.add(Orchestration<int, int>{"AwaitsLoser", 1}, [&](OrchestrationContext& ctx, int) -> Task<int> {
+      auto charge = ctx.call(Charge, 1);
+      auto deadline = ctx.timer(1h);
+      co_await ctx.when_any(charge, deadline);
+      co_return co_await charge;
+    });
+    // Rethrows the failure of an activity or a child that was cancelled.
+    registry.add(Orchestration<int, int>{"Rethrows", 1}, [&](OrchestrationContext& ctx, int) -> Task<int> {
+      co_return co_await ctx.call(Charge, 1);
+    });
+    registry.add(Orchestration<int, int>{"RethrowsChild", 1}, [&](OrchestrationContext& ctx, int) -> Task<int> {
+      co_return co_await ctx.call(Child, 1);
+    });
+    EngineHarness h(registry);
+    std::string reason;
+    SUBCASE("the loser of a when_any") {
+      h.start("AwaitsLoser", encode(0));
+      h.turn();
+      h.fire(h.timer());
+      reason = "activity 'Charge' (#2) was given up: it lost a when_any";
+    }
+    SUBCASE("a cancelled activity's ActivityFailed") {
+      h.start("Rethrows", encode(0));
+      h.turn();
+      h.fail(h.activity("Charge"), "stopped by its worker", std::string(kCancelledType));
+      reason = "stopped by its worker";
+    }
+    SUBCASE("a cancelled child's SubOrchestrationFailed") {
+      h.start("RethrowsChild", encode(0));
+      h.turn();
+      h.send(message::ChildResult{1, h.child().id, {},
+                                  FailureDetails{ErrorCategory::kApplication,
+                                                 std::string(kCancelledType), "operator stop"}});
+      reason = "operator stop";
+    }
+    auto t = h.turn();
+    CHECK(t.ended);
+    CHECK(h.history().back().kind() == EventKind::kExecutionFailed);
+    CHECK(h.failure().type == kCancelledType);
+    CHECK(h.failure().category == ErrorCategory::kApplication);
+    CHECK(h.failure().message == "awaited a cancelled operation: " + reason);
+    h.check_replay();
+  }
+
+  TEST_CASE("a history that recorded such an end as cancelled, by an earlier build, still replays") {
+    Registry registry;
+    registry.add(Orchestration<int, int>{"Rethrows", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+      co_return co_await ctx.call(Reserve, 1);
+    });
+    EngineHarness h(registry);
+    h.start("Rethrows", encode(0));
+    h.turn();
+    h.fail(h.activity("Reserve"), "stopped", std::string(kCancelledType));
+    h.turn();
+    auto history = h.history();
+    REQUIRE(history.back().kind() == EventKind::kExecutionFailed);
+    history.back().body = event::ExecutionCancelled{"stopped"};
+    ReplayEngine old(registry, "test-instance");
+    REQUIRE(old.load(1, history));
+    CHECK(std::holds_alternative<outcome::Cancelled>(old.outcome()));
+  }
+
   TEST_CASE("terminate ends the instance at once, without running the code") {
     Registry registry;
     registry.add(Saga, saga);

@@ -129,6 +129,26 @@ TEST_SUITE("codec") {
     CHECK(kinds.size() == std::variant_size_v<EventBody>);
   }
 
+  TEST_CASE("a failure marked not retryable keeps the mark, and records of retryable ones are unchanged") {
+    FailureDetails final_failure{ErrorCategory::kApplication, "duractor::NonRetryableError", "403 forbidden"};
+    final_failure.retryable = false;
+    HistoryEvent failed{3, test_time(1), event::ActivityFailed{2, final_failure}};
+    auto decoded = decode_event(encode_event(failed));
+    REQUIRE(decoded);
+    CHECK(*decoded == failed);
+    CHECK_FALSE(std::get<event::ActivityFailed>(decoded->body).failure.retryable);
+    // A retryable failure is written as before, [category, type, message]: the mark is one
+    // extra element, present only when false.
+    auto retryable_failure = final_failure;
+    retryable_failure.retryable = true;
+    HistoryEvent plain{3, test_time(1), event::ActivityFailed{2, retryable_failure}};
+    auto plain_bytes = encode_event(plain);
+    CHECK(plain_bytes.size() + 1 == encode_event(failed).size());
+    auto plain_decoded = decode_event(plain_bytes);
+    REQUIRE(plain_decoded);
+    CHECK(std::get<event::ActivityFailed>(plain_decoded->body).failure.retryable);
+  }
+
   TEST_CASE("every inbox message kind survives encoding and decoding unchanged") {
     std::set<MessageKind> kinds;
     for (const auto& m : sample_messages()) {

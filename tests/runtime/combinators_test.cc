@@ -38,6 +38,25 @@ TEST_SUITE("combinators: when_all") {
     h.check_replay();
   }
 
+  TEST_CASE("when_all over no futures completes at once with an empty result") {
+    Registry registry;
+    registry.add(Orchestration<int, std::string>{"FanNone", 1}, [](OrchestrationContext& ctx, int n) -> Task<std::string> {
+      std::vector<DurableFuture<int>> calls;
+      for (int i = 0; i < n; ++i) calls.push_back(ctx.call(Work, i));
+      std::vector<int> results = co_await ctx.when_all(std::move(calls));
+      // Nested in a when_any, the empty when_all wins over a timer.
+      std::vector<DurableFuture<void>> nothing;
+      auto raced = co_await ctx.when_any(ctx.when_all(std::move(nothing)), ctx.timer(1h));
+      co_return std::to_string(results.size()) + " results, winner " + std::to_string(raced.index());
+    });
+    EngineHarness h(registry);
+    h.start("FanNone", encode(0));
+    auto t = h.turn();
+    CHECK(t.ended);  // in the first turn: nothing to wait for
+    CHECK(h.output<std::string>() == "0 results, winner 0");
+    h.check_replay();
+  }
+
   TEST_CASE("when_all over different types gives a tuple") {
     Registry registry;
     registry.add(Orchestration<int, std::string>{"Mixed", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
@@ -223,6 +242,23 @@ TEST_SUITE("combinators: when_any") {
     h.turn();
     CHECK(h.output<std::string>() ==
           "1:5 loser: cancelled: event 'A' was given up: it lost a when_any");
+    h.check_replay();
+  }
+
+  TEST_CASE("when_any over no futures is a usage error that names the cause") {
+    Registry registry;
+    registry.add(Orchestration<int, int>{"AnyNone", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+      std::vector<DurableFuture<int>> none;
+      auto r = co_await ctx.when_any(std::move(none));
+      co_return r.value();
+    });
+    EngineHarness h(registry);
+    h.start("AnyNone", encode(0));
+    h.turn();
+    CHECK(h.failure().category == ErrorCategory::kConfiguration);
+    CHECK(h.failure().type == "duractor::ConfigurationError");
+    CHECK(h.failure().message ==
+          "when_any of no futures: nothing could ever win (when_any needs at least one future)");
     h.check_replay();
   }
 

@@ -47,6 +47,23 @@ TEST_SUITE("retry") {
     CHECK(exponential.delay_after(8) == 1s);
   }
 
+  TEST_CASE("a failure marked not retryable is not retried: the call fails at once") {
+    auto registry = registry_with(RetryPolicy::exponential(6, 1s, 2.0, 1min));
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    FailureDetails forbidden{ErrorCategory::kApplication, "duractor::NonRetryableError",
+                             "403 forbidden"};
+    forbidden.retryable = false;
+    h.send(message::ActivityResult{1, h.activity("Flaky", 0), {}, forbidden});
+    auto t = h.turn();
+    CHECK(t.ended);
+    CHECK(h.all<action::CreateTimer>().empty());  // no backoff
+    CHECK(h.all<action::ScheduleActivity>().size() == 1);
+    CHECK(h.output<std::string>() == "failed after 1: 403 forbidden");
+    h.check_replay();
+  }
+
   TEST_CASE("a failing attempt is retried after a durable backoff timer, until it succeeds") {
     auto registry = registry_with(RetryPolicy::exponential(4, 1s, 3.0, 1min));
     EngineHarness h(registry);

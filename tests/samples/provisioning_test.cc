@@ -90,6 +90,9 @@ TEST_SUITE("samples: provisioning") {
     CHECK(status == 3);
     CHECK(count_lines(run, "provision-demo failed: environment demo rolled back: ") == 1);
     CHECK(count_lines(run, "403 quota exceeded for dns") >= 1);
+    // A 403 will be the same next time: the activity fails for good (NonRetryableError),
+    // and the retry policy, which allows 6 attempts, makes no second one.
+    CHECK(count_lines(run, "cloud: create dns demo.example.internal -> 403 quota exceeded") == 1);
     CHECK(count_lines(run, "cloud resources left: 0") == 1);
     // Deleted in reverse: the VMs and the database first (in reverse of their order in the
     // history), the network last.
