@@ -70,12 +70,27 @@ FailureDetails turn_failure(const Error& error, std::uint32_t attempts) {
       "a turn failed " + std::to_string(attempts) + " times: " + error.to_string()};
 }
 
-// A turn failed. A retryable error (I/O, a conflict, a busy lock) is retried with backoff;
-// after max_turn_attempts, or at once for an error that retrying cannot fix (a record that
-// does not decode, a corrupt history, a full store), the next turn records the failure of
-// the execution instead (ExecutionFailed, type duractor::TurnFailed, naming the cause). If
-// even that cannot be done, the actor keeps trying, the backoff growing to its cap: the
-// instance is never left running silently.
+// Whether `error` says the store cannot take this turn for now for reasons of its own — its
+// map or the disk is full, a write to the disk failed, its reader table is full. That is
+// the operator's to fix, not the workflow's: such a turn waits, however long it takes.
+bool store_unavailable(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kStoreFull:
+    case ErrorCode::kBusy: return true;
+    case ErrorCode::kIo: return error.retryable;  // not a permission error
+    default: return false;
+  }
+}
+
+// A turn failed. When the store cannot take it for now (store_unavailable: a full map or
+// disk, a failing write) the turn is retried with backoff, growing to its cap, until the
+// store takes it: the workflow is not failed for the store's trouble. Another retryable
+// error (a conflict) is retried with backoff up to max_turn_attempts; after that, or at
+// once for an error that retrying cannot fix (a record that does not decode, a corrupt
+// history, a payload over a limit), the next turn records the failure of the execution
+// instead (ExecutionFailed, type duractor::TurnFailed, naming the cause). If even that
+// cannot be done, the actor keeps trying, the backoff growing to its cap: the instance is
+// never left running silently.
 void turn_failed(Self* self, const Error& error) {
   auto& s = self->state;
   s.engine.reset();  // its state may be ahead of the store: rebuild from the store
@@ -86,7 +101,10 @@ void turn_failed(Self* self, const Error& error) {
   }
   ++s.failures;
   auto max = s.core->options.max_turn_attempts;
-  if (s.must_fail) {
+  if (!s.must_fail && store_unavailable(error)) {
+    s.log.error("turn cannot commit, the store cannot take it now (attempt {}); waiting for it: {}",
+                s.failures, error.to_string());
+  } else if (s.must_fail) {
     s.log.error(
         "turn failed again (attempt {}) while recording the instance's failure, retrying: {}",
         s.failures, error.to_string());

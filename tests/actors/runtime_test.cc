@@ -596,7 +596,7 @@ TEST_SUITE("runtime: failures of the runtime") {
     options.store.fault_injector = [&](std::string_view step) -> Status {
       if (step == "commit_turn.history" && failures_left > 0) {
         --failures_left;
-        return fail(ErrorCode::kIo, "disk on fire");
+        return fail(ErrorCode::kConflict, "disk on fire");
       }
       return {};
     };
@@ -609,6 +609,32 @@ TEST_SUITE("runtime: failures of the runtime") {
     CHECK(info->failure->category == ErrorCategory::kInfrastructure);
     CHECK(info->failure->type == "duractor::TurnFailed");
     CHECK(info->failure->message.find("disk on fire") != std::string::npos);
+  }
+
+  TEST_CASE("a turn the store cannot take for now waits for it beyond max attempts, and the instance completes") {
+    for (auto code : {ErrorCode::kStoreFull, ErrorCode::kIo}) {
+      CAPTURE(to_string(code));
+      TempDir dir;
+      Registry r;
+      add_common(r);
+      auto options = test_host_options(dir.sub("store"));
+      options.max_turn_attempts = 2;
+      options.turn_retry_backoff = 1ms;
+      std::atomic<int> failures_left{8};  // four times the attempts a conflict would get
+      options.store.fault_injector = [&](std::string_view step) -> Status {
+        if (step == "commit_turn.history" && failures_left > 0) {
+          --failures_left;
+          return fail(code, "no room for now");
+        }
+        return {};
+      };
+      auto host = start_host(r, options);
+      auto client = host->client();
+      auto out = Hello.run(client, "patient", "p", 30s);
+      REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+      CHECK(*out == "Hello, p");
+      CHECK(failures_left == 0);
+    }
   }
 
   TEST_CASE("a turn failure that retrying cannot fix fails the instance at once with its cause") {
