@@ -11,16 +11,27 @@ constexpr caf::atom_value kCategory = caf::atom("duractor");
 
 caf::error to_caf_error(const Error& error) {
   return caf::error(static_cast<std::uint8_t>(static_cast<std::uint8_t>(error.code) + 1),
-                    kCategory, caf::make_message(error.message));
+                    kCategory,
+                    caf::make_message(error.message, static_cast<std::uint8_t>(error.category),
+                                      error.retryable));
 }
 
 Error from_caf_error(const caf::error& error) {
   if (error.category() == kCategory && error.code() > 0) {
-    std::string message;
-    if (error.context().match_elements<std::string>()) {
-      message = error.context().get_as<std::string>(0);
+    const auto& context = error.context();
+    auto code = static_cast<ErrorCode>(error.code() - 1);
+    if (context.match_elements<std::string, std::uint8_t, bool>()) {
+      Error e;
+      e.code = code;
+      e.message = context.get_as<std::string>(0);
+      e.category = static_cast<ErrorCategory>(context.get_as<std::uint8_t>(1));
+      e.retryable = context.get_as<bool>(2);
+      return e;
     }
-    return Error::make(static_cast<ErrorCode>(error.code() - 1), message);
+    // Without the full context (another sender): what is usual for the code.
+    std::string message;
+    if (context.match_elements<std::string>()) message = context.get_as<std::string>(0);
+    return Error::make(code, message);
   }
   if (error == caf::sec::request_timeout) {
     return Error::make(ErrorCode::kTimeout, "the runtime did not answer in time");

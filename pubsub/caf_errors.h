@@ -1,7 +1,7 @@
 #pragma once
 // duractor errors in CAF messages: replies of the client actor carry a caf::error whose
 // category is the atom "duractor", whose code is ErrorCode + 1 and whose context holds the
-// message.
+// message, the ErrorCategory (as uint8) and the retryable flag: the Error comes back whole.
 
 #include <caf/error.hpp>
 

@@ -104,6 +104,24 @@ void wait_subscribed(Host& host, const std::vector<InstanceId>& ids) {
 
 }  // namespace
 
+TEST_SUITE("pubsub: the message protocol") {
+  TEST_CASE("a duractor error survives the trip through a caf::error whole") {
+    Error e;
+    e.code = ErrorCode::kIo;  // usually retryable and infrastructure: this one is neither
+    e.category = ErrorCategory::kConfiguration;
+    e.retryable = false;
+    e.message = "store /x: permission denied";
+    auto back = from_caf_error(to_caf_error(e));
+    CHECK(back.code == e.code);
+    CHECK(back.category == e.category);
+    CHECK(back.retryable == e.retryable);
+    CHECK(back.message == e.message);
+    // An error from CAF itself is named as such.
+    CHECK(from_caf_error(caf::make_error(caf::sec::request_timeout)).code == ErrorCode::kTimeout);
+    CHECK(from_caf_error(caf::make_error(caf::sec::unexpected_message)).code == ErrorCode::kInternal);
+  }
+}
+
 TEST_SUITE("pubsub: topics") {
   TEST_CASE("every subscriber gets every publication exactly once, in publish order, under concurrent publishers") {
     Runtime rt;
