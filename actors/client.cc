@@ -87,9 +87,8 @@ Result<InstanceInfo> Client::status(const InstanceId& id) {
 Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout) {
   auto promise = std::make_shared<std::promise<Result<InstanceInfo>>>();
   auto future = promise->get_future();
-  auto once = std::make_shared<std::atomic<bool>>(false);
-  auto token = core_->hub.watch(id, [promise, once](const Result<InstanceInfo>& outcome) {
-    if (!once->exchange(true)) promise->set_value(outcome);
+  auto token = core_->hub.watch(id, [promise](const Result<InstanceInfo>& outcome) {
+    promise->set_value(outcome);  // the hub calls each watcher once
   });
   // It may have finished before the watch began, or not exist at all.
   auto now = status(id);

@@ -25,6 +25,11 @@ void CompletionHub::gone(const InstanceId& instance) {
   notify(instance, fail(ErrorCode::kNotFound, "no instance '" + instance + "'"));
 }
 
+bool CompletionHub::watching(const InstanceId& instance) const {
+  std::lock_guard lock(mutex_);
+  return watchers_.contains(instance);
+}
+
 std::vector<InstanceId> CompletionHub::watched() const {
   std::lock_guard lock(mutex_);
   std::vector<InstanceId> ids;

@@ -31,6 +31,9 @@ class CompletionHub {
   void finished(const InstanceInfo& info);
   // `instance` does not exist (never did, or was deleted): its waiters get kNotFound.
   void gone(const InstanceId& instance);
+  // Whether anyone waits for `instance`; a caller that reads the store only to call
+  // finished() skips the read when nobody does (a later watcher checks the store itself).
+  bool watching(const InstanceId& instance) const;
   // The instances someone waits for (a snapshot), for checks that they still exist.
   std::vector<InstanceId> watched() const;
 

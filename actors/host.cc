@@ -28,15 +28,7 @@ struct Host::Impl {
     auto& core_ref = *core;
     auto log = core_ref.log("host");
     // Instances with messages waiting: wake them (the directory paces activation).
-    std::size_t woken = 0;
-    std::string after;
-    for (;;) {
-      auto ids = store->instances_with_messages(after, 10'000);
-      if (!ids || ids->empty()) break;
-      for (auto& id : *ids) caf::anon_send(core_ref.directory, wake_atom::value, id);
-      woken += ids->size();
-      after = ids->back();
-    }
+    auto woken = detail::wake_waiting(core_ref);
     // Unfinished activities: run them again.
     std::size_t resubmitted = 0;
     for (;;) {

@@ -386,6 +386,7 @@ void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) 
 void notify_lifecycle(Self* self, const TurnPlan& plan) {
   auto& s = self->state;
   auto& hub = s.core->broker->lifecycle();
+  if (hub.subscriptions() == 0) return;  // nothing to build notices for
   auto make = [&](LifecycleKind kind) {
     LifecycleEvent e;
     e.kind = kind;
@@ -441,7 +442,7 @@ void on_committed(Self* self, CommitReply& reply) {
   dispatch(self, *reply.result, plan);
   s.in_turn.clear();
   notify_lifecycle(self, plan);
-  if (plan.finished) {
+  if (plan.finished && s.core->hub.watching(s.id)) {
     auto info = s.core->store.read_instance(s.id);
     if (info) s.core->hub.finished(*info);
   }

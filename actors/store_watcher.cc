@@ -30,9 +30,9 @@ struct WatcherState {
 
 using Self = caf::stateful_actor<WatcherState>;
 
-// Wakes every instance that has messages waiting; returns how many.
-std::size_t wake_waiting(Self* self) {
-  auto& core = *self->state.core;
+}  // namespace
+
+std::size_t wake_waiting(HostCore& core) {
   std::size_t woken = 0;
   std::string after;
   for (;;) {
@@ -42,12 +42,14 @@ std::size_t wake_waiting(Self* self) {
       break;
     }
     if (ids->empty()) break;
-    for (const auto& id : *ids) self->send(core.directory, wake_atom::value, id);
+    for (const auto& id : *ids) caf::anon_send(core.directory, wake_atom::value, id);
     woken += ids->size();
     after = ids->back();
   }
   return woken;
 }
+
+namespace {
 
 // Stops the actors and activities of those of `candidates` that no longer exist.
 void drop_deleted(Self* self, std::vector<InstanceId> candidates) {
@@ -79,7 +81,7 @@ void look(Self* self) {
   auto now = s.core->store.foreign_writes();
   if (now == s.seen) return;
   s.seen = now;
-  auto woken = wake_waiting(self);
+  auto woken = wake_waiting(*self->state.core);
   s.core->log("host").debug("another process wrote to the store: woke {} instances with messages",
                             woken);
   self->request(s.core->directory, std::chrono::seconds(30), live_atom::value)

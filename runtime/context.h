@@ -262,11 +262,6 @@ class OrchestrationContext {
             std::shared_ptr<detail::OperationCore> cancels = nullptr);
   void remove_event_waiter(detail::EventCore* waiter);
 
-  struct BufferedEvent {
-    std::string name;
-    Bytes payload;
-  };
-
   InstanceId instance_;
   ExecutionId execution_;
   std::string name_;
@@ -283,7 +278,7 @@ class OrchestrationContext {
   // Scheduled operations by the id of their scheduling event, until completed.
   std::map<EventId, std::shared_ptr<detail::OperationCore>> open_;
   std::unordered_map<std::string, std::deque<detail::EventCore*>> event_waiters_;
-  std::deque<BufferedEvent> buffered_events_;  // arrived, not yet consumed; arrival order
+  std::deque<CarriedEvent> buffered_events_;  // arrived, not yet consumed; arrival order
   std::optional<std::pair<Bytes, std::uint32_t>> continue_as_new_;
 };
 

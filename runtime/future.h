@@ -275,6 +275,21 @@ class WhenAny {
 
 namespace detail {
 
+// The cores behind `futures`, which a combinator listens to.
+template <class T>
+std::vector<std::shared_ptr<FutureCore>> cores_of(const std::vector<DurableFuture<T>>& futures) {
+  std::vector<std::shared_ptr<FutureCore>> cores;
+  cores.reserve(futures.size());
+  for (const auto& f : futures) cores.push_back(f.core());
+  return cores;
+}
+template <class... T>
+std::vector<std::shared_ptr<FutureCore>> cores_of(const std::tuple<DurableFuture<T>...>& futures) {
+  return std::apply(
+      [](const auto&... f) { return std::vector<std::shared_ptr<FutureCore>>{f.core()...}; },
+      futures);
+}
+
 // A core that settles from other cores.
 template <class R>
 class CombinatorCore : public ValueCore<R>, public Waiter {
@@ -367,8 +382,8 @@ class CombinatorCore : public ValueCore<R>, public Waiter {
 template <class T>
 class AllVectorCore final : public CombinatorCore<std::vector<ValueOf<T>>> {
  public:
-  AllVectorCore(std::vector<DurableFuture<T>> futures, std::vector<std::shared_ptr<FutureCore>> cores)
-      : CombinatorCore<std::vector<ValueOf<T>>>(std::move(cores), "when_all"),
+  explicit AllVectorCore(std::vector<DurableFuture<T>> futures)
+      : CombinatorCore<std::vector<ValueOf<T>>>(cores_of(futures), "when_all"),
         futures_(std::move(futures)) {}
 
  private:
@@ -390,11 +405,7 @@ template <class... T>
 class AllTupleCore final : public CombinatorCore<std::tuple<ValueOf<T>...>> {
  public:
   explicit AllTupleCore(std::tuple<DurableFuture<T>...> futures)
-      : CombinatorCore<std::tuple<ValueOf<T>...>>(
-            std::apply([](const auto&... f) {
-              return std::vector<std::shared_ptr<FutureCore>>{f.core()...};
-            }, futures),
-            "when_all"),
+      : CombinatorCore<std::tuple<ValueOf<T>...>>(cores_of(futures), "when_all"),
         futures_(std::move(futures)) {}
 
  private:
@@ -413,8 +424,8 @@ class AllTupleCore final : public CombinatorCore<std::tuple<ValueOf<T>...>> {
 template <class T>
 class AnyVectorCore final : public CombinatorCore<AnyOf<T>> {
  public:
-  AnyVectorCore(std::vector<DurableFuture<T>> futures, std::vector<std::shared_ptr<FutureCore>> cores)
-      : CombinatorCore<AnyOf<T>>(std::move(cores), "when_any"), futures_(std::move(futures)) {}
+  explicit AnyVectorCore(std::vector<DurableFuture<T>> futures)
+      : CombinatorCore<AnyOf<T>>(cores_of(futures), "when_any"), futures_(std::move(futures)) {}
 
  private:
   void evaluate() override {
@@ -436,11 +447,7 @@ template <class... T>
 class AnyTupleCore final : public CombinatorCore<WhenAny<T...>> {
  public:
   explicit AnyTupleCore(std::tuple<DurableFuture<T>...> futures)
-      : CombinatorCore<WhenAny<T...>>(
-            std::apply([](const auto&... f) {
-              return std::vector<std::shared_ptr<FutureCore>>{f.core()...};
-            }, futures),
-            "when_any"),
+      : CombinatorCore<WhenAny<T...>>(cores_of(futures), "when_any"),
         futures_(std::move(futures)) {}
 
  private:
@@ -502,9 +509,7 @@ DurableFuture<std::vector<ValueOf<T>>> when_all(std::vector<DurableFuture<T>> fu
                              "duractor::when_all of no futures has no context to complete in; "
                              "call ctx.when_all, which completes at once with an empty vector");
   }
-  std::vector<std::shared_ptr<detail::FutureCore>> cores;
-  for (const auto& f : futures) cores.push_back(f.core());
-  auto core = std::make_shared<detail::AllVectorCore<T>>(std::move(futures), std::move(cores));
+  auto core = std::make_shared<detail::AllVectorCore<T>>(std::move(futures));
   core->start();
   return DurableFuture<R>(core);
 }
@@ -524,9 +529,7 @@ DurableFuture<AnyOf<T>> when_any(std::vector<DurableFuture<T>> futures) {
                              "when_any of no futures: nothing could ever win (when_any needs at "
                              "least one future)");
   }
-  std::vector<std::shared_ptr<detail::FutureCore>> cores;
-  for (const auto& f : futures) cores.push_back(f.core());
-  auto core = std::make_shared<detail::AnyVectorCore<T>>(std::move(futures), std::move(cores));
+  auto core = std::make_shared<detail::AnyVectorCore<T>>(std::move(futures));
   core->start();
   return DurableFuture<AnyOf<T>>(core);
 }

@@ -28,11 +28,17 @@ class OperationCore : public FutureCore {
   void abandon() override {
     if (settled() || abandoned()) return;
     FutureCore::abandon();
-    // Activities and sub-orchestrations are asked to stop; the request is recorded.
+    request_cancel("lost a when_any", false);
+  }
+
+  // Asks an activity or an attached sub-orchestration to stop, recording the request (its
+  // id is filled in from this core when the request is recorded); timers and detached
+  // children have nobody to ask.
+  void request_cancel(const std::string& reason, bool terminate) {
     if (kind() == CoreKind::kActivity) {
-      ctx_.emit(event::ActivityCancelRequested{0, "lost a when_any"}, nullptr, self());
+      ctx_.emit(event::ActivityCancelRequested{0, reason}, nullptr, self());
     } else if (kind() == CoreKind::kChild && !detached) {
-      ctx_.emit(event::SubOrchestrationCancelRequested{0, "lost a when_any", false}, nullptr, self());
+      ctx_.emit(event::SubOrchestrationCancelRequested{0, reason, terminate}, nullptr, self());
     }
   }
 
@@ -82,13 +88,12 @@ class EventCore : public FutureCore {
 // timers and backoff timers, all ordinary durable operations.
 class RetryCore : public FutureCore, public Waiter {
  public:
-  RetryCore(OrchestrationContext& ctx, std::string activity, Bytes input, RetryPolicy policy,
+  RetryCore(OrchestrationContext& ctx, std::string activity, RetryPolicy policy,
             std::function<std::shared_ptr<OperationCore>(std::uint32_t)> schedule,
             std::function<std::shared_ptr<OperationCore>(TimePoint)> timer)
       : FutureCore(ctx.awaits_, CoreKind::kRetry, "activity '" + activity + "' (with retries)"),
         ctx_(ctx),
         activity_(std::move(activity)),
-        input_(std::move(input)),
         policy_(policy),
         schedule_(std::move(schedule)),
         timer_(std::move(timer)) {}
@@ -168,7 +173,6 @@ class RetryCore : public FutureCore, public Waiter {
 
   OrchestrationContext& ctx_;
   std::string activity_;
-  Bytes input_;
   RetryPolicy policy_;
   std::function<std::shared_ptr<OperationCore>(std::uint32_t)> schedule_;
   std::function<std::shared_ptr<OperationCore>(TimePoint)> timer_;
@@ -212,14 +216,14 @@ std::shared_ptr<detail::FutureCore> OrchestrationContext::schedule_activity(
   if (auto valid = validate_name(name, "activity name"); !valid) {
     throw_configuration_error(valid.error());
   }
-  auto schedule = [this, activity = std::string(name), input](std::uint32_t attempt) {
+  auto schedule_attempt = [this](std::string activity, Bytes payload, std::uint32_t attempt) {
     auto core = std::make_shared<detail::OperationCore>(*this, detail::CoreKind::kActivity,
                                                         "activity '" + activity + "'");
     core->name = activity;
-    emit(event::ActivityScheduled{activity, input, attempt}, core);
+    emit(event::ActivityScheduled{std::move(activity), std::move(payload), attempt}, core);
     return core;
   };
-  if (retry == nullptr) return schedule(1);
+  if (retry == nullptr) return schedule_attempt(std::string(name), std::move(input), 1);
   if (retry->max_attempts == 0) {
     throw ConfigurationError(ErrorCode::kInvalidArgument,
                              "retry policy for activity '" + std::string(name) +
@@ -228,8 +232,12 @@ std::shared_ptr<detail::FutureCore> OrchestrationContext::schedule_activity(
   auto timer = [this](TimePoint at) {
     return std::static_pointer_cast<detail::OperationCore>(create_timer(at));
   };
-  auto core = std::make_shared<detail::RetryCore>(*this, std::string(name), std::move(input),
-                                                  *retry, schedule, timer);
+  // Each attempt records the input again: the lambda keeps it.
+  auto schedule = [schedule_attempt, activity = std::string(name),
+                   input = std::move(input)](std::uint32_t attempt) {
+    return schedule_attempt(activity, input, attempt);
+  };
+  auto core = std::make_shared<detail::RetryCore>(*this, std::string(name), *retry, schedule, timer);
   core->start();
   return core;
 }
@@ -505,8 +513,8 @@ void ReplayEngine::apply_code_event(const HistoryEvent& e) {
         } else if constexpr (std::is_same_v<T, event::ExecutionCancelled>) {
           end_execution(outcome::Cancelled{body.reason});
         } else if constexpr (std::is_same_v<T, event::ContinuedAsNew>) {
-          std::vector<CarriedEvent> carried;
-          for (auto& b : ctx_->buffered_events_) carried.push_back({b.name, b.payload});
+          std::vector<CarriedEvent> carried(ctx_->buffered_events_.begin(),
+                                            ctx_->buffered_events_.end());
           end_execution(outcome::ContinuedAsNew{body.input, body.version, std::move(carried)});
         } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested> ||
                              std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
@@ -539,9 +547,7 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   ctx_->now_ = e.timestamp;
   ctx_->replaying_ = mode_ == Mode::kReplay;
   ctx_->logger_.set_muted(ctx_->replaying_);
-  for (const auto& c : started.carried_events) {
-    ctx_->buffered_events_.push_back({c.name, c.payload});
-  }
+  ctx_->buffered_events_.assign(started.carried_events.begin(), started.carried_events.end());
   outcome_ = outcome::Running{};
   if (!entry) {
     if (mode_ == Mode::kReplay) return fail(entry.error());
@@ -650,13 +656,7 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
     cancel_requested_ = true;
     // Cascade, in id order: in-flight activities see their token, children are cancelled.
     for (auto& [id, core] : ctx.open_) {
-      if (core->abandoned()) continue;
-      if (core->kind() == detail::CoreKind::kActivity) {
-        ctx.emit(event::ActivityCancelRequested{id, cancel->reason}, nullptr, core);
-      } else if (core->kind() == detail::CoreKind::kChild && !core->detached) {
-        ctx.emit(event::SubOrchestrationCancelRequested{id, cancel->reason, cancel->terminate},
-                 nullptr, core);
-      }
+      if (!core->abandoned()) core->request_cancel(cancel->reason, cancel->terminate);
     }
     if (cancel->terminate) {
       ctx.emit(event::ExecutionCancelled{cancel->reason});
@@ -755,11 +755,7 @@ void ReplayEngine::handle_message(TurnResult& turn, const InboxEntry& entry) {
               !std::holds_alternative<outcome::ContinuedAsNew>(outcome_)) {
             return drop("the instance has already started");
           }
-          ExecutionId expected = std::holds_alternative<outcome::NotStarted>(outcome_) &&
-                                         execution_ == 0
-                                     ? 1
-                                     : execution_ + 1;
-          if (msg.execution != expected) return drop("not the next execution");
+          if (msg.execution != execution_ + 1) return drop("not the next execution");
           consume();
           reset_execution();
           execution_ = msg.execution;

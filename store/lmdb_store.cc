@@ -303,6 +303,21 @@ class Tx {
     return std::optional<JournalRecord>(std::move(*record));
   }
 
+  // Whether the journal record `entry` points to exists in this transaction's snapshot and
+  // is the one the entry describes; reads only the record's header.
+  Result<bool> journal_record_present(const InstanceId& id,
+                                      const detail::JournalIndex::Entry& entry) {
+    auto raw = get(t.journal, detail::journal_key(entry.seq));
+    if (!raw) return fail(raw.error());
+    if (!*raw) return false;
+    auto header = decode_journal_header(**raw);
+    if (!header) {
+      return fail(corrupt("journal record " + std::to_string(entry.seq), header.error()));
+    }
+    return header->instance == id && header->execution == entry.execution &&
+           header->first_event == entry.first_event;
+  }
+
   // Journal records of `id` (of `execution`, or of all executions if 0) that this process's
   // index does not know: written by another process after the index was built.
   Result<std::vector<JournalRecord>> unindexed_records(const InstanceId& id,
@@ -338,9 +353,9 @@ class Tx {
     }
     auto entries = index_.entries(id, execution);
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-      auto record = journal_record(id, *it);
-      if (!record) return fail(record.error());
-      if (*record) return it->last_event;
+      auto present = journal_record_present(id, *it);
+      if (!present) return fail(present.error());
+      if (*present) return it->last_event;
     }
     auto prefix = execution_key(id, execution);
     auto stored = last_with_prefix(t.history, prefix);
@@ -406,10 +421,10 @@ class Tx {
   Result<std::uint64_t> erase_journal(const InstanceId& id) {
     std::uint64_t events = 0;
     for (const auto& entry : index_.entries(id)) {
-      auto record = journal_record(id, entry);
-      if (!record) return fail(record.error());
-      if (!*record) continue;
-      events += (*record)->events.size();
+      auto present = journal_record_present(id, entry);
+      if (!present) return fail(present.error());
+      if (!*present) continue;
+      events += entry.last_event - entry.first_event + 1;
       DURACTOR_TRY(del(t.journal, detail::journal_key(entry.seq)));
     }
     std::vector<std::uint64_t> foreign;

@@ -72,4 +72,15 @@ Result<JournalRecord> decode_journal_record(std::string_view bytes) {
   });
 }
 
+Result<JournalHeader> decode_journal_header(std::string_view bytes) {
+  return detail::decode_record<JournalHeader>(bytes, "journal record", [](FieldReader& r) {
+    JournalHeader h;
+    h.instance = r.str("instance");
+    h.execution = r.u32("execution");
+    h.first_event = r.u64("first_event");
+    h.event_count = r.array("events").size();
+    return h;
+  });
+}
+
 }  // namespace duractor

@@ -29,4 +29,14 @@ struct JournalRecord {
 std::string encode_journal_record(const JournalRecord& record);
 Result<JournalRecord> decode_journal_record(std::string_view bytes);
 
+// A journal record's header, without copying its events: what checks on the commit path
+// need.
+struct JournalHeader {
+  InstanceId instance;
+  ExecutionId execution = 0;
+  EventId first_event = 0;
+  std::size_t event_count = 0;
+};
+Result<JournalHeader> decode_journal_header(std::string_view bytes);
+
 }  // namespace duractor

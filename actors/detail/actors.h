@@ -22,5 +22,8 @@ caf::actor spawn_client_actor(caf::actor_system& system, std::shared_ptr<HostCor
 // Writes by other processes (the CLI): wakes instances with new messages, stops the actors
 // and activities of deleted instances.
 caf::actor spawn_store_watcher(caf::actor_system& system, std::shared_ptr<HostCore> core);
+// Wakes every instance that has messages waiting in the store (at start-up, and after
+// another process wrote); returns how many.
+std::size_t wake_waiting(HostCore& core);
 
 }  // namespace duractor::detail

@@ -68,18 +68,11 @@ inline std::string row_key(std::uint64_t row) {
   return k;
 }
 
-// journal: seq(be64), one record per committed turn;
-// journal_index: id \0 execution(be32) first_event(be64) -> journal seq(be64) last_event(be64)
+// journal: seq(be64), one record per committed turn (indexed in memory: JournalIndex)
 inline std::string journal_key(std::uint64_t seq) {
   std::string k;
   put_be64(k, seq);
   return k;
-}
-inline std::string journal_index_value(std::uint64_t seq, EventId last_event) {
-  std::string v;
-  put_be64(v, seq);
-  put_be64(v, last_event);
-  return v;
 }
 
 // inbox: id \0 seq(be64)

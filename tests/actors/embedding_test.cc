@@ -21,6 +21,15 @@ using namespace std::chrono_literals;
 const Activity<std::string, std::string> Shout{"Shout"};
 const Orchestration<std::string, std::string> Greeting{"Greeting", 1};
 
+Registry greeting_registry() {
+  Registry registry;
+  registry.add(Shout, [](ActivityContext&, std::string s) { return s + "!"; });
+  registry.add(Greeting, [](OrchestrationContext& ctx, std::string name) -> Task<std::string> {
+    co_return "hello " + co_await ctx.call(Shout, name);
+  });
+  return registry;
+}
+
 using report_atom = caf::atom_constant<caf::atom("report")>;
 
 struct UserState {
@@ -60,11 +69,7 @@ caf::behavior user_actor(caf::stateful_actor<UserState>* self, caf::actor runtim
 TEST_SUITE("runtime: embedding") {
   TEST_CASE("a service's own actor system hosts the runtime and its actors get results as messages") {
     testing::TempDir dir;
-    Registry registry;
-    registry.add(Shout, [](ActivityContext&, std::string s) { return s + "!"; });
-    registry.add(Greeting, [](OrchestrationContext& ctx, std::string name) -> Task<std::string> {
-      co_return "hello " + co_await ctx.call(Shout, name);
-    });
+    auto registry = greeting_registry();
     caf::actor_system_config config;
     caf::actor_system system{config};
     auto host = Host::start(system, registry, testing::test_host_options(dir.sub("store")));
@@ -105,11 +110,7 @@ TEST_SUITE("runtime: embedding") {
 
   TEST_CASE("a watch on an instance that does not exist is answered with kNotFound at once") {
     testing::TempDir dir;
-    Registry registry;
-    registry.add(Shout, [](ActivityContext&, std::string s) { return s + "!"; });
-    registry.add(Greeting, [](OrchestrationContext& ctx, std::string name) -> Task<std::string> {
-      co_return "hello " + co_await ctx.call(Shout, name);
-    });
+    auto registry = greeting_registry();
     caf::actor_system_config config;
     caf::actor_system system{config};
     auto host = Host::start(system, registry, testing::test_host_options(dir.sub("store")));

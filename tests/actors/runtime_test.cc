@@ -34,6 +34,17 @@ const Orchestration<int, int> Parent{"Parent", 1};
 
 std::atomic<int> flaky_calls{0};
 
+// Fails the next `left` commits of history with `code` and `message`, then lets them pass.
+FaultInjector failing_history_commits(std::atomic<int>& left, ErrorCode code, std::string message) {
+  return [&left, code, message](std::string_view step) -> Status {
+    if (step == "commit_turn.history" && left > 0) {
+      --left;
+      return fail(code, message);
+    }
+    return {};
+  };
+}
+
 void add_common(Registry& r) {
   r.add(Greet, [](ActivityContext&, std::string name) { return "Hello, " + name; });
   r.add(Double, [](ActivityContext&, int x) { return 2 * x; });
@@ -571,13 +582,8 @@ TEST_SUITE("runtime: failures of the runtime") {
     add_common(r);
     std::atomic<int> failures_left{3};
     auto options = test_host_options(dir.sub("store"));
-    options.store.fault_injector = [&](std::string_view step) -> Status {
-      if (step == "commit_turn.history" && failures_left > 0) {
-        --failures_left;
-        return fail(ErrorCode::kIo, "injected I/O error");
-      }
-      return {};
-    };
+    options.store.fault_injector =
+        failing_history_commits(failures_left, ErrorCode::kIo, "injected I/O error");
     auto host = start_host(r, options);
     auto client = host->client();
     auto out = Hello.run(client, "bumpy", "b", 20s);
@@ -593,13 +599,8 @@ TEST_SUITE("runtime: failures of the runtime") {
     auto options = test_host_options(dir.sub("store"));
     options.max_turn_attempts = 3;
     std::atomic<int> failures_left{3};  // exactly the allowed attempts; then the failure commits
-    options.store.fault_injector = [&](std::string_view step) -> Status {
-      if (step == "commit_turn.history" && failures_left > 0) {
-        --failures_left;
-        return fail(ErrorCode::kConflict, "disk on fire");
-      }
-      return {};
-    };
+    options.store.fault_injector =
+        failing_history_commits(failures_left, ErrorCode::kConflict, "disk on fire");
     auto host = start_host(r, options);
     auto client = host->client();
     REQUIRE(client.start(Hello, "doomed", "d"));
@@ -621,13 +622,7 @@ TEST_SUITE("runtime: failures of the runtime") {
       options.max_turn_attempts = 2;
       options.turn_retry_backoff = 1ms;
       std::atomic<int> failures_left{8};  // four times the attempts a conflict would get
-      options.store.fault_injector = [&](std::string_view step) -> Status {
-        if (step == "commit_turn.history" && failures_left > 0) {
-          --failures_left;
-          return fail(code, "no room for now");
-        }
-        return {};
-      };
+      options.store.fault_injector = failing_history_commits(failures_left, code, "no room for now");
       auto host = start_host(r, options);
       auto client = host->client();
       auto out = Hello.run(client, "patient", "p", 30s);
