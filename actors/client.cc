@@ -1,11 +1,11 @@
-#include "actors/client.h"
+#include "duractor/actors/client.h"
 
 #include <future>
 
 #include <caf/send.hpp>
 
-#include "actors/detail/host_core.h"
-#include "actors/messages.h"
+#include "duractor/actors/detail/host_core.h"
+#include "duractor/actors/detail/actor_messages.h"
 
 namespace duractor {
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/handles.h"
-#include "runtime/instance.h"
-#include "store/store.h"
+#include "duractor/runtime/handles.h"
+#include "duractor/runtime/instance.h"
+#include "duractor/store/store.h"
 
 namespace duractor {
 

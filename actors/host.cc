@@ -1,4 +1,4 @@
-#include "actors/host.h"
+#include "duractor/actors/host.h"
 
 #include <mutex>
 
@@ -7,10 +7,10 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/client.h"
-#include "actors/detail/actors.h"
-#include "actors/messages.h"
-#include "pubsub/broker.h"
+#include "duractor/actors/client.h"
+#include "duractor/actors/detail/actors.h"
+#include "duractor/actors/detail/actor_messages.h"
+#include "duractor/pubsub/broker.h"
 
 namespace duractor {
 
@@ -20,7 +20,7 @@ struct Host::Impl {
   std::unique_ptr<caf::actor_system_config> own_config;
   std::unique_ptr<caf::actor_system> own_system;
   caf::actor_system* system = nullptr;
-  std::unique_ptr<LmdbStore> store;
+  std::unique_ptr<Store> store;
   std::shared_ptr<detail::HostCore> core;
   bool stopped = false;
 
@@ -46,9 +46,6 @@ struct Host::Impl {
 namespace {
 
 Status validate(const HostOptions& o) {
-  if (o.store.path.empty()) {
-    return fail(ErrorCode::kInvalidArgument, "HostOptions::store.path is empty");
-  }
   if (o.max_live_instances == 0) {
     return fail(ErrorCode::kInvalidArgument, "HostOptions::max_live_instances must be at least 1");
   }
@@ -65,21 +62,34 @@ Status validate(const HostOptions& o) {
   return {};
 }
 
+// The default store: LMDB at options.lmdb, on the host's clock unless it names its own.
+Result<std::unique_ptr<Store>> open_default_store(const HostOptions& options) {
+  if (auto valid = validate(options); !valid) return fail(valid.error());
+  if (options.lmdb.path.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "HostOptions::lmdb.path is empty (and no Store was given to Host::start)");
+  }
+  LmdbOptions lmdb = options.lmdb;
+  if (lmdb.clock == nullptr) lmdb.clock = options.clock;
+  auto store = LmdbStore::open(lmdb);
+  if (!store) return fail(store.error());
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
 Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
                                                std::unique_ptr<caf::actor_system_config> own_config,
                                                std::unique_ptr<caf::actor_system> own,
-                                               const Registry& registry, HostOptions options) {
+                                               const Registry& registry,
+                                               std::unique_ptr<Store> store, HostOptions options) {
+  if (!store) return fail(ErrorCode::kInvalidArgument, "Host::start was given a null Store");
   if (auto valid = validate(options); !valid) return fail(valid.error());
   const Clock& clock = options.clock != nullptr ? *options.clock : SystemClock::instance();
-  if (options.store.clock == nullptr) options.store.clock = &clock;
-  auto store = LmdbStore::open(options.store);
-  if (!store) return fail(store.error());
 
   auto impl = std::make_unique<Host::Impl>();
   impl->own_config = std::move(own_config);
   impl->own_system = std::move(own);
   impl->system = &system;
-  impl->store = std::move(*store);
+  impl->store = std::move(store);
   auto core = std::make_shared<detail::HostCore>(registry, options, *impl->store, clock);
   core->logger = options.logger ? options.logger : spdlog::default_logger();
   auto* raw = core.get();
@@ -113,20 +123,35 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
 }  // namespace
 
 Result<std::unique_ptr<Host>> Host::start(const Registry& registry, HostOptions options) {
+  auto store = open_default_store(options);
+  if (!store) return fail(store.error());
+  return start(registry, std::move(*store), std::move(options));
+}
+
+Result<std::unique_ptr<Host>> Host::start(const Registry& registry, std::unique_ptr<Store> store,
+                                          HostOptions options) {
   auto config = std::make_unique<caf::actor_system_config>();
   if (options.scheduler_threads > 0) {
     config->set("scheduler.max-threads", options.scheduler_threads);
   }
   auto system = std::make_unique<caf::actor_system>(*config);
   auto& ref = *system;
-  auto impl = start_impl(ref, std::move(config), std::move(system), registry, std::move(options));
+  auto impl = start_impl(ref, std::move(config), std::move(system), registry, std::move(store),
+                         std::move(options));
   if (!impl) return fail(impl.error());
   return std::unique_ptr<Host>(new Host(std::move(*impl)));
 }
 
 Result<std::unique_ptr<Host>> Host::start(caf::actor_system& system, const Registry& registry,
                                           HostOptions options) {
-  auto impl = start_impl(system, nullptr, nullptr, registry, std::move(options));
+  auto store = open_default_store(options);
+  if (!store) return fail(store.error());
+  return start(system, registry, std::move(*store), std::move(options));
+}
+
+Result<std::unique_ptr<Host>> Host::start(caf::actor_system& system, const Registry& registry,
+                                          std::unique_ptr<Store> store, HostOptions options) {
+  auto impl = start_impl(system, nullptr, nullptr, registry, std::move(store), std::move(options));
   if (!impl) return fail(impl.error());
   return std::unique_ptr<Host>(new Host(std::move(*impl)));
 }
@@ -136,9 +161,9 @@ Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Host::~Host() { stop(); }
 
 Client Host::client() const { return Client(impl_->core); }
-caf::actor Host::client_actor() const { return impl_->core->client_actor; }
+ClientActor Host::client_actor() const { return impl_->core->client_actor; }
 Broker& Host::broker() const { return *impl_->core->broker; }
-caf::actor Host::broker_actor() const { return impl_->core->broker_actor; }
+BrokerActor Host::broker_actor() const { return impl_->core->broker_actor; }
 Store& Host::store() const { return *impl_->store; }
 const HostOptions& Host::options() const { return impl_->core->options; }
 
@@ -180,8 +205,8 @@ void Host::stop() {
   core.directory = caf::actor();
   core.watcher = caf::actor();
   core.timers = caf::actor();
-  core.client_actor = caf::actor();
-  core.broker_actor = caf::actor();
+  core.client_actor = ClientActor();
+  core.broker_actor = BrokerActor();
   std::unique_lock closing(core.open_mutex);  // client calls in progress finish first
   core.open = false;
   core.broker.reset();  // ends lifecycle subscriptions, before the actor system goes

@@ -6,7 +6,7 @@
 // already has (embedding).
 //
 //   duractor::Registry registry;                 // activities and orchestrations
-//   auto host = duractor::Host::start(registry, {.store = {.path = "my-store"}});
+//   auto host = duractor::Host::start(registry, {.lmdb = {.path = "my-store"}});
 //   auto client = (*host)->client();
 //   auto id = client.start(Hello, "hello-1", std::string("ada"));
 //   auto out = Hello.wait(client, "hello-1", 30s);
@@ -16,16 +16,21 @@
 // fire. Stopping is graceful: new requests are refused, turns in flight commit, running
 // activities are told to cancel and waited for; what did not finish runs again on the next
 // start. Thread-safe; the registry must outlive the host.
+//
+// The store is any Store (store/store.h): the LMDB store the host opens from
+// HostOptions::lmdb by default, or one the caller opened and hands over.
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 
-#include "runtime/registry.h"
-#include "store/lmdb_store.h"
+#include "duractor/actors/client_protocol.h"
+#include "duractor/pubsub/broker_protocol.h"
+#include "duractor/runtime/limits.h"
+#include "duractor/runtime/registry.h"
+#include "duractor/store/lmdb_store.h"
 
 namespace caf {
-class actor;
 class actor_system;
 }  // namespace caf
 
@@ -38,7 +43,9 @@ struct HostCore;
 }
 
 struct HostOptions {
-  LmdbOptions store;  // where the store is (store.path is required) and how to open it
+  // The default store: where the LMDB store is and how to open it (lmdb.path is required
+  // unless start() is given a Store). Its clock defaults to `clock` below.
+  LmdbOptions lmdb;
   // Threads of the CAF scheduler, when the host makes its own actor system (0: CAF's
   // default, one per core).
   std::size_t scheduler_threads = 0;
@@ -47,8 +54,8 @@ struct HostOptions {
   Milliseconds work_lease{10 * 60 * 1000};                 // renewed while an activity runs
   Milliseconds passivate_after{60'000};                    // idle instance actors leave memory
   std::size_t max_live_instances = 10'000;                 // cap on instance actors in memory
-  std::uint64_t max_history_events = 100'000;              // per execution
-  std::size_t max_payload_bytes = std::size_t{4} << 20;    // inputs, outputs, events
+  std::uint64_t max_history_events = kDefaultMaxHistoryEvents;  // per execution
+  std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;      // inputs, outputs, events
   std::uint32_t max_turn_attempts = 5;                     // then it fails (not for a full store)
   Milliseconds turn_retry_backoff{100};                    // doubled per failed attempt
   Milliseconds timer_horizon{60'000};                      // timers kept in memory ahead
@@ -61,12 +68,20 @@ struct HostOptions {
 
 class Host {
  public:
-  // Opens the store and starts the runtime in an actor system of its own. Errors: those of
-  // LmdbStore::open (naming the path and cause), kInvalidArgument for bad options.
+  // Opens the LMDB store at options.lmdb and starts the runtime in an actor system of its
+  // own. Errors: those of LmdbStore::open (naming the path and cause), kInvalidArgument for
+  // bad options.
   static Result<std::unique_ptr<Host>> start(const Registry& registry, HostOptions options);
-  // The same, inside the caller's actor system, which must outlive the host.
+  // The same on a store the caller opened (any Store implementation); the host owns it from
+  // now on and closes it on stop(). options.lmdb is not used. The store's clock should be
+  // options.clock (the store's leases and the runtime's timers must agree on the time).
+  static Result<std::unique_ptr<Host>> start(const Registry& registry,
+                                             std::unique_ptr<Store> store, HostOptions options);
+  // Both, inside the caller's actor system, which must outlive the host.
   static Result<std::unique_ptr<Host>> start(caf::actor_system& system, const Registry& registry,
                                              HostOptions options);
+  static Result<std::unique_ptr<Host>> start(caf::actor_system& system, const Registry& registry,
+                                             std::unique_ptr<Store> store, HostOptions options);
 
   // Stops the runtime (see stop()).
   ~Host();
@@ -75,12 +90,12 @@ class Host {
 
   // A client for this host, usable from any thread.
   Client client() const;
-  // The actor that serves the client protocol (actors/messages.h) to other actors.
-  caf::actor client_actor() const;
+  // The actor that serves the client protocol (actors/client_protocol.h) to other actors.
+  ClientActor client_actor() const;
   // The broker: events, topics, cancellation, lifecycle notifications (pubsub/broker.h).
   Broker& broker() const;
-  // The broker's actor (pubsub/messages.h).
-  caf::actor broker_actor() const;
+  // The broker's actor (pubsub/broker_protocol.h).
+  BrokerActor broker_actor() const;
 
   Store& store() const;
   const HostOptions& options() const;

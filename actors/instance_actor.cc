@@ -9,8 +9,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/detail/actors.h"
-#include "actors/messages.h"
+#include "duractor/actors/detail/actors.h"
+#include "duractor/actors/detail/actor_messages.h"
 
 namespace duractor::detail {
 namespace {

@@ -13,8 +13,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/detail/actors.h"
-#include "actors/messages.h"
+#include "duractor/actors/detail/actors.h"
+#include "duractor/actors/detail/actor_messages.h"
 
 namespace duractor::detail {
 namespace {

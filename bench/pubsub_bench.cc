@@ -7,12 +7,12 @@
 #include <mutex>
 #include <thread>
 
-#include "actors/client.h"
-#include "actors/host.h"
+#include "duractor/actors/client.h"
+#include "duractor/actors/host.h"
 #include "bench/bench.h"
 #include "bench/raw_lmdb.h"
 #include "bench/runtime_support.h"
-#include "pubsub/broker.h"
+#include "duractor/pubsub/broker.h"
 
 namespace duractor::bench {
 namespace {

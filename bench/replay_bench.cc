@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "bench/bench.h"
-#include "runtime/replay_engine.h"
+#include "duractor/runtime/detail/replay_engine.h"
 
 namespace duractor::bench {
 namespace {

@@ -13,8 +13,8 @@
 
 #include <spdlog/sinks/null_sink.h>
 
-#include "actors/client.h"
-#include "actors/host.h"
+#include "duractor/actors/client.h"
+#include "duractor/actors/host.h"
 #include "bench/bench.h"
 #include "bench/runtime_support.h"
 

@@ -10,16 +10,16 @@
 
 #include <spdlog/sinks/null_sink.h>
 
-#include "actors/host.h"
+#include "duractor/actors/host.h"
 
 namespace duractor::bench {
 
 // Durable (sync on), a 1 GiB initial map, 8 activity workers, logging off.
 inline HostOptions host_options(const std::string& dir, std::size_t live_cap = 10'000) {
   HostOptions o;
-  o.store.path = dir;
-  o.store.sync = true;
-  o.store.initial_map_size = std::uint64_t{1} << 30;
+  o.lmdb.path = dir;
+  o.lmdb.sync = true;
+  o.lmdb.initial_map_size = std::uint64_t{1} << 30;
   o.activity_workers = 8;
   o.max_live_instances = live_cap;
   o.logger = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());

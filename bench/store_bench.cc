@@ -13,7 +13,7 @@
 
 #include "bench/bench.h"
 #include "bench/raw_lmdb.h"
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 
 namespace duractor::bench {
 namespace {

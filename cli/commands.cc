@@ -1,4 +1,4 @@
-#include "cli/commands.h"
+#include "duractor/cli/commands.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,17 +11,19 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/format.h"
-#include "cli/json_view.h"
-#include "cli/store_access.h"
-#include "cli/transfer.h"
+#include "duractor/cli/format.h"
+#include "duractor/cli/json_view.h"
+#include "duractor/cli/store_access.h"
+#include "duractor/cli/transfer.h"
+#include "duractor/runtime/limits.h"
+#include "duractor/runtime/version.h"
 
 namespace duractor::cli {
 namespace {
 
 // Payloads over this size are refused by `raise` (the runtime's default
 // HostOptions::max_payload_bytes).
-constexpr std::size_t kMaxPayloadBytes = std::size_t{4} << 20;
+constexpr std::size_t kMaxPayloadBytes = kDefaultMaxPayloadBytes;
 // Instances deleted per group commit by `purge`.
 constexpr std::size_t kPurgePage = 500;
 // Payloads and details are cut at this width in text output, unless --wide.
@@ -830,7 +832,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   app.footer(kExitCodesHelp);
   app.require_subcommand(1);
   app.fallthrough();
-  app.set_version_flag("--version", "duractor 0.1.0");
+  app.set_version_flag("--version", std::string("duractor ") + version());
   app.add_option("-s,--store", o.store, "the store directory")->envname("DURACTOR_STORE");
   app.add_flag("--json", o.json, "print one JSON document (field names in docs/cli.md)");
   app.add_option("--lock-timeout", o.lock_timeout,

@@ -1,4 +1,4 @@
-#include "cli/format.h"
+#include "duractor/cli/format.h"
 
 #include <algorithm>
 #include <cctype>

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/json_view.h"
-#include "runtime/error.h"
-#include "runtime/time.h"
+#include "duractor/cli/json_view.h"
+#include "duractor/runtime/error.h"
+#include "duractor/runtime/time.h"
 
 namespace duractor::cli {
 

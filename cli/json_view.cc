@@ -1,4 +1,4 @@
-#include "cli/json_view.h"
+#include "duractor/cli/json_view.h"
 
 #include <ctime>
 #include <type_traits>

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/store.h"
+#include "duractor/store/store.h"
 
 namespace duractor::cli {
 

@@ -3,7 +3,7 @@
 
 #include <iostream>
 
-#include "cli/commands.h"
+#include "duractor/cli/commands.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,11 +1,11 @@
-#include "cli/store_access.h"
+#include "duractor/cli/store_access.h"
 
 #include <sys/stat.h>
 
 #include <atomic>
 #include <vector>
 
-#include "cli/format.h"
+#include "duractor/cli/format.h"
 
 namespace duractor::cli {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 
 namespace duractor::cli {
 

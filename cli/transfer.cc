@@ -1,7 +1,7 @@
-#include "cli/transfer.h"
+#include "duractor/cli/transfer.h"
 
-#include "runtime/codec.h"
-#include "store/records.h"
+#include "duractor/runtime/detail/codec.h"
+#include "duractor/store/detail/records.h"
 
 namespace duractor::cli {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli/json_view.h"
+#include "duractor/cli/json_view.h"
 
 namespace duractor::cli {
 

@@ -1,4 +1,4 @@
-#include "pubsub/broker.h"
+#include "duractor/pubsub/broker.h"
 
 #include <future>
 
@@ -6,9 +6,10 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
-#include "pubsub/caf_errors.h"
-#include "pubsub/messages.h"
+#include "duractor/pubsub/caf_errors.h"
+#include "duractor/pubsub/broker_protocol.h"
 
 
 namespace duractor {
@@ -97,6 +98,9 @@ namespace {
 
 using answer_atom = caf::atom_constant<caf::atom("danswer")>;
 
+// The broker's interface plus the answers that come back from the store's writer thread.
+using BrokerActorImpl = BrokerActor::extend<caf::reacts_to<answer_atom, std::uint64_t, caf::message>>;
+
 struct BrokerState {
   Broker* broker = nullptr;
   std::uint64_t next = 1;
@@ -108,54 +112,58 @@ struct BrokerState {
   std::map<std::uint64_t, Subscriber> subscriptions;
 };
 
-using Self = caf::stateful_actor<BrokerState>;
+using Self = BrokerActorImpl::stateful_pointer<BrokerState>;
 
-// Answers come back from the store's thread as messages, delivered in this actor.
-std::uint64_t park(Self* self) {
+// Parks the reply to the current request until its answer comes back from the store's
+// thread as (answer_atom, token, reply); returns the token.
+template <class Promise>
+std::uint64_t park(Self self, Promise& promise) {
   auto token = self->state.next++;
-  self->state.pending.emplace(token, self->make_response_promise());
+  self->state.pending.emplace(token, static_cast<caf::response_promise&>(promise));
   return token;
 }
 
-caf::behavior broker_behavior(Self* self, Broker* broker) {
+// The callback for a write whose success answers (ok_atom, value).
+template <class Value>
+auto answer_with(caf::actor me, std::uint64_t token, Value value) {
+  return [me = std::move(me), token, value = std::move(value)](Status s) {
+    caf::anon_send(me, answer_atom::value, token,
+                   s ? caf::make_message(ok_atom::value, value)
+                     : caf::make_message(to_caf_error(s.error())));
+  };
+}
+
+BrokerActorImpl::behavior_type broker_behavior(Self self, Broker* broker) {
   self->state.broker = broker;
   auto me = caf::actor_cast<caf::actor>(self);
   // A subscriber actor that goes away ends its subscriptions.
   self->set_down_handler([=](caf::down_msg& down) {
-    std::erase_if(self->state.subscriptions, [&](const auto& entry) { return entry.second.actor == down.source; });
+    std::erase_if(self->state.subscriptions,
+                  [&](const auto& entry) { return entry.second.actor == down.source; });
   });
   return {
-      [=](raise_atom, const std::string& id, const std::string& name, const std::string& payload) {
-        auto token = park(self);
-        self->state.broker->raise_event_async(id, name, payload, [me, token, id](Status s) {
-          if (s) {
-            caf::anon_send(me, answer_atom::value, token, caf::make_message(ok_atom::value, id));
-          } else {
-            caf::anon_send(me, answer_atom::value, token, caf::make_message(to_caf_error(s.error())));
-          }
-        });
+      [=](raise_atom, const InstanceId& id, const std::string& name, const Bytes& payload) {
+        auto promise = self->make_response_promise<ok_atom, InstanceId>();
+        auto token = park(self, promise);
+        self->state.broker->raise_event_async(id, name, payload, answer_with(me, token, id));
+        return promise;
       },
-      [=](cancel_atom, const std::string& id, const std::string& reason, bool terminate) {
-        auto token = park(self);
-        self->state.broker->cancel_async(id, reason, terminate, [me, token, id](Status s) {
-          if (s) {
-            caf::anon_send(me, answer_atom::value, token, caf::make_message(ok_atom::value, id));
-          } else {
-            caf::anon_send(me, answer_atom::value, token, caf::make_message(to_caf_error(s.error())));
-          }
-        });
+      [=](cancel_atom, const InstanceId& id, const std::string& reason, bool terminate) {
+        auto promise = self->make_response_promise<ok_atom, InstanceId>();
+        auto token = park(self, promise);
+        self->state.broker->cancel_async(id, reason, terminate, answer_with(me, token, id));
+        return promise;
       },
-      [=](publish_atom, const std::string& topic, const std::string& payload) {
-        auto token = park(self);
+      [=](publish_atom, const std::string& topic, const Bytes& payload) {
+        auto promise = self->make_response_promise<ok_atom, std::uint64_t>();
+        auto token = park(self, promise);
         self->state.broker->publish_async(topic, payload, [me, token](Result<PublishReceipt> r) {
-          if (r) {
-            caf::anon_send(me, answer_atom::value, token,
-                           caf::make_message(ok_atom::value,
-                                             static_cast<std::uint64_t>(r->delivered.size())));
-          } else {
-            caf::anon_send(me, answer_atom::value, token, caf::make_message(to_caf_error(r.error())));
-          }
+          caf::anon_send(me, answer_atom::value, token,
+                         r ? caf::make_message(ok_atom::value,
+                                               static_cast<std::uint64_t>(r->delivered.size()))
+                           : caf::make_message(to_caf_error(r.error())));
         });
+        return promise;
       },
       [=](answer_atom, std::uint64_t token, caf::message& answer) {
         auto& pending = self->state.pending;
@@ -169,16 +177,19 @@ caf::behavior broker_behavior(Self* self, Broker* broker) {
           promise.deliver(std::move(answer));
         }
       },
-      [=](subscribe_atom, const LifecycleFilter& filter) {
+      [=](subscribe_atom,
+          const LifecycleFilter& filter) -> caf::result<ok_atom, std::uint64_t> {
         auto subscriber = caf::actor_cast<caf::actor>(self->current_sender());
-        if (!subscriber) return caf::make_message(to_caf_error(Error::make(
-                                   ErrorCode::kInvalidArgument, "subscribe needs a sender actor")));
+        if (!subscriber) {
+          return to_caf_error(
+              Error::make(ErrorCode::kInvalidArgument, "subscribe needs a sender actor"));
+        }
         auto s = self->state.broker->lifecycle().subscribe(filter, subscriber);
         self->monitor(subscriber);
         self->state.subscriptions[s->id()] = {s, subscriber.address()};
-        return caf::make_message(ok_atom::value, s->id());
+        return {ok_atom::value, s->id()};
       },
-      [=](unsubscribe_atom, std::uint64_t id) {
+      [=](unsubscribe_atom, std::uint64_t id) -> caf::result<ok_atom> {
         self->state.subscriptions.erase(id);
         return ok_atom::value;
       },
@@ -187,7 +198,7 @@ caf::behavior broker_behavior(Self* self, Broker* broker) {
 
 }  // namespace
 
-caf::actor spawn_broker_actor(caf::actor_system& system, Broker& broker) {
+BrokerActor spawn_broker_actor(caf::actor_system& system, Broker& broker) {
   return system.spawn(broker_behavior, &broker);
 }
 

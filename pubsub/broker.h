@@ -16,13 +16,15 @@
 #include <functional>
 #include <memory>
 
-#include "pubsub/lifecycle.h"
-#include "store/store.h"
+#include "duractor/pubsub/broker_protocol.h"
+#include "duractor/pubsub/lifecycle.h"
+#include "duractor/runtime/limits.h"
+#include "duractor/store/store.h"
 
 namespace duractor {
 
 struct BrokerOptions {
-  std::size_t max_payload_bytes = std::size_t{4} << 20;
+  std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;
 };
 
 class Broker {
@@ -64,7 +66,7 @@ class Broker {
   std::atomic<bool> accepting_{true};
 };
 
-// The broker's actor: the protocol in pubsub/messages.h, for user actors.
-caf::actor spawn_broker_actor(caf::actor_system& system, Broker& broker);
+// The broker's actor: the typed protocol of pubsub/broker_protocol.h, for user actors.
+BrokerActor spawn_broker_actor(caf::actor_system& system, Broker& broker);
 
 }  // namespace duractor

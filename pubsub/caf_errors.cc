@@ -1,4 +1,4 @@
-#include "pubsub/caf_errors.h"
+#include "duractor/pubsub/caf_errors.h"
 
 #include <caf/atom.hpp>
 #include <caf/message.hpp>

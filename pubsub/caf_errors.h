@@ -5,7 +5,7 @@
 
 #include <caf/error.hpp>
 
-#include "runtime/error.h"
+#include "duractor/runtime/error.h"
 
 namespace duractor {
 

@@ -1,11 +1,11 @@
-#include "pubsub/lifecycle.h"
+#include "duractor/pubsub/lifecycle.h"
 
 #include <algorithm>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "pubsub/messages.h"
+#include "duractor/pubsub/broker_protocol.h"
 
 
 namespace duractor {

@@ -31,8 +31,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "runtime/instance.h"
-#include "runtime/log.h"
+#include "duractor/runtime/instance.h"
+#include "duractor/runtime/log.h"
 
 namespace duractor {
 

@@ -1,6 +1,6 @@
-#include "runtime/activity_context.h"
+#include "duractor/runtime/activity_context.h"
 
-#include "runtime/exceptions.h"
+#include "duractor/runtime/exceptions.h"
 
 namespace duractor {
 

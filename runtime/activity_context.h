@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/ids.h"
-#include "runtime/log.h"
+#include "duractor/runtime/ids.h"
+#include "duractor/runtime/log.h"
 
 namespace duractor {
 

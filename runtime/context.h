@@ -27,13 +27,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/future.h"
-#include "runtime/handles.h"
-#include "runtime/history.h"
-#include "runtime/log.h"
-#include "runtime/messages.h"
-#include "runtime/retry.h"
-#include "runtime/task.h"
+#include "duractor/runtime/future.h"
+#include "duractor/runtime/handles.h"
+#include "duractor/runtime/history.h"
+#include "duractor/runtime/log.h"
+#include "duractor/runtime/inbox_message.h"
+#include "duractor/runtime/retry.h"
+#include "duractor/runtime/task.h"
 
 namespace duractor {
 

@@ -1,4 +1,4 @@
-#include "runtime/error.h"
+#include "duractor/runtime/error.h"
 
 namespace duractor {
 

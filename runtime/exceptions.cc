@@ -1,4 +1,4 @@
-#include "runtime/exceptions.h"
+#include "duractor/runtime/exceptions.h"
 
 #include <cxxabi.h>
 

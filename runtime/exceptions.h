@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/history.h"
+#include "duractor/runtime/history.h"
 
 namespace duractor {
 

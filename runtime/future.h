@@ -21,9 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/exceptions.h"
-#include "runtime/handles.h"
-#include "runtime/payload.h"
+#include "duractor/runtime/exceptions.h"
+#include "duractor/runtime/handles.h"
+#include "duractor/runtime/payload.h"
 
 namespace duractor {
 

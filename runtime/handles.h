@@ -12,9 +12,9 @@
 #include <string_view>
 #include <type_traits>
 
-#include "runtime/ids.h"
-#include "runtime/payload.h"
-#include "runtime/time.h"
+#include "duractor/runtime/ids.h"
+#include "duractor/runtime/payload.h"
+#include "duractor/runtime/time.h"
 
 namespace duractor {
 

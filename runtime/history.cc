@@ -1,6 +1,8 @@
-#include "runtime/history.h"
+#include "duractor/runtime/history.h"
 
 #include <type_traits>
+
+#include <fmt/format.h>
 
 namespace duractor {
 
@@ -120,7 +122,7 @@ struct Describer {
     return (e.terminate ? "terminate reason=" : "reason=") + e.reason;
   }
   std::string operator()(const event::ContinuedAsNew& e) const {
-    return "v" + std::to_string(e.version) + " input=" + describe_payload(e.input);
+    return fmt::format("v{} input={}", e.version, describe_payload(e.input));
   }
   std::string operator()(const event::ExecutionCompleted& e) const {
     return "output=" + describe_payload(e.output);
@@ -139,8 +141,7 @@ struct Describer {
 }  // namespace
 
 std::string describe(const HistoryEvent& event) {
-  return "#" + std::to_string(event.id) + " " + std::string(event.kind_name()) + " " +
-         std::visit(Describer{}, event.body);
+  return fmt::format("#{} {} {}", event.id, event.kind_name(), std::visit(Describer{}, event.body));
 }
 
 }  // namespace duractor

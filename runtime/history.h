@@ -13,10 +13,10 @@
 #include <variant>
 #include <vector>
 
-#include "runtime/error.h"
-#include "runtime/ids.h"
-#include "runtime/payload.h"
-#include "runtime/time.h"
+#include "duractor/runtime/error.h"
+#include "duractor/runtime/ids.h"
+#include "duractor/runtime/payload.h"
+#include "duractor/runtime/time.h"
 
 namespace duractor {
 

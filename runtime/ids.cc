@@ -1,4 +1,4 @@
-#include "runtime/ids.h"
+#include "duractor/runtime/ids.h"
 
 #include <array>
 #include <cstdio>

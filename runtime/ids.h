@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/error.h"
+#include "duractor/runtime/error.h"
 
 namespace duractor {
 

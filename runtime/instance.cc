@@ -1,4 +1,4 @@
-#include "runtime/instance.h"
+#include "duractor/runtime/instance.h"
 
 namespace duractor {
 

@@ -1,6 +1,8 @@
-#include "runtime/payload.h"
+#include "duractor/runtime/payload.h"
 
 #include <sstream>
+
+#include <fmt/format.h>
 
 namespace duractor::detail {
 
@@ -35,7 +37,7 @@ std::string describe_payload(std::string_view bytes, std::size_t max_chars) {
   auto handle = detail::unpack_exactly(bytes);
   std::string text;
   if (!handle) {
-    text = "<" + std::to_string(bytes.size()) + " undecodable bytes>";
+    text = fmt::format("<{} undecodable bytes>", bytes.size());
   } else {
     std::ostringstream out;
     out << handle->get();

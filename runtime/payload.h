@@ -11,7 +11,7 @@
 
 #include <msgpack.hpp>
 
-#include "runtime/error.h"
+#include "duractor/runtime/error.h"
 
 namespace duractor {
 

@@ -1,4 +1,4 @@
-#include "runtime/registry.h"
+#include "duractor/runtime/registry.h"
 
 namespace duractor {
 

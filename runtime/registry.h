@@ -23,11 +23,11 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/activity_context.h"
-#include "runtime/context.h"
-#include "runtime/exceptions.h"
-#include "runtime/handles.h"
-#include "runtime/task.h"
+#include "duractor/runtime/activity_context.h"
+#include "duractor/runtime/context.h"
+#include "duractor/runtime/exceptions.h"
+#include "duractor/runtime/handles.h"
+#include "duractor/runtime/task.h"
 
 namespace duractor {
 

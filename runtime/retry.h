@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "runtime/time.h"
+#include "duractor/runtime/time.h"
 
 namespace duractor {
 

@@ -1,4 +1,4 @@
-#include "runtime/time.h"
+#include "duractor/runtime/time.h"
 
 namespace duractor {
 

@@ -10,8 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "actors/client.h"
-#include "actors/host.h"
+#include "duractor/duractor.h"
 
 namespace samples {
 
@@ -29,7 +28,7 @@ T or_exit(duractor::Result<T> result, std::string_view what) {
 // A host on `store` that logs warnings and errors only (the samples print what matters).
 inline duractor::HostOptions options(std::string store) {
   duractor::HostOptions o;
-  o.store.path = std::move(store);
+  o.lmdb.path = std::move(store);
   auto logger = spdlog::get("duractor");
   if (!logger) logger = spdlog::stderr_color_mt("duractor");
   logger->set_level(spdlog::level::warn);

@@ -16,8 +16,7 @@
 #include <cstdio>
 #include <string>
 
-#include "actors/messages.h"
-#include "pubsub/caf_errors.h"
+#include "duractor/duractor.h"
 #include "samples/common.h"
 
 
@@ -45,12 +44,12 @@ using order_atom = caf::atom_constant<caf::atom("order")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 
 struct DeskState {
-  caf::actor client;   // the runtime's client actor
-  caf::actor printer;  // where results go (here: main's scoped actor)
+  duractor::ClientActor client;  // the runtime's client actor (typed: actors/client_protocol.h)
+  caf::actor printer;             // where results go (here: main's scoped actor)
 };
 
-caf::behavior order_desk(caf::stateful_actor<DeskState>* self, caf::actor client, caf::actor broker,
-                         caf::actor printer) {
+caf::behavior order_desk(caf::stateful_actor<DeskState>* self, duractor::ClientActor client,
+                         duractor::BrokerActor broker, caf::actor printer) {
   self->state.client = client;
   self->state.printer = printer;
   // Progress of every Checkout, as messages.

@@ -8,8 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "actors/client.h"
-#include "actors/host.h"
+#include "duractor/duractor.h"
 
 using namespace std::chrono_literals;
 
@@ -35,7 +34,7 @@ int main(int argc, char** argv) {
   registry.add(Hello, hello);
 
   duractor::HostOptions options;
-  options.store.path = argc > 1 ? argv[1] : "duractor-hello-store";
+  options.lmdb.path = argc > 1 ? argv[1] : "duractor-hello-store";
   auto host = duractor::Host::start(registry, options);
   if (!host) {
     std::fprintf(stderr, "hello: %s\n", host.error().to_string().c_str());

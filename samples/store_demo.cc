@@ -8,8 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "runtime/payload.h"
-#include "store/lmdb_store.h"
+#include "duractor/duractor.h"
 
 using namespace duractor;
 using namespace std::chrono_literals;

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "pubsub/broker.h"
+#include "duractor/duractor.h"
 #include "samples/common.h"
 
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 
 #include <lmdb.h>
 #include <pthread.h>
@@ -17,10 +17,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "runtime/codec.h"
-#include "store/detail/journal_index.h"
-#include "store/detail/keys.h"
-#include "store/records.h"
+#include "duractor/runtime/detail/codec.h"
+#include "duractor/store/detail/journal_index.h"
+#include "duractor/store/detail/keys.h"
+#include "duractor/store/detail/records.h"
 
 // Returns the error of a failed Status/Result expression from the enclosing function.
 #define DURACTOR_TRY(expr)                                          \

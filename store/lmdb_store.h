@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/time.h"
-#include "store/store.h"
+#include "duractor/runtime/time.h"
+#include "duractor/store/store.h"
 
 namespace duractor {
 

@@ -1,4 +1,4 @@
-#include "store/store.h"
+#include "duractor/store/store.h"
 
 namespace duractor {
 Result<CreateOutcome> Store::create_instance(NewInstance request) {

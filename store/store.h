@@ -27,11 +27,11 @@
 #include <string>
 #include <vector>
 
-#include "runtime/error.h"
-#include "runtime/history.h"
-#include "runtime/instance.h"
-#include "runtime/messages.h"
-#include "runtime/time.h"
+#include "duractor/runtime/error.h"
+#include "duractor/runtime/history.h"
+#include "duractor/runtime/instance.h"
+#include "duractor/runtime/inbox_message.h"
+#include "duractor/runtime/time.h"
 
 namespace duractor {
 

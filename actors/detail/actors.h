@@ -6,7 +6,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/detail/host_core.h"
+#include "duractor/actors/client_protocol.h"
+#include "duractor/actors/detail/host_core.h"
 
 namespace duractor::detail {
 
@@ -17,8 +18,8 @@ caf::actor spawn_instance(caf::local_actor* parent, std::shared_ptr<HostCore> co
                           InstanceId id);
 // Durable timers: near ones in memory, fired as in-memory results; lease maintenance.
 caf::actor spawn_timer_service(caf::actor_system& system, std::shared_ptr<HostCore> core);
-// The client protocol for other actors (actors/messages.h).
-caf::actor spawn_client_actor(caf::actor_system& system, std::shared_ptr<HostCore> core);
+// The client protocol for other actors (actors/client_protocol.h).
+ClientActor spawn_client_actor(caf::actor_system& system, std::shared_ptr<HostCore> core);
 // Writes by other processes (the CLI): wakes instances with new messages, stops the actors
 // and activities of deleted instances.
 caf::actor spawn_store_watcher(caf::actor_system& system, std::shared_ptr<HostCore> core);

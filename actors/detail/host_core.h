@@ -8,12 +8,13 @@
 
 #include <caf/actor.hpp>
 
-#include "actors/activity_pool.h"
-#include "actors/completion_hub.h"
-#include "actors/host.h"
-#include "pubsub/broker.h"
-#include "runtime/log.h"
-#include "store/store.h"
+#include "duractor/actors/client_protocol.h"
+#include "duractor/actors/detail/activity_pool.h"
+#include "duractor/actors/detail/completion_hub.h"
+#include "duractor/actors/host.h"
+#include "duractor/pubsub/broker.h"
+#include "duractor/runtime/log.h"
+#include "duractor/store/store.h"
 
 namespace duractor::detail {
 
@@ -29,10 +30,10 @@ struct HostCore {
   CompletionHub hub;
   std::unique_ptr<ActivityPool> pool;
   std::unique_ptr<Broker> broker;
-  caf::actor broker_actor;
+  BrokerActor broker_actor;
   caf::actor directory;
   caf::actor timers;
-  caf::actor client_actor;
+  ClientActor client_actor;
   caf::actor watcher;
   std::atomic<bool> accepting{true};
   // Clients may outlive the host. Each client call that touches the store or the broker

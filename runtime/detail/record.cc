@@ -1,4 +1,4 @@
-#include "runtime/detail/record.h"
+#include "duractor/runtime/detail/record.h"
 
 namespace duractor::detail {
 namespace {

@@ -11,8 +11,8 @@
 
 #include <msgpack.hpp>
 
-#include "runtime/error.h"
-#include "runtime/payload.h"
+#include "duractor/runtime/error.h"
+#include "duractor/runtime/payload.h"
 
 namespace duractor::detail {
 

@@ -23,7 +23,7 @@
 #include <mutex>
 #include <thread>
 
-#include "pubsub/broker.h"
+#include "duractor/duractor.h"
 #include "samples/common.h"
 #include "samples/provisioning/workflow.h"
 

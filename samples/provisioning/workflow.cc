@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "runtime/replay_engine.h"
+#include "duractor/duractor.h"
 
 namespace provisioning {
 

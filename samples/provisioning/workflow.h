@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/registry.h"
+#include "duractor/duractor.h"
 #include "samples/provisioning/cloud.h"
 
 namespace provisioning {

@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/ids.h"
+#include "duractor/runtime/ids.h"
 
 namespace duractor::detail {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/ids.h"
-#include "runtime/time.h"
+#include "duractor/runtime/ids.h"
+#include "duractor/runtime/time.h"
 
 namespace duractor::detail {
 

@@ -105,8 +105,8 @@ const Orchestration<int, int>& kind_of(int i) {
 int run_child(const std::string& path) {
   auto registry = make_registry();
   HostOptions o;
-  o.store.path = path;
-  o.store.sync = true;
+  o.lmdb.path = path;
+  o.lmdb.sync = true;
   o.scheduler_threads = 2;
   o.activity_workers = 8;
   o.logger = spdlog::null_logger_mt("child-" + std::to_string(::getpid()));

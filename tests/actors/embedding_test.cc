@@ -9,8 +9,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "pubsub/caf_errors.h"
-#include "actors/messages.h"
+#include "duractor/pubsub/caf_errors.h"
+#include "duractor/actors/client_protocol.h"
 #include "tests/support/host_fixture.h"
 
 namespace duractor {
@@ -33,14 +33,14 @@ Registry greeting_registry() {
 using report_atom = caf::atom_constant<caf::atom("report")>;
 
 struct UserState {
-  caf::actor runtime;   // the host's client actor
+  ClientActor runtime;  // the host's client actor
   caf::actor reporter;  // the test, waiting for results
   int pending = 0;
 };
 
 // A user actor: asks the runtime to start greetings, watches them, and reports each
 // result it receives as a message.
-caf::behavior user_actor(caf::stateful_actor<UserState>* self, caf::actor runtime, caf::actor reporter) {
+caf::behavior user_actor(caf::stateful_actor<UserState>* self, ClientActor runtime, caf::actor reporter) {
   self->state.runtime = runtime;
   self->state.reporter = reporter;
   return {

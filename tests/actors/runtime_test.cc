@@ -9,9 +9,9 @@
 #include <mutex>
 #include <set>
 
-#include "actors/client.h"
-#include "actors/host.h"
-#include "store/lmdb_store.h"
+#include "duractor/actors/client.h"
+#include "duractor/actors/host.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/support/host_fixture.h"
 
 namespace duractor {
@@ -582,7 +582,7 @@ TEST_SUITE("runtime: failures of the runtime") {
     add_common(r);
     std::atomic<int> failures_left{3};
     auto options = test_host_options(dir.sub("store"));
-    options.store.fault_injector =
+    options.lmdb.fault_injector =
         failing_history_commits(failures_left, ErrorCode::kIo, "injected I/O error");
     auto host = start_host(r, options);
     auto client = host->client();
@@ -599,7 +599,7 @@ TEST_SUITE("runtime: failures of the runtime") {
     auto options = test_host_options(dir.sub("store"));
     options.max_turn_attempts = 3;
     std::atomic<int> failures_left{3};  // exactly the allowed attempts; then the failure commits
-    options.store.fault_injector =
+    options.lmdb.fault_injector =
         failing_history_commits(failures_left, ErrorCode::kConflict, "disk on fire");
     auto host = start_host(r, options);
     auto client = host->client();
@@ -622,7 +622,7 @@ TEST_SUITE("runtime: failures of the runtime") {
       options.max_turn_attempts = 2;
       options.turn_retry_backoff = 1ms;
       std::atomic<int> failures_left{8};  // four times the attempts a conflict would get
-      options.store.fault_injector = failing_history_commits(failures_left, code, "no room for now");
+      options.lmdb.fault_injector = failing_history_commits(failures_left, code, "no room for now");
       auto host = start_host(r, options);
       auto client = host->client();
       auto out = Hello.run(client, "patient", "p", 30s);
@@ -639,7 +639,7 @@ TEST_SUITE("runtime: failures of the runtime") {
     auto options = test_host_options(dir.sub("store"));
     options.max_turn_attempts = 5;
     std::atomic<int> injected{0};
-    options.store.fault_injector = [&](std::string_view step) -> Status {
+    options.lmdb.fault_injector = [&](std::string_view step) -> Status {
       if (step == "commit_turn.history" && injected == 0) {
         ++injected;
         return fail(ErrorCode::kCorrupt, "injected: a page of the history table is damaged");
@@ -729,7 +729,7 @@ TEST_SUITE("runtime: failures of the runtime") {
     auto options = test_host_options(dir.sub("store"));
     options.passivate_after = 20ms;
     std::atomic<bool> unreadable{false};
-    options.store.fault_injector = [&](std::string_view step) -> Status {
+    options.lmdb.fault_injector = [&](std::string_view step) -> Status {
       if (unreadable && step == "read_latest_history:sleepy-child") {
         return fail(ErrorCode::kCorrupt, "injected: history record 3 does not decode");
       }

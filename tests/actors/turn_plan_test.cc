@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/turn_plan.h"
+#include "duractor/actors/detail/turn_plan.h"
 #include "tests/support/engine_harness.h"
 
 namespace duractor {

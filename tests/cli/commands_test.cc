@@ -6,7 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/lmdb_store.h"
+#include "duractor/runtime/version.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/cli/cli_fixture.h"
 
 namespace duractor {
@@ -549,7 +550,11 @@ TEST_SUITE("cli: usage") {
                              "6  another process holds the store's writer lock"}) {
       CHECK_MESSAGE(contains(help.out, part), part);
     }
-    CHECK_EXIT(run_cli({"--version"}), 0);
+    auto version = run_cli({"--version"});
+    CHECK_EXIT(version, 0);
+    // The version comes from CMake's project() alone, through the library.
+    CHECK(std::string(duractor::version()) == DURACTOR_PROJECT_VERSION);
+    CHECK(contains(version.out, std::string("duractor ") + DURACTOR_PROJECT_VERSION));
   }
 }
 

@@ -7,10 +7,10 @@
 #include <random>
 #include <sstream>
 
-#include "cli/commands.h"
-#include "cli/format.h"
-#include "cli/json_view.h"
-#include "cli/transfer.h"
+#include "duractor/cli/commands.h"
+#include "duractor/cli/format.h"
+#include "duractor/cli/json_view.h"
+#include "duractor/cli/transfer.h"
 #include "tests/cli/cli_fixture.h"
 
 namespace duractor {

@@ -11,7 +11,7 @@
 #include <future>
 #include <thread>
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/cli/cli_fixture.h"
 #include "tests/support/writer_lock_holder.h"
 

@@ -17,9 +17,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "pubsub/broker.h"
-#include "pubsub/caf_errors.h"
-#include "pubsub/messages.h"
+#include "duractor/pubsub/broker.h"
+#include "duractor/pubsub/caf_errors.h"
+#include "duractor/pubsub/broker_protocol.h"
 #include "tests/support/child_process.h"
 #include <spdlog/sinks/null_sink.h>
 
@@ -391,7 +391,7 @@ namespace {
 
 using report_atom = caf::atom_constant<caf::atom("report")>;
 
-caf::behavior watcher(caf::event_based_actor* self, caf::actor broker, caf::actor report) {
+caf::behavior watcher(caf::event_based_actor* self, BrokerActor broker, caf::actor report) {
   self->request(broker, 10s, subscribe_atom::value,
                 LifecycleFilter{{LifecycleKind::kCompleted}, std::nullopt, std::nullopt})
       .then([=](ok_atom, std::uint64_t) { self->send(report, report_atom::value, std::string("subscribed")); });
@@ -445,7 +445,7 @@ namespace {
 int run_subscribers(const std::string& path, int count) {
   auto registry = make_registry();
   auto options = testing::test_host_options(path);
-  options.store.sync = true;
+  options.lmdb.sync = true;
   options.logger = spdlog::null_logger_mt("sub-child-" + std::to_string(::getpid()));
   auto host = Host::start(registry, options);
   if (!host) return 2;

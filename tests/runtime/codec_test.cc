@@ -7,8 +7,8 @@
 #include <random>
 #include <set>
 
-#include "runtime/codec.h"
-#include "runtime/detail/record.h"
+#include "duractor/runtime/detail/codec.h"
+#include "duractor/runtime/detail/record.h"
 #include "tests/support/history_builders.h"
 
 namespace duractor {

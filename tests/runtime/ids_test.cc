@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "runtime/ids.h"
+#include "duractor/runtime/ids.h"
 
 namespace duractor {
 

@@ -7,7 +7,7 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
-#include "runtime/replay_engine.h"
+#include "duractor/runtime/detail/replay_engine.h"
 #include "tests/support/engine_harness.h"
 
 namespace duractor {

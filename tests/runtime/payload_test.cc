@@ -5,7 +5,7 @@
 #include <map>
 #include <optional>
 
-#include "runtime/payload.h"
+#include "duractor/runtime/payload.h"
 
 namespace duractor {
 namespace {

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <random>
 
-#include "runtime/replay_engine.h"
+#include "duractor/runtime/detail/replay_engine.h"
 
 namespace duractor {
 namespace {

@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "runtime/payload.h"
+#include "duractor/runtime/payload.h"
 
 namespace duractor::testing {
 namespace {

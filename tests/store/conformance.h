@@ -8,8 +8,8 @@
 #include <memory>
 #include <string_view>
 
-#include "runtime/time.h"
-#include "store/store.h"
+#include "duractor/runtime/time.h"
+#include "duractor/store/store.h"
 
 namespace duractor::testing {
 

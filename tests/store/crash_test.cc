@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 

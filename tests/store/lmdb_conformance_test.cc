@@ -1,6 +1,6 @@
 // Runs the store conformance suite (conformance.cc) against the LMDB store.
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/store/conformance.h"
 #include "tests/support/temp_dir.h"
 

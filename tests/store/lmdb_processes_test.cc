@@ -13,7 +13,7 @@
 #include <future>
 #include <thread>
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/support/child_process.h"
 #include "tests/support/writer_lock_holder.h"
 #include "tests/support/temp_dir.h"

@@ -1,7 +1,7 @@
 // The LMDB store beyond the conformance suite: opening bad paths and bad files, growing the
 // map, a full disk, another process writing at the same time, and group commit.
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 
 #include <doctest/doctest.h>
 #include <signal.h>

@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/support/temp_dir.h"
 
 TEST_SUITE("readme") {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <random>
 
-#include "store/detail/keys.h"
-#include "store/records.h"
+#include "duractor/store/detail/keys.h"
+#include "duractor/store/detail/records.h"
 #include "tests/support/history_builders.h"
 
 namespace duractor {

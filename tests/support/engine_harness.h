@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/replay_engine.h"
+#include "duractor/runtime/detail/replay_engine.h"
 
 namespace duractor::testing {
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "runtime/history.h"
-#include "runtime/payload.h"
+#include "duractor/runtime/history.h"
+#include "duractor/runtime/payload.h"
 
 namespace duractor::testing {
 

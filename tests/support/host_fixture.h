@@ -8,8 +8,8 @@
 #include <functional>
 #include <thread>
 
-#include "actors/client.h"
-#include "actors/host.h"
+#include "duractor/actors/client.h"
+#include "duractor/actors/host.h"
 #include "tests/support/temp_dir.h"
 
 namespace duractor::testing {
@@ -18,8 +18,8 @@ namespace duractor::testing {
 // timeouts.
 inline HostOptions test_host_options(const std::string& path, const Clock* clock = nullptr) {
   HostOptions o;
-  o.store.path = path;
-  o.store.sync = false;
+  o.lmdb.path = path;
+  o.lmdb.sync = false;
   o.scheduler_threads = 2;
   o.activity_workers = 4;
   o.clock = clock;

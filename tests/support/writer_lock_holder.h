@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "store/lmdb_store.h"
+#include "duractor/store/lmdb_store.h"
 #include "tests/support/child_process.h"
 
 namespace duractor::testing {

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/history.h"
-#include "runtime/instance.h"
-#include "runtime/messages.h"
+#include "duractor/runtime/history.h"
+#include "duractor/runtime/instance.h"
+#include "duractor/runtime/inbox_message.h"
 
 namespace duractor {
 

@@ -1,6 +1,6 @@
-#include "actors/activity_pool.h"
+#include "duractor/actors/detail/activity_pool.h"
 
-#include "runtime/exceptions.h"
+#include "duractor/runtime/exceptions.h"
 
 namespace duractor {
 

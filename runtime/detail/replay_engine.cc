@@ -1,4 +1,4 @@
-#include "runtime/replay_engine.h"
+#include "duractor/runtime/detail/replay_engine.h"
 
 #include <algorithm>
 

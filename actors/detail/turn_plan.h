@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/replay_engine.h"
-#include "store/store.h"
+#include "duractor/runtime/detail/replay_engine.h"
+#include "duractor/store/store.h"
 
 namespace duractor {
 

@@ -1,4 +1,4 @@
-#include "actors/completion_hub.h"
+#include "duractor/actors/detail/completion_hub.h"
 
 namespace duractor {
 

@@ -1,6 +1,6 @@
-#include "runtime/codec.h"
+#include "duractor/runtime/detail/codec.h"
 
-#include "runtime/detail/record.h"
+#include "duractor/runtime/detail/record.h"
 
 namespace duractor {
 namespace {

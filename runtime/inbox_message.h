@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "runtime/history.h"
+#include "duractor/runtime/history.h"
 
 namespace duractor {
 

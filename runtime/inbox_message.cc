@@ -1,4 +1,4 @@
-#include "runtime/messages.h"
+#include "duractor/runtime/inbox_message.h"
 
 #include <type_traits>
 

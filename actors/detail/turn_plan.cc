@@ -1,4 +1,4 @@
-#include "actors/turn_plan.h"
+#include "duractor/actors/detail/turn_plan.h"
 
 namespace duractor {
 

@@ -23,9 +23,9 @@
 #include <variant>
 #include <vector>
 
-#include "runtime/context.h"
-#include "runtime/messages.h"
-#include "runtime/registry.h"
+#include "duractor/runtime/context.h"
+#include "duractor/runtime/inbox_message.h"
+#include "duractor/runtime/registry.h"
 
 namespace duractor {
 

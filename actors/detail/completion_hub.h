@@ -11,8 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/error.h"
-#include "runtime/instance.h"
+#include "duractor/runtime/error.h"
+#include "duractor/runtime/instance.h"
 
 namespace duractor {
 

@@ -1,6 +1,6 @@
-#include "store/records.h"
+#include "duractor/store/detail/records.h"
 
-#include "runtime/detail/record.h"
+#include "duractor/runtime/detail/record.h"
 
 namespace duractor {
 

@@ -19,15 +19,16 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/registry.h"
-#include "store/store.h"
+#include "duractor/runtime/limits.h"
+#include "duractor/runtime/registry.h"
+#include "duractor/store/store.h"
 
 namespace duractor {
 
 struct ActivityPoolOptions {
   std::size_t threads = 8;                  // activities that may run at once
   Milliseconds timeout{5 * 60 * 1000};      // an attempt running longer is cancelled
-  std::size_t max_payload_bytes = 4 << 20;  // a larger output becomes a failure
+  std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;  // a larger output becomes a failure
   Milliseconds lease{10 * 60 * 1000};       // work item leases, renewed while running
   const Clock* lease_clock = nullptr;       // the store's clock (leases); default: system
 };

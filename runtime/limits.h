@@ -1,0 +1,15 @@
+#pragma once
+// The defaults of duractor's limits, defined once: HostOptions, the broker, the activity
+// pool and the CLI take them from here. docs/operations.md lists every limit.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace duractor {
+
+// Inputs, outputs, event and topic payloads, in bytes.
+inline constexpr std::size_t kDefaultMaxPayloadBytes = std::size_t{4} << 20;
+// History events in one execution; past it, the execution fails.
+inline constexpr std::uint64_t kDefaultMaxHistoryEvents = 100'000;
+
+}  // namespace duractor
