@@ -11,6 +11,7 @@
 
 #include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/turn_failure_policy.h"
 
 namespace duractor::detail {
 namespace {
@@ -58,70 +59,25 @@ void leave(Self* self, bool deleted) {
   self->quit();
 }
 
-// What an instance fails with when its turns cannot go on: `error` is what stopped the
-// last one, `attempts` how many failed.
-FailureDetails turn_failure(const Error& error, std::uint32_t attempts) {
-  if (!error.retryable) {
-    return FailureDetails{error.category, "duractor::TurnFailed",
-                          "a turn failed and cannot succeed by retrying: " + error.to_string()};
-  }
-  return FailureDetails{
-      ErrorCategory::kInfrastructure, "duractor::TurnFailed",
-      "a turn failed " + std::to_string(attempts) + " times: " + error.to_string()};
-}
-
-// Whether `error` says the store cannot take this turn for now for reasons of its own — its
-// map or the disk is full, a write to the disk failed, its reader table is full. That is
-// the operator's to fix, not the workflow's: such a turn waits, however long it takes.
-bool store_unavailable(const Error& error) {
-  switch (error.code) {
-    case ErrorCode::kStoreFull:
-    case ErrorCode::kBusy: return true;
-    case ErrorCode::kIo: return error.retryable;  // not a permission error
-    default: return false;
-  }
-}
-
-// A turn failed. When the store cannot take it for now (store_unavailable: a full map or
-// disk, a failing write) the turn is retried with backoff, growing to its cap, until the
-// store takes it: the workflow is not failed for the store's trouble. Another retryable
-// error (a conflict) is retried with backoff up to max_turn_attempts; after that, or at
-// once for an error that retrying cannot fix (a record that does not decode, a corrupt
-// history, a payload over a limit), the next turn records the failure of the execution
-// instead (ExecutionFailed, type duractor::TurnFailed, naming the cause). If even that
-// cannot be done, the actor keeps trying, the backoff growing to its cap: the instance is
-// never left running silently.
+// A turn failed: carry out the turn-failure policy (actors/detail/turn_failure_policy.h).
+// The engine is dropped in any case, since its state may be ahead of the store; the next
+// turn rebuilds it from the store.
 void turn_failed(Self* self, const Error& error) {
   auto& s = self->state;
-  s.engine.reset();  // its state may be ahead of the store: rebuild from the store
-  if (error.code == ErrorCode::kShutdown) {  // the store is closing with the host
-    s.log.debug("turn not run, the runtime is stopping: {}", error.to_string());
+  s.engine.reset();
+  auto decision = decide_after_failed_turn(error, s.failures + 1, s.must_fail.has_value(),
+                                           s.core->options.max_turn_attempts,
+                                           s.core->options.turn_retry_backoff);
+  s.log.log(decision.level, "{}", decision.log_message);
+  if (decision.action == AfterFailedTurn::kStop) {
     s.wake = false;
     return;
   }
   ++s.failures;
-  auto max = s.core->options.max_turn_attempts;
-  if (!s.must_fail && store_unavailable(error)) {
-    s.log.error("turn cannot commit, the store cannot take it now (attempt {}); waiting for it: {}",
-                s.failures, error.to_string());
-  } else if (s.must_fail) {
-    s.log.error(
-        "turn failed again (attempt {}) while recording the instance's failure, retrying: {}",
-        s.failures, error.to_string());
-  } else if (!error.retryable) {
-    s.log.error("turn failed and cannot succeed by retrying, failing the instance: {}",
-                error.to_string());
-    s.must_fail = turn_failure(error, s.failures);
-  } else if (s.failures >= max) {
-    s.log.error("turn failed {} times, failing the instance: {}", s.failures, error.to_string());
-    s.must_fail = turn_failure(error, s.failures);
-  } else {
-    s.log.warn("turn failed (attempt {} of {}), retrying: {}", s.failures, max, error.to_string());
-  }
+  if (decision.failure) s.must_fail = std::move(decision.failure);
   s.wake = true;
   s.backing_off = true;
-  auto delay = s.core->options.turn_retry_backoff * (1 << std::min<std::uint32_t>(s.failures - 1, 10));
-  self->delayed_send(self, delay, retry_atom::value);
+  self->delayed_send(self, decision.delay, retry_atom::value);
 }
 
 void commit(Self* self, TurnPlan plan);

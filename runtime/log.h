@@ -39,6 +39,12 @@ class ContextLogger {
   void error(fmt::format_string<Args...> format, Args&&... args) const {
     write(spdlog::level::err, format, std::forward<Args>(args)...);
   }
+  // At a level chosen at run time.
+  template <class... Args>
+  void log(spdlog::level::level_enum level, fmt::format_string<Args...> format,
+           Args&&... args) const {
+    write(level, format, std::forward<Args>(args)...);
+  }
 
  private:
   template <class... Args>
