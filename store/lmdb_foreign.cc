@@ -53,34 +53,22 @@ Result<JournalUndo> LmdbStore::Impl::reconcile(Tx& tx) {
   }
   journal_records = in_journal;
 
-  std::vector<std::pair<InstanceId, std::uint64_t>> locked;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> leased;
-  {
-    std::lock_guard guard(locks_mutex);
-    for (const auto& [id, state] : locks) locked.emplace_back(id, state.token);
-    for (const auto& [item, state] : leases) leased.emplace_back(item, state.token);
-  }
-  std::vector<std::pair<InstanceId, std::uint64_t>> dead_locks;
-  for (const auto& [id, token] : locked) {
-    auto row = tx.get(t.instance_ids, id);
+  // Locks and leases whose instance or work item is gone; dropped only if still held with
+  // the token seen here (a new holder of a new instance under the same id keeps its lock).
+  std::vector<InstanceLock> dead_locks;
+  for (const auto& lock : lease_table.held_locks()) {
+    auto row = tx.get(t.instance_ids, lock.instance);
     if (!row) return fail(row.error());
-    if (!*row) dead_locks.emplace_back(id, token);
+    if (!*row) dead_locks.push_back(lock);
   }
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> dead_leases;
-  for (const auto& [item, token] : leased) {
-    auto raw = tx.get(t.work, detail::work_key(item));
+  std::vector<WorkLease> dead_leases;
+  for (const auto& lease : lease_table.held_leases()) {
+    auto raw = tx.get(t.work, detail::work_key(lease.item));
     if (!raw) return fail(raw.error());
-    if (!*raw) dead_leases.emplace_back(item, token);
+    if (!*raw) dead_leases.push_back(lease);
   }
-  std::lock_guard guard(locks_mutex);
-  for (const auto& [id, token] : dead_locks) {
-    auto it = locks.find(id);
-    if (it != locks.end() && it->second.token == token) locks.erase(it);
-  }
-  for (const auto& [item, token] : dead_leases) {
-    auto it = leases.find(item);
-    if (it != leases.end() && it->second.token == token) leases.erase(it);
-  }
+  for (const auto& lock : dead_locks) lease_table.unlock(lock);
+  for (const auto& lease : dead_leases) lease_table.release(lease);
   return gone;
 }
 

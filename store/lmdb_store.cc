@@ -72,8 +72,7 @@ void LmdbStore::Impl::forget_instances(const std::vector<InstanceId>& ids) {
     std::unique_lock exclusive(env_mutex);
     for (const auto& id : ids) journal_index.erase(id);
   }
-  std::lock_guard guard(locks_mutex);
-  for (const auto& id : ids) locks.erase(id);
+  lease_table.forget_locks(ids);
 }
 
 }  // namespace duractor

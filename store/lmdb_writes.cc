@@ -153,7 +153,7 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
   if (!*info_r) {
     return fail(ErrorCode::kNotFound, "instance '" + id + "' no longer exists (deleted)");
   }
-  DURACTOR_TRY(check_lock(t.lock));
+  DURACTOR_TRY(lease_table.check_lock(t.lock));
   InstanceInfo info = std::move(**info_r);
   CommitResult result;
 
@@ -388,7 +388,7 @@ Status LmdbStore::Impl::deliver(Tx& tx, const InstanceId& from, const OutboundMe
 
 Result<InstanceId> LmdbStore::Impl::complete_work(Tx& tx, const WorkLease& lease,
                                                   message::ActivityResult result) {
-  DURACTOR_TRY(check_lease(lease));
+  DURACTOR_TRY(lease_table.check_lease(lease));
   auto removed = tx.remove_work(lease.item);
   if (!removed) return fail(removed.error());
   if (!*removed) {
@@ -597,7 +597,7 @@ void LmdbStore::commit_turn_async(TurnCommit turn, Callback<TurnCommitted> done)
         }
       },
       [impl](const Impl::CommitResult& r) {
-        impl->forget_leases(r.removed_work);
+        impl->lease_table.forget_leases(r.removed_work);
         impl->journal_records += r.journaled;
       });
 }
@@ -608,7 +608,7 @@ void LmdbStore::complete_work_async(WorkLease lease, message::ActivityResult res
   impl->submit<InstanceId>(
       [impl, lease, r = std::move(result)](Tx& tx) { return impl->complete_work(tx, lease, r); },
       std::move(done),
-      [impl, item = lease.item](const InstanceId&) { impl->forget_leases({item}); });
+      [impl, item = lease.item](const InstanceId&) { impl->lease_table.forget_leases({item}); });
 }
 
 void LmdbStore::fire_timers_async(std::vector<TimerKey> keys,

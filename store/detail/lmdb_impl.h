@@ -2,7 +2,7 @@
 // LmdbStore::Impl, the state of an open LMDB store and the functions that work on it. Its
 // members are defined by concept: store/lmdb_store.cc (lifetime, map size, forgetting index
 // entries), lmdb_writer.cc (the writer thread and group commit), lmdb_writes.cc (write
-// bodies), lmdb_foreign.cc (other processes' writes), lmdb_locks.cc (locks and leases).
+// bodies), lmdb_foreign.cc (other processes' writes); lmdb_locks.cc uses its lease_table.
 // Internal.
 
 #include <lmdb.h>
@@ -19,7 +19,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,16 +26,10 @@
 #include "store/detail/lmdb_env.h"
 #include "store/detail/lmdb_pending_write.h"
 #include "store/detail/lmdb_tx.h"
+#include "store/lease_table.h"
 #include "store/lmdb_store.h"
 
 namespace duractor {
-
-namespace detail {
-struct LockState {
-  std::uint64_t token = 0;
-  TimePoint expires_at;
-};
-}  // namespace detail
 
 struct LmdbStore::Impl {
   // The internal types Impl works with (store/detail/lmdb_*.h).
@@ -46,7 +39,6 @@ struct LmdbStore::Impl {
   using PendingWrite = detail::PendingWrite;
   template <class T>
   using TypedWrite = detail::TypedWrite<T>;
-  using LockState = detail::LockState;
 
   LmdbOptions options;
   const Clock* clock = nullptr;
@@ -68,10 +60,8 @@ struct LmdbStore::Impl {
   std::atomic<std::uint64_t> journal_records{0};
   detail::JournalIndex journal_index;
 
-  std::mutex locks_mutex;
-  std::unordered_map<InstanceId, LockState> locks;
-  std::unordered_map<std::uint64_t, LockState> leases;
-  std::uint64_t next_token = 1;
+  // Turn locks and work leases: this process's, in memory (thread-safe on its own).
+  LeaseTable lease_table;
 
   // Writes by other processes. Every commit of a duractor writer changes something (see
   // commit_marker), so each advances LMDB's transaction id by one: a write transaction whose
@@ -212,14 +202,6 @@ struct LmdbStore::Impl {
 
   // For a read-only store, which has no writer to watch: checked when asked.
   std::uint64_t poll_foreign();
-
-  // ---- lock and lease bookkeeping (under locks_mutex; store/lmdb_locks.cc) ----
-
-  Status check_lock(const InstanceLock& lock);
-
-  Status check_lease(const WorkLease& lease);
-
-  void forget_leases(const std::vector<std::uint64_t>& items);
 
   // ---- write bodies (store/lmdb_writes.cc) ----
   // Each runs inside the writer's transaction, as the `apply` of a TypedWrite.
