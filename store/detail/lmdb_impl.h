@@ -1,9 +1,7 @@
 #pragma once
-// LmdbStore::Impl, the state of an open LMDB store and the functions that work on it. Its
-// members are defined by concept: store/lmdb_store.cc (lifetime, map size, forgetting index
-// entries), lmdb_writer.cc (the writer thread and group commit), lmdb_writes.cc (write
-// bodies), lmdb_foreign.cc (other processes' writes); lmdb_locks.cc uses its lease_table.
-// Internal.
+// LmdbStore::Impl, the state of an open LMDB store. Its members are defined by concept in
+// store/lmdb_store.cc, lmdb_writer.cc, lmdb_writes.cc and lmdb_foreign.cc (see the section
+// headings below); lmdb_open.cc, lmdb_reads.cc and lmdb_locks.cc use it. Internal.
 
 #include <lmdb.h>
 
