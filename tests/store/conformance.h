@@ -1,6 +1,7 @@
 #pragma once
 // The store conformance suite, written once against the Store interface. A store
-// implementation gets it by linking tests/store/conformance.cc into a test binary together
+// implementation gets it by linking the suite's files (tests/store/conformance/*.cc, one
+// per TEST_SUITE; the store_conformance_suite object library) into a test binary together
 // with a definition of make_store_fixture() that opens a fresh, empty store of its kind.
 // Every store must pass every case.
 

@@ -1,4 +1,4 @@
-// Runs the store conformance suite (conformance.cc) against the LMDB store.
+// Runs the store conformance suite (tests/store/conformance/) against the LMDB store.
 
 #include "duractor/store/lmdb_store.h"
 #include "tests/store/conformance.h"

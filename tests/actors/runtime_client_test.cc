@@ -1,0 +1,171 @@
+// The orchestration API end to end through the real runtime (actors, activity workers, timer
+// service) on a real LMDB directory: what the client does: idempotent starts, generated ids, clear
+// errors, typed waits, listing and removing instances, and a client outliving its host.
+
+#include <doctest/doctest.h>
+
+#include <future>
+#include <thread>
+
+#include "tests/support/runtime_fixture.h"
+
+namespace duractor {
+
+using namespace std::chrono_literals;
+using namespace testing::runtime_fixture;
+using testing::eventually;
+using testing::start_host;
+using testing::TempDir;
+using testing::test_host_options;
+
+TEST_SUITE("runtime: client") {
+  TEST_CASE("starting an existing id is idempotent with the same input, an error otherwise") {
+    Runtime rt;
+    auto client = rt.client();
+    REQUIRE(client.start(Hello, "same", "x"));
+    auto again = client.start(Hello, "same", "x");
+    REQUIRE(again);
+    CHECK(*again == "same");
+    auto other = client.start(Hello, "same", "y");
+    REQUIRE_FALSE(other);
+    CHECK(other.error().code == ErrorCode::kAlreadyExists);
+    CHECK(other.error().message.find("different input") != std::string::npos);
+    CHECK(*Hello.wait(client, "same", 20s) == "Hello, x");
+  }
+
+  TEST_CASE("a client that outlives its host gets kShutdown from every call") {
+    Runtime rt;
+    auto client = rt.client();
+    REQUIRE(Hello.run(client, "before", "x", 20s));
+    rt.host.reset();  // stopped and destroyed; the client still holds the shared core
+    auto shut = [](const Error& e) { return e.code == ErrorCode::kShutdown; };
+    CHECK(shut(client.start(Hello, "after", "x").error()));
+    CHECK(shut(client.raise("before", "E", 1).error()));
+    CHECK(shut(client.publish("topic", 1).error()));
+    CHECK(shut(client.cancel("before", "why").error()));
+    CHECK(shut(client.status("before").error()));
+    CHECK(shut(client.wait("before", 10ms).error()));
+    CHECK(shut(client.list({}).error()));
+    CHECK(shut(client.history("before").error()));
+    CHECK(shut(client.executions("before").error()));
+    CHECK(shut(client.remove("before").error()));
+  }
+
+  TEST_CASE("a generated id is returned when none is given") {
+    Runtime rt;
+    auto client = rt.client();
+    auto id = client.start(Hello, "", "z");
+    REQUIRE(id);
+    CHECK(id->size() == 36);
+    CHECK(*Hello.wait(client, *id, 20s) == "Hello, z");
+  }
+
+  TEST_CASE("unknown orchestrations, unknown instances and finished instances are clear errors") {
+    Runtime rt;
+    auto client = rt.client();
+    auto unknown = client.start("Nope", "n", encode(1));
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == ErrorCode::kNotRegistered);
+    CHECK(unknown.error().message == "orchestration 'Nope' is not registered");
+    auto missing = client.raise("ghost", "E", 1);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == ErrorCode::kNotFound);
+    REQUIRE(Hello.run(client, "done", "d", 20s));
+    auto late = client.raise("done", "E", 1);
+    REQUIRE_FALSE(late);
+    CHECK(late.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(client.status("ghost").error().code == ErrorCode::kNotFound);
+    CHECK(client.wait("ghost", 1s).error().code == ErrorCode::kNotFound);
+  }
+
+  TEST_CASE("a failed instance reports its failure through the typed wait") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Throws", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_await ctx.call(Double, 1);
+        throw std::invalid_argument("bad order");
+      });
+    });
+    auto client = rt.client();
+    auto out = Orchestration<int, int>{"Throws", 1}.run(client, "throws", 0, 20s);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == ErrorCode::kApplicationFailure);
+    CHECK(out.error().message == "instance 'throws' failed: std::invalid_argument: bad order");
+  }
+
+  TEST_CASE("an unregistered activity fails the call with a configuration error naming it") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, std::string>{"CallsMissing", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
+        try {
+          co_await ctx.call_activity<int>("Missing", 1);
+        } catch (const ActivityFailed& e) {
+          co_return std::string(to_string(e.category())) + ": " + e.failure().message;
+        }
+        co_return std::string();
+      });
+    });
+    auto client = rt.client();
+    auto out = Orchestration<int, std::string>{"CallsMissing", 1}.run(client, "m", 0, 20s);
+    REQUIRE(out);
+    CHECK(*out == "configuration: activity 'Missing' is not registered");
+  }
+
+  TEST_CASE("list filters instances, and remove deletes them with their children") {
+    Runtime rt;
+    auto client = rt.client();
+    REQUIRE(Parent.run(client, "family", 1, 20s));
+    REQUIRE(Hello.run(client, "solo", "s", 20s));
+    auto parents = client.list(InstanceQuery{.name = "Parent"});
+    REQUIRE(parents);
+    REQUIRE(parents->instances.size() == 1);
+    CHECK(parents->instances[0].id == "family");
+    auto children = client.list(InstanceQuery{.parent = "family"});
+    CHECK(children->instances.size() == 2);
+    auto removed = client.remove("family");
+    REQUIRE(removed);
+    CHECK(removed->deleted.size() == 3);
+    CHECK(client.status("family:1:1").error().code == ErrorCode::kNotFound);
+    CHECK(client.status("solo"));
+  }
+
+  TEST_CASE("a running instance is deleted only with force, and its actor leaves") {
+    Runtime rt(nullptr, [](Registry& r) {
+      r.add(Orchestration<int, int>{"Waiting", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_return co_await ctx.wait_event<int>("go");
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Orchestration<int, int>{"Waiting", 1}, "w", 0));
+    REQUIRE(eventually([&] { return client.status("w")->status == InstanceStatus::kRunning; }));
+    auto refused = client.remove("w");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::kFailedPrecondition);
+    REQUIRE(client.remove("w", true));
+    CHECK(client.status("w").error().code == ErrorCode::kNotFound);
+    CHECK(eventually([&] { return rt.host->live_instances() == 0; }));
+  }
+
+  TEST_CASE("a wait on an instance deleted while it waits ends with kNotFound, not a timeout") {
+    const Orchestration<int, int> Waiting{"Waiting", 1};
+    Runtime rt(nullptr, [&](Registry& r) {
+      r.add(Waiting, [](OrchestrationContext& ctx, int) -> Task<int> {
+        co_return co_await ctx.wait_event<int>("go");
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Waiting, "doomed", 0));
+    REQUIRE(eventually([&] { return client.status("doomed")->status == InstanceStatus::kRunning; }));
+    std::promise<Result<InstanceInfo>> waited;
+    auto began = std::chrono::steady_clock::now();
+    std::thread waiter([&] { waited.set_value(client.wait("doomed", 60s)); });
+    std::this_thread::sleep_for(50ms);  // let the wait begin
+    REQUIRE(client.remove("doomed", true));
+    auto outcome = waited.get_future().get();
+    waiter.join();
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().code == ErrorCode::kNotFound);
+    CHECK(outcome.error().message == "no instance 'doomed'");
+    CHECK(std::chrono::steady_clock::now() - began < 20s);
+  }
+}
+
+}  // namespace duractor

@@ -1,0 +1,89 @@
+// Store conformance: enqueueing to an instance's inbox, its order and seqs, and which messages
+// a finished instance still takes. Part of the suite run for every store (conformance.h).
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "tests/store/conformance/helpers.h"
+
+namespace duractor::testing {
+
+TEST_SUITE("store conformance: inbox") {
+  TEST_CASE("enqueued messages are kept in arrival order with increasing seqs") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    REQUIRE_OK(s.create_instance(new_instance("i")));
+    std::vector<std::uint64_t> seqs;
+    for (int k = 0; k < 5; ++k) {
+      auto seq = s.enqueue("i", message::Event{"E", encode(k)});
+      REQUIRE_OK(seq);
+      seqs.push_back(*seq);
+    }
+    CHECK(std::is_sorted(seqs.begin(), seqs.end()));
+    CHECK(std::set<std::uint64_t>(seqs.begin(), seqs.end()).size() == 5);
+    auto inbox = s.read_inbox("i");
+    REQUIRE(inbox->size() == 6);
+    for (int k = 0; k < 5; ++k) {
+      const auto& e = std::get<message::Event>((*inbox)[static_cast<std::size_t>(k) + 1].message);
+      CHECK(*decode<int>(e.payload) == k);
+      CHECK((*inbox)[static_cast<std::size_t>(k) + 1].seq == seqs[static_cast<std::size_t>(k)]);
+    }
+    CHECK(s.read_inbox("i", 2)->size() == 2);
+  }
+
+  TEST_CASE("enqueueing to an unknown instance is not found and writes nothing") {
+    auto f = make_store_fixture();
+    auto r = f->store().enqueue("nobody", message::Event{"E", encode(1)});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kNotFound);
+    CHECK(r.error().message.find("nobody") != std::string::npos);
+    CHECK(f->store().instances_with_messages("", 0)->empty());
+  }
+
+  TEST_CASE("a Start message cannot be enqueued directly") {
+    auto f = make_store_fixture();
+    REQUIRE_OK(f->store().create_instance(new_instance("i")));
+    auto r = f->store().enqueue("i", message::Start{});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kInvalidArgument);
+  }
+
+  TEST_CASE("a finished instance refuses events and cancellations but takes late results") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto lock = create_started(*f, "done");
+    TurnCommit t;
+    t.lock = lock;
+    t.execution = 1;
+    t.events = {ev(2, f->clock.now(), event::ExecutionCompleted{encode(std::string("ok"))})};
+    t.update.status = InstanceStatus::kCompleted;
+    t.update.output = encode(std::string("ok"));
+    REQUIRE_OK(s.commit_turn(t));
+
+    auto e = s.enqueue("done", message::Event{"E", encode(1)});
+    REQUIRE_FALSE(e);
+    CHECK(e.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(e.error().message.find("'done' has completed") != std::string::npos);
+    auto c = s.enqueue("done", message::Cancel{"stop", false});
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(s.enqueue("done", message::ActivityResult{1, 2, encode(1), std::nullopt}));
+  }
+
+  TEST_CASE("instances_with_messages lists each instance with messages once, in id order") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    for (auto id : {"c", "a", "b", "d"}) REQUIRE_OK(s.create_instance(new_instance(id)));
+    REQUIRE_OK(s.enqueue("a", message::Event{"E", encode(1)}));
+    REQUIRE_OK(s.commit_turn(first_turn(*f, "d")));  // d's inbox is now empty
+    auto all = s.instances_with_messages("", 0);
+    REQUIRE_OK(all);
+    CHECK(*all == std::vector<InstanceId>{"a", "b", "c"});
+    CHECK(*s.instances_with_messages("a", 1) == std::vector<InstanceId>{"b"});
+    CHECK(s.instances_with_messages("c", 0)->empty());
+  }
+}
+
+}  // namespace duractor::testing

@@ -1,0 +1,133 @@
+// Store conformance: topic subscriptions and publications — delivery, unsubscribing, lifetime
+// across continue-as-new and deletion, atomicity, name checks. Part of the suite run for every
+// store (conformance.h).
+
+#include <doctest/doctest.h>
+
+#include "tests/store/conformance/helpers.h"
+
+namespace duractor::testing {
+
+TEST_SUITE("store conformance: topics") {
+  // Commits a turn of `lock`'s instance that only changes subscriptions.
+  void subscribe(StoreFixture& f, const InstanceLock& lock, std::vector<std::string> topics,
+                 std::vector<std::string> drop = {}) {
+    auto& s = f.store();
+    auto last = s.read_latest_history(lock.instance);
+    REQUIRE_OK(last);
+    TurnCommit t;
+    t.lock = lock;
+    t.execution = last->execution;
+    EventId id = last->events.size() + 1;
+    for (const auto& topic : topics) t.events.push_back(ev(id++, f.clock.now(), event::TopicSubscribed{topic}));
+    for (const auto& topic : drop) t.events.push_back(ev(id++, f.clock.now(), event::TopicUnsubscribed{topic}));
+    t.subscribe = std::move(topics);
+    t.unsubscribe = std::move(drop);
+    REQUIRE_OK(s.commit_turn(t));
+  }
+
+  std::vector<int> publications(Store& s, const InstanceId& id) {
+    std::vector<int> out;
+    auto inbox = s.read_inbox(id);
+    REQUIRE_OK(inbox);
+    for (const auto& m : *inbox) {
+      if (auto* e = std::get_if<message::Event>(&m.message); e && e->name == topic_event_name("news")) {
+        out.push_back(*decode<int>(e->payload));
+      }
+    }
+    return out;
+  }
+
+  TEST_CASE("a publication reaches every subscriber, in publish order, in one commit") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto a = create_started(*f, "a");
+    auto b = create_started(*f, "b");
+    (void)create_started(*f, "c");  // not subscribed
+    subscribe(*f, a, {"news"});
+    subscribe(*f, b, {"news", "sports"});
+    CHECK(*s.subscribers("news") == std::vector<InstanceId>{"a", "b"});
+    CHECK(*s.subscriptions("b") == std::vector<std::string>{"news", "sports"});
+    for (int i = 1; i <= 3; ++i) {
+      auto receipt = s.publish("news", encode(i));
+      REQUIRE_OK(receipt);
+      CHECK(receipt->delivered == std::vector<InstanceId>{"a", "b"});
+    }
+    CHECK(publications(s, "a") == std::vector<int>{1, 2, 3});
+    CHECK(publications(s, "b") == std::vector<int>{1, 2, 3});
+    CHECK(publications(s, "c").empty());
+  }
+
+  TEST_CASE("a publication with no subscriber reaches nobody and is not kept") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto receipt = s.publish("nobody-listens", encode(1));
+    REQUIRE_OK(receipt);
+    CHECK(receipt->delivered.empty());
+    auto a = create_started(*f, "a");
+    subscribe(*f, a, {"nobody-listens"});
+    CHECK(s.read_inbox("a")->empty());  // the earlier publication was not queued for later
+  }
+
+  TEST_CASE("unsubscribing stops deliveries, and finishing ends every subscription") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto a = create_started(*f, "a");
+    subscribe(*f, a, {"news", "weather"});
+    subscribe(*f, a, {}, {"news"});
+    CHECK(s.publish("news", encode(1))->delivered.empty());
+    CHECK(s.publish("weather", encode(1))->delivered.size() == 1);
+    TurnCommit end;
+    end.lock = a;
+    end.execution = 1;
+    end.events = {ev(s.read_history("a", 1)->size() + 1, f->clock.now(), event::ExecutionCompleted{encode(0)})};
+    end.update.status = InstanceStatus::kCompleted;
+    REQUIRE_OK(s.commit_turn(end));
+    CHECK(s.publish("weather", encode(2))->delivered.empty());
+    CHECK(s.subscriptions("a")->empty());
+  }
+
+  TEST_CASE("subscriptions outlive continue-as-new and end with deletion") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto a = create_started(*f, "a");
+    subscribe(*f, a, {"news"});
+    TurnCommit next;
+    next.lock = a;
+    next.execution = 1;
+    next.events = {ev(3, f->clock.now(), event::ContinuedAsNew{encode(1), 1})};
+    next.outbound = {OutboundMessage{"a", message::Start{2, "Order", 1, encode(1), std::nullopt, {}}}};
+    REQUIRE_OK(s.commit_turn(next));
+    CHECK(s.publish("news", encode(1))->delivered == std::vector<InstanceId>{"a"});
+    REQUIRE_OK(s.delete_instance("a", DeleteOptions{.cascade = true, .force = true}));
+    CHECK(s.subscribers("news")->empty());
+  }
+
+  TEST_CASE("a publication that fails half-way reaches nobody") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    for (auto id : {"a", "b", "c"}) subscribe(*f, create_started(*f, id), {"news"});
+    int calls = 0;
+    f->faults = [&](std::string_view step) -> Status {
+      if (step == "publish.one" && ++calls == 2) return fail(ErrorCode::kIo, "injected");
+      return {};
+    };
+    auto before = snapshot(s);
+    CHECK_FALSE(s.publish("news", encode(1)));
+    CHECK(snapshot(s) == before);
+  }
+
+  TEST_CASE("topic names are checked, and users cannot raise events in the topic namespace") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto bad = s.publish(std::string("bad\ntopic"), encode(1));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == ErrorCode::kInvalidArgument);
+    (void)create_started(*f, "a");
+    auto fake = s.enqueue("a", message::Event{"topic:news", encode(1)});
+    REQUIRE_FALSE(fake);
+    CHECK(fake.error().message.find("reserved for topic publications") != std::string::npos);
+  }
+}
+
+}  // namespace duractor::testing
