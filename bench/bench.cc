@@ -26,7 +26,7 @@ void Report::add(Figure f) {
 }
 
 void Report::print_table() const {
-  std::printf("%-22s %-52s %14s %-12s %10s %8s  %-18s %s\n", "workload", "figure", "value", "unit",
+  std::printf("%-24s %-52s %14s %-12s %10s %8s  %-18s %s\n", "workload", "figure", "value", "unit",
               "baseline", "ratio", "baseline is", "target");
   for (const auto& f : figures_) {
     char baseline[32] = "";
@@ -35,15 +35,15 @@ void Report::print_table() const {
     if (auto r = f.ratio()) std::snprintf(ratio, sizeof ratio, "%.2fx", *r);
     char target[32] = "";
     if (f.target) std::snprintf(target, sizeof target, "%.1f", *f.target);
-    std::printf("%-22s %-52s %14.1f %-12s %10s %8s  %-18s %s\n", f.workload.c_str(),
-                f.figure.c_str(), f.value, f.unit.c_str(), baseline, ratio,
-                f.baseline_name.c_str(), target);
+    std::printf("%-24s %-52s %14.1f %-12s %10s %8s  %-18s %s\n", f.workload.c_str(),
+                f.figure.c_str(), f.value, f.unit.c_str(), baseline, ratio, f.baseline_name.c_str(),
+                target);
   }
 }
 
 std::string to_json_line(const Figure& f) {
-  nlohmann::json j{{"workload", f.workload}, {"figure", f.figure}, {"value", f.value},
-                   {"unit", f.unit}};
+  nlohmann::json j{
+      {"workload", f.workload}, {"figure", f.figure}, {"value", f.value}, {"unit", f.unit}};
   j["baseline"] = f.baseline ? nlohmann::json(*f.baseline) : nlohmann::json(nullptr);
   auto r = f.ratio();
   j["ratio"] = r ? nlohmann::json(*r) : nlohmann::json(nullptr);

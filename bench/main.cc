@@ -77,7 +77,8 @@ bool run_in_own_process(const WorkloadEntry& w, const Options& options, Report& 
   }
   if (WIFEXITED(raw) && WEXITSTATUS(raw) == 0) return true;
   std::fprintf(stderr, "%s: its process ended with %s %d\n", w.name.c_str(),
-               WIFEXITED(raw) ? "status" : "signal", WIFEXITED(raw) ? WEXITSTATUS(raw) : WTERMSIG(raw));
+               WIFEXITED(raw) ? "status" : "signal",
+               WIFEXITED(raw) ? WEXITSTATUS(raw) : WTERMSIG(raw));
   return false;
 }
 

@@ -180,7 +180,8 @@ const Register kHello{"runtime.hello", "hello orchestrations per second (durable
 const Register kFanout{"runtime.fanout", "fan-out/fan-in of 10 activities (durable)", fanout};
 const Register kChain{"runtime.chain_latency", "chain of 10 activities, p50/p99 at low load",
                       chain_latency};
-const Register kRss{"runtime.idle_rss", "memory of idle instances waiting on an event, all in memory",
+const Register kRss{"runtime.idle_rss",
+                    "memory of idle instances waiting on an event, all in memory",
                     [](const Options& o, Report& r) { idle_rss(o, r, false); }};
 const Register kRssCapped{"runtime.idle_rss_capped",
                           "memory of idle instances waiting on an event, default cap of 10,000",

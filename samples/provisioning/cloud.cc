@@ -36,7 +36,8 @@ Cloud::Cloud(CloudOptions options) : options_(std::move(options)), random_(optio
   }
 }
 
-void Cloud::log_call(const std::string& call, const std::string& resource, const std::string& answer) {
+void Cloud::log_call(const std::string& call, const std::string& resource,
+                     const std::string& answer) {
   state_["calls"].push_back({{"call", call}, {"resource", resource}, {"answer", answer}});
 }
 

@@ -230,12 +230,14 @@ TEST_SUITE("runtime: crash recovery") {
     // Nothing is left behind: no inbox message, no work item, no timer.
     auto depths = (*store)->inbox_depths("", 0);
     REQUIRE(depths);
-    for (const auto& d : *depths) CHECK_MESSAGE(d.messages == 0, d.instance << " has messages left");
+    for (const auto& d : *depths) {
+      CHECK_MESSAGE(d.messages == 0, d.instance << " has messages left");
+    }
     CHECK(depths->empty());
     auto work = (*store)->list_work(0, 0);
     REQUIRE(work);
     CHECK_MESSAGE(work->empty(), work->size() << " work items left, the first for "
-                                               << (work->empty() ? "" : work->front().instance));
+                                              << (work->empty() ? "" : work->front().instance));
     auto timer = (*store)->next_timer();
     REQUIRE(timer);
     CHECK_MESSAGE(!timer->has_value(),

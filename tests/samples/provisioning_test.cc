@@ -91,10 +91,11 @@ std::map<std::string, int> answered_creates(const nlohmann::json& calls, std::si
 }  // namespace
 
 TEST_SUITE("samples: provisioning") {
-  TEST_CASE("killed with SIGKILL twice mid-run, it resumes each time and repeats no recorded step") {
+  TEST_CASE(
+      "killed with SIGKILL twice mid-run, it resumes each time and repeats no recorded step") {
     testing::TempDir dir;
     auto store = dir.sub("store");
-    std::vector<CreateSteps> at_kill;      // what the history held at each kill
+    std::vector<CreateSteps> at_kill;        // what the history held at each kill
     std::vector<std::size_t> calls_at_kill;  // how long the cloud's call log was then
     {
       Program first(PROVISIONING_BIN, args(store));
