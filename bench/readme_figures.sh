@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the figures the top-level README quotes (bench/README.md, "Measured figures"):
+# Measures the figures the top-level README refers to (bench/README.md, "Measured figures"):
 # each workload in its own duractor_bench run, RUNS times (default 2), and prints one
 # Markdown table row per run with the date, the machine and its load average at the start.
 #   bench/readme_figures.sh [RUNS]      (uses build/bench/duractor_bench or $DURACTOR_BENCH)
