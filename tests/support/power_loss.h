@@ -15,7 +15,9 @@
 // After the program has died (SIGKILL), simulate_power_loss() puts the file back into the
 // state a machine that lost power at that moment could show: the file as of its last sync,
 // plus the durable writes since, in order. Unsynced writes are all dropped, the harshest
-// outcome a real disk may produce (torn sectors are not simulated).
+// outcome a real disk may produce (torn sectors are not simulated). Writes through a
+// writable mapping (LMDB's MDB_WRITEMAP, which the store does not use) and msync are not
+// seen: a store that used them would need another layer.
 
 #include <cstdint>
 #include <string>
