@@ -43,16 +43,20 @@ struct PowerLossRig {
 
   PowerLossRig() { std::filesystem::create_directory(store); }
 
-  // Starts the writer under the shim. (verify_asan_link_order: a sanitizer build's runtime
-  // must otherwise come first among preloaded libraries; the shim is not instrumented.)
+  // Starts the writer under the shim. In a sanitizer build the sanitizer's runtime would
+  // insist on coming first among preloaded libraries (the shim is not instrumented):
+  // verify_asan_link_order=0, added to the options the test runs with.
   std::unique_ptr<Program> start(bool sync) const {
     std::vector<std::string> args{store};
     if (!sync) args.push_back("--no-sync");
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    std::string asan_options =
+        std::string(asan != nullptr ? std::string(asan) + ":" : "") + "verify_asan_link_order=0";
     return std::make_unique<Program>(
         POWER_LOSS_WRITER_BIN, args,
         std::vector<std::string>{
             "LD_PRELOAD=" POWER_LOSS_SHIM, "DURACTOR_POWER_LOSS_FILE=" + data_file,
-            "DURACTOR_POWER_LOSS_LOG=" + undo_log, "ASAN_OPTIONS=verify_asan_link_order=0"});
+            "DURACTOR_POWER_LOSS_LOG=" + undo_log, "ASAN_OPTIONS=" + asan_options});
   }
 
   // Kills the writer (it must die of our SIGKILL, not of its own crash), reads the rest of
