@@ -26,28 +26,47 @@ void Report::add(Figure f) {
 }
 
 void Report::print_table() const {
-  std::printf("%-22s %-52s %14s %-12s %10s %8s  %s\n", "workload", "figure", "value", "unit",
-              "baseline", "ratio", "baseline is");
+  std::printf("%-24s %-52s %14s %-12s %10s %8s  %-18s %s\n", "workload", "figure", "value", "unit",
+              "baseline", "ratio", "baseline is", "target");
   for (const auto& f : figures_) {
     char baseline[32] = "";
     if (f.baseline) std::snprintf(baseline, sizeof baseline, "%.1f", *f.baseline);
     char ratio[32] = "";
     if (auto r = f.ratio()) std::snprintf(ratio, sizeof ratio, "%.2fx", *r);
-    std::printf("%-22s %-52s %14.1f %-12s %10s %8s  %s\n", f.workload.c_str(), f.figure.c_str(),
-                f.value, f.unit.c_str(), baseline, ratio, f.baseline_name.c_str());
+    char target[32] = "";
+    if (f.target) std::snprintf(target, sizeof target, "%.1f", *f.target);
+    std::printf("%-24s %-52s %14.1f %-12s %10s %8s  %-18s %s\n", f.workload.c_str(),
+                f.figure.c_str(), f.value, f.unit.c_str(), baseline, ratio, f.baseline_name.c_str(),
+                target);
   }
 }
 
+std::string to_json_line(const Figure& f) {
+  nlohmann::json j{
+      {"workload", f.workload}, {"figure", f.figure}, {"value", f.value}, {"unit", f.unit}};
+  j["baseline"] = f.baseline ? nlohmann::json(*f.baseline) : nlohmann::json(nullptr);
+  auto r = f.ratio();
+  j["ratio"] = r ? nlohmann::json(*r) : nlohmann::json(nullptr);
+  if (!f.baseline_name.empty()) j["baseline_name"] = f.baseline_name;
+  j["target"] = f.target ? nlohmann::json(*f.target) : nlohmann::json(nullptr);
+  return j.dump();
+}
+
+Figure figure_from_json_line(const std::string& line) {
+  auto j = nlohmann::json::parse(line);
+  Figure f;
+  f.workload = j.at("workload");
+  f.figure = j.at("figure");
+  f.value = j.at("value");
+  f.unit = j.at("unit");
+  if (!j.at("baseline").is_null()) f.baseline = j.at("baseline").get<double>();
+  f.baseline_name = j.value("baseline_name", "");
+  if (!j.at("target").is_null()) f.target = j.at("target").get<double>();
+  return f;
+}
+
 void Report::print_json() const {
-  for (const auto& f : figures_) {
-    nlohmann::json j{{"workload", f.workload}, {"figure", f.figure}, {"value", f.value},
-                     {"unit", f.unit}};
-    j["baseline"] = f.baseline ? nlohmann::json(*f.baseline) : nlohmann::json(nullptr);
-    auto r = f.ratio();
-    j["ratio"] = r ? nlohmann::json(*r) : nlohmann::json(nullptr);
-    if (!f.baseline_name.empty()) j["baseline_name"] = f.baseline_name;
-    std::printf("%s\n", j.dump().c_str());
-  }
+  for (const auto& f : figures_) std::printf("%s\n", to_json_line(f).c_str());
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

@@ -17,6 +17,9 @@ struct Figure {
   std::string unit;
   std::optional<double> baseline;  // the same figure for the baseline, measured in this run
   std::string baseline_name;       // what the baseline is
+  // What we aim for (a goal, not a measurement): printed next to the value, never used as
+  // a baseline for the ratio.
+  std::optional<double> target;
   std::optional<double> ratio() const {
     if (!baseline || *baseline == 0) return std::nullopt;
     return value / *baseline;
@@ -31,7 +34,10 @@ struct Options {
 
 class Report {
  public:
+  // Adds a figure and prints it on stderr as progress.
   void add(Figure f);
+  // Adds a figure measured elsewhere (a workload's own process), without printing it.
+  void merge(Figure f) { figures_.push_back(std::move(f)); }
   const std::vector<Figure>& figures() const { return figures_; }
   void print_table() const;
   void print_json() const;
@@ -39,6 +45,10 @@ class Report {
  private:
   std::vector<Figure> figures_;
 };
+
+// One figure as one line of JSON, and back (throws on a line that is not one).
+std::string to_json_line(const Figure& f);
+Figure figure_from_json_line(const std::string& line);
 
 using Workload = std::function<void(const Options&, Report&)>;
 

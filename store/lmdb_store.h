@@ -2,8 +2,11 @@
 // The LMDB store: duractor's embedded Store, one directory holding an LMDB environment
 // (data.mdb, lock.mdb). Readers run concurrently on any thread; all writes go through ONE
 // writer thread that batches the writes of concurrent callers into one transaction (group
-// commit) and answers each caller after the sync. A batched write that fails is rolled back
-// alone (each runs in a nested transaction); the others commit.
+// commit) and answers each caller after the sync. A batched write that fails is left out
+// and the others commit: writes run directly in the batch's one transaction (no nested
+// transactions); one that fails before writing anything just reports its error, and one
+// that fails after writing part of itself makes the writer abandon the transaction and
+// apply the batch again without it.
 //
 // Other processes may open the same directory at the same time (the duractor CLI does):
 // LMDB serializes their write transactions with ours. Locks and work leases are kept in

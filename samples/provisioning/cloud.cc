@@ -23,7 +23,10 @@ CloudResource to_resource(const std::string& id, const nlohmann::json& r) {
 }  // namespace
 
 Cloud::Cloud(CloudOptions options) : options_(std::move(options)), random_(options_.seed) {
-  state_ = {{"next", 1}, {"resources", nlohmann::json::object()}, {"creations", nlohmann::json::object()}};
+  state_ = {{"next", 1},
+            {"resources", nlohmann::json::object()},
+            {"creations", nlohmann::json::object()},
+            {"calls", nlohmann::json::array()}};
   std::ifstream in(options_.state_file);
   if (!in) return;
   try {
@@ -33,7 +36,12 @@ Cloud::Cloud(CloudOptions options) : options_(std::move(options)), random_(optio
   }
 }
 
-void Cloud::call(const std::string& what) {
+void Cloud::log_call(const std::string& call, const std::string& resource,
+                     const std::string& answer) {
+  state_["calls"].push_back({{"call", call}, {"resource", resource}, {"answer", answer}});
+}
+
+void Cloud::call(const std::string& what, const std::string& call, const std::string& resource) {
   double jitter, roll;
   {
     std::lock_guard lock(mutex_);
@@ -42,6 +50,11 @@ void Cloud::call(const std::string& what) {
   }
   std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(options_.latency.count() * jitter));
   if (roll < options_.failure_rate) {
+    {
+      std::lock_guard lock(mutex_);
+      log_call(call, resource, "503");
+      save();
+    }
     std::printf("  cloud: %s -> 503 service unavailable\n", what.c_str());
     throw CloudError(503, "cloud API: 503 service unavailable (" + what + ")");
   }
@@ -58,15 +71,19 @@ void Cloud::save() const {
 }
 
 CloudResource Cloud::create(const std::string& kind, const std::string& name, const std::string& parent) {
-  call("create " + kind + " " + name);
+  call("create " + kind + " " + name, "create", name);
   std::lock_guard lock(mutex_);
   for (const auto& [id, r] : state_["resources"].items()) {
     if (r.at("name") == name) {
+      log_call("create", name, "exists");
+      save();
       std::printf("  cloud: %s %s exists already (%s)\n", kind.c_str(), name.c_str(), id.c_str());
       return to_resource(id, r);
     }
   }
   if (options_.broken.count(kind)) {
+    log_call("create", name, "403");
+    save();
     std::printf("  cloud: create %s %s -> 403 quota exceeded\n", kind.c_str(), name.c_str());
     throw CloudError(403, "cloud API: 403 quota exceeded for " + kind + " (" + name + ")");
   }
@@ -77,21 +94,24 @@ CloudResource Cloud::create(const std::string& kind, const std::string& name, co
   state_["resources"][id] = {{"kind", kind},       {"name", name},          {"address", address},
                              {"parent", parent},   {"created_ms", now_ms()}, {"release", ""}};
   state_["creations"][name] = state_["creations"].value(name, 0) + 1;
+  log_call("create", name, "created");
   save();
   std::printf("  cloud: created %s %s (%s, %s)\n", kind.c_str(), name.c_str(), id.c_str(), address.c_str());
   return to_resource(id, state_["resources"][id]);
 }
 
 void Cloud::remove(const std::string& id) {
-  call("delete " + id);
+  call("delete " + id, "delete", id);
   std::lock_guard lock(mutex_);
-  if (state_["resources"].erase(id) == 0) return;
+  bool existed = state_["resources"].erase(id) != 0;
+  log_call("delete", id, existed ? "deleted" : "gone");
   save();
+  if (!existed) return;
   std::printf("  cloud: deleted %s\n", id.c_str());
 }
 
 bool Cloud::healthy(const std::string& id) {
-  call("health " + id);
+  call("health " + id, "health", id);
   std::lock_guard lock(mutex_);
   auto& resources = state_["resources"];
   if (!resources.contains(id)) throw CloudError(404, "cloud API: 404 no resource " + id);
@@ -99,11 +119,12 @@ bool Cloud::healthy(const std::string& id) {
 }
 
 void Cloud::deploy(const std::string& id, const std::string& release) {
-  call("deploy " + release + " to " + id);
+  call("deploy " + release + " to " + id, "deploy", id);
   std::lock_guard lock(mutex_);
   auto& resources = state_["resources"];
   if (!resources.contains(id)) throw CloudError(404, "cloud API: 404 no resource " + id);
   resources[id]["release"] = release;
+  log_call("deploy", id, release);
   save();
   std::printf("  cloud: %s runs %s\n", id.c_str(), release.c_str());
 }

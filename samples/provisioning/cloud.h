@@ -7,7 +7,9 @@
 //
 // Creation is idempotent by name (as with a cloud API's client token): asking again for a
 // resource that exists returns it, which is what makes re-running an activity after a
-// crash safe. Thread-safe.
+// crash safe. Because that hides a repeated step, the cloud also logs every call that
+// reaches it, with its answer, in the state file ("calls"): a test counts repeats there.
+// Thread-safe.
 
 #include <chrono>
 #include <cstdint>
@@ -73,13 +75,18 @@ class Cloud {
   std::vector<CloudResource> resources() const;
 
  private:
-  void call(const std::string& what);  // latency and transient failures
-  void save() const;                   // under mutex_
+  // Latency and transient failures; a 503 is logged as a call (`call` on `resource`).
+  void call(const std::string& what, const std::string& call, const std::string& resource);
+  // Under mutex_: appends {"call", "resource", "answer"} to the call log.
+  void log_call(const std::string& call, const std::string& resource, const std::string& answer);
+  void save() const;  // under mutex_
 
   CloudOptions options_;
   mutable std::mutex mutex_;
   std::mt19937_64 random_;
-  nlohmann::json state_;  // {"next": n, "resources": {id: {...}}, "creations": {name: n}}
+  // {"next": n, "resources": {id: {...}}, "creations": {name: n},
+  //  "calls": [{"call": "create", "resource": name, "answer": "created"}, ...]}, in call order
+  nlohmann::json state_;
 };
 
 }  // namespace provisioning

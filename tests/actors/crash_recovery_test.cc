@@ -1,9 +1,11 @@
 // Crash recovery: a child process runs the runtime (durable, sync on) with 1,000
 // orchestrations — chains, fan-outs, timers, events, sub-orchestrations — and is killed
-// with SIGKILL at random moments, at least 10 times; each restart resumes from the store.
-// Finally every instance must have completed with the right output, no history may hold a
-// completion twice, and every activity must have run at least once (we report how many
-// ran more than once: activities are at-least-once).
+// with SIGKILL at random moments, at least 10 times, each while work is still in progress;
+// each restart resumes from the store. Finally every instance must have completed with the
+// right output, no history may hold a completion twice, every activity must have run at
+// least once, and no more often than at-least-once allows: one run, plus one for each kill
+// that found its work item still in the store (in flight). Nothing may be left behind:
+// no inbox message, work item or timer.
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -135,26 +137,39 @@ TEST_SUITE("runtime: crash recovery") {
     g_run_log = dir.sub("runs.log");
     std::mt19937 rng(std::random_device{}());
     int kills = 0;
+    constexpr std::size_t kAllInstances = kInstances + kInstances / 5 * 2;  // with children
     std::vector<std::size_t> completed_at_kill;
+    std::map<std::string, int> in_flight_at_kills;  // activity -> kills that found it pending
+    std::size_t in_flight_total = 0;
     for (int round = 0; round < 40 && kills < 12; ++round) {
       testing::ChildProcess child([&] { return run_child(path); });
       std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 130));
       if (!child.running()) break;  // it finished everything before we could kill it
-      child.kill();
+      REQUIRE(child.kill() == 128 + SIGKILL);  // our kill, not a crash of its own
       ++kills;
       LmdbOptions peek;
       peek.path = path;
       auto store = LmdbStore::open(peek);
       REQUIRE(store);
       auto done = (*store)->list_instances(InstanceQuery{.statuses = {InstanceStatus::kCompleted}, .limit = 0});
-      completed_at_kill.push_back(done ? done->instances.size() : 0);
+      REQUIRE(done);
+      completed_at_kill.push_back(done->instances.size());
+      auto work = (*store)->list_work(0, 0);
+      REQUIRE(work);
+      for (const auto& item : *work) {
+        ++in_flight_at_kills[item.instance + "|" + std::to_string(item.execution) + "|" +
+                             std::to_string(item.scheduled_id)];
+      }
+      in_flight_total += work->size();
     }
     std::string progress;
     for (auto n : completed_at_kill) progress += std::to_string(n) + " ";
     MESSAGE("instances completed at each kill: " << progress);
-    // The kills landed while work was in flight, not after it was all done.
+    // Every kill landed while work was in progress, not after it was all done.
     REQUIRE_FALSE(completed_at_kill.empty());
-    CHECK(completed_at_kill.front() < kInstances + kInstances / 5 * 2);
+    for (std::size_t k = 0; k < completed_at_kill.size(); ++k) {
+      CHECK_MESSAGE(completed_at_kill[k] < kAllInstances, "kill " << k + 1 << " found all done");
+    }
     CHECK(kills >= 10);
     // A last run without a kill finishes the work.
     testing::ChildProcess final_run([&] { return run_child(path); });
@@ -171,7 +186,7 @@ TEST_SUITE("runtime: crash recovery") {
       std::string line;
       while (std::getline(log, line)) ++runs[line];
     }
-    std::size_t scheduled = 0, ran_twice = 0;
+    std::size_t scheduled = 0, ran_twice = 0, reruns = 0;
     auto check_instance = [&](const InstanceId& id, std::optional<int> expected) {
       auto info = (*store)->read_instance(id);
       REQUIRE_MESSAGE(info, id);
@@ -186,6 +201,11 @@ TEST_SUITE("runtime: crash recovery") {
           ++scheduled;
           auto key = id + "|" + std::to_string(info->execution) + "|" + std::to_string(e.id);
           CHECK_MESSAGE(runs[key] >= 1, key << " never ran");
+          // At-least-once, and no more: a repeat needs a kill that found it in flight.
+          CHECK_MESSAGE(runs[key] <= 1 + in_flight_at_kills[key],
+                        key << " ran " << runs[key] << " times, in flight at "
+                            << in_flight_at_kills[key] << " kills");
+          if (runs[key] > 1) reruns += static_cast<std::size_t>(runs[key] - 1);
           if (runs[key] > 1) ++ran_twice;
           (void)s;
         }
@@ -200,7 +220,27 @@ TEST_SUITE("runtime: crash recovery") {
       }
     }
     MESSAGE(kills << " kills; " << scheduled << " activities; " << ran_twice
-                  << " ran more than once (at-least-once after a crash)");
+                  << " ran more than once (at-least-once after a crash), " << reruns
+                  << " extra runs; " << in_flight_total << " work items in flight over all kills");
+    CHECK(reruns <= in_flight_total);
+    // Every activity run is one that history scheduled: no run of an unknown activity.
+    std::size_t runs_total = 0;
+    for (const auto& [key, n] : runs) runs_total += static_cast<std::size_t>(n);
+    CHECK(runs_total == scheduled + reruns);
+    // Nothing is left behind: no inbox message, no work item, no timer.
+    auto depths = (*store)->inbox_depths("", 0);
+    REQUIRE(depths);
+    CHECK_MESSAGE(depths->empty(), depths->size()
+                                       << " inboxes hold messages, the first "
+                                       << (depths->empty() ? "" : depths->front().instance));
+    auto work = (*store)->list_work(0, 0);
+    REQUIRE(work);
+    CHECK_MESSAGE(work->empty(), work->size() << " work items left, the first for "
+                                              << (work->empty() ? "" : work->front().instance));
+    auto timer = (*store)->next_timer();
+    REQUIRE(timer);
+    CHECK_MESSAGE(!timer->has_value(),
+                  "a timer is left for " << (timer->has_value() ? (*timer)->instance : ""));
     CHECK(scheduled == static_cast<std::size_t>(kInstances / 5 * (5 + 5 + 1 + 1) + kInstances / 5 * 10));
   }
 }

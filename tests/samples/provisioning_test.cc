@@ -1,12 +1,17 @@
 // The provisioning sample as a user runs it: a real process, killed with SIGKILL in the
-// middle and started again on the same store, resumes and finishes; every cloud resource
-// is created once. And the rollback paths: a resource that cannot be created, a refused
-// approval and a missed deadline tear down what was made, in reverse.
+// middle and started again on the same store, resumes and finishes, and repeats no step
+// whose completion was recorded. The simulated cloud's create is idempotent by name, so the
+// number of resources cannot show a repeated step; its call log (cloud.h) can, and the
+// history read with the duractor CLI at each kill tells which steps were recorded and
+// which were in flight. And the rollback paths: a resource that cannot be created, a
+// refused approval and a missed deadline tear down what was made, in reverse.
 
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -38,17 +43,69 @@ int count_lines(const Program& p, const std::string& text) {
   return n;
 }
 
+// The Create steps of provision-demo as its history holds them: by resource name, those
+// whose completion is recorded, and those in flight (scheduled, neither completed nor
+// failed: at-least-once allows them to run again).
+struct CreateSteps {
+  std::set<std::string> recorded;
+  std::set<std::string> in_flight;
+};
+
+CreateSteps create_steps(const std::string& store) {
+  Program cli(DURACTOR_CLI_BIN, {"--store", store, "--json", "history", "provision-demo"});
+  int status = cli.wait(30s);
+  INFO(cli.output());
+  REQUIRE(status == 0);
+  auto history = nlohmann::json::parse(cli.output());
+  CreateSteps steps;
+  for (const auto& execution : history.at("executions")) {
+    std::map<std::int64_t, std::string> open;  // ActivityScheduled id -> resource name
+    for (const auto& e : execution.at("events")) {
+      const auto& kind = e.at("kind");
+      if (kind == "ActivityScheduled" && e.at("name") == "Create") {
+        open[e.at("id")] = e.at("input").at("name");
+      } else if (kind == "ActivityCompleted" || kind == "ActivityFailed") {
+        auto step = open.find(e.at("scheduled_id"));
+        if (step == open.end()) continue;
+        if (kind == "ActivityCompleted") steps.recorded.insert(step->second);
+        open.erase(step);
+      }
+    }
+    for (const auto& [id, name] : open) steps.in_flight.insert(name);
+  }
+  return steps;
+}
+
+// Create calls the cloud answered (anything but a 503, which the retry policy repeats),
+// by resource name, among the calls [from, to) of its call log.
+std::map<std::string, int> answered_creates(const nlohmann::json& calls, std::size_t from,
+                                            std::size_t to) {
+  std::map<std::string, int> n;
+  for (std::size_t i = from; i < to; ++i) {
+    const auto& c = calls.at(i);
+    if (c.at("call") == "create" && c.at("answer") != "503") ++n[c.at("resource")];
+  }
+  return n;
+}
+
 }  // namespace
 
 TEST_SUITE("samples: provisioning") {
-  TEST_CASE("killed with SIGKILL twice mid-run, it resumes each time and creates every resource once") {
+  TEST_CASE(
+      "killed with SIGKILL twice mid-run, it resumes each time and repeats no recorded step") {
     testing::TempDir dir;
     auto store = dir.sub("store");
+    std::vector<CreateSteps> at_kill;        // what the history held at each kill
+    std::vector<std::size_t> calls_at_kill;  // how long the cloud's call log was then
     {
       Program first(PROVISIONING_BIN, args(store));
       REQUIRE(first.read_until("progress provision-demo: creating database and 3 VMs", 30s));
-      first.kill();  // the network exists and is recorded; the database and VMs are under way
+      REQUIRE(first.kill() == 128 + SIGKILL);  // ours, not a crash of its own
+      INFO(first.output());
       CHECK(count_lines(first, "cloud: created network demo-net") == 1);
+      at_kill.push_back(create_steps(store));
+      calls_at_kill.push_back(cloud_state(store)["calls"].size());
+      CHECK(at_kill.back().recorded.count("demo-net") == 1);  // the network is recorded
     }
     {
       Program second(PROVISIONING_BIN, args(store));
@@ -56,15 +113,15 @@ TEST_SUITE("samples: provisioning") {
       REQUIRE(resumed);
       CHECK(resumed->find("creating database and 3 VMs") != std::string::npos);
       REQUIRE(second.read_until("progress provision-demo: waiting for 3 VMs to pass health checks", 30s));
-      second.kill();
-      CHECK(count_lines(second, "create network") == 0);  // recorded before the first kill
+      REQUIRE(second.kill() == 128 + SIGKILL);
+      at_kill.push_back(create_steps(store));
+      calls_at_kill.push_back(cloud_state(store)["calls"].size());
     }
     Program third(PROVISIONING_BIN, args(store));
     int status = third.wait(60s);
     INFO(third.output());
     REQUIRE(status == 0);
     CHECK(count_lines(third, "resuming provision-demo, which was at: waiting for 3 VMs") == 1);
-    CHECK(count_lines(third, "cloud: created") == 0);  // everything was created before
     CHECK(count_lines(third, "environment demo is ready at https://demo.example.internal") == 1);
 
     auto cloud = cloud_state(store);
@@ -74,11 +131,33 @@ TEST_SUITE("samples: provisioning") {
       if (r["kind"] == "vm") CHECK(r["release"] == "v1.0");
     }
     CHECK(kinds == std::map<std::string, int>{{"database", 1}, {"dns", 1}, {"network", 1}, {"vm", 3}});
-    for (const auto& [name, n] : cloud["creations"].items()) {
-      INFO(name);
-      CHECK(n == 1);
-    }
     CHECK(cloud["creations"].size() == 6);
+    // Each run's answered create calls: run r made the calls between kill r-1 and kill r.
+    const auto& calls = cloud["calls"];
+    std::vector<std::size_t> bounds{0};
+    bounds.insert(bounds.end(), calls_at_kill.begin(), calls_at_kill.end());
+    bounds.push_back(calls.size());
+    std::vector<std::map<std::string, int>> per_run;
+    for (std::size_t r = 0; r + 1 < bounds.size(); ++r) {
+      per_run.push_back(answered_creates(calls, bounds[r], bounds[r + 1]));
+    }
+    for (const auto& [name, n] : cloud["creations"].items()) {
+      CAPTURE(name);
+      CHECK(n == 1);
+      int total = 0, allowed = 1;
+      for (std::size_t r = 0; r < per_run.size(); ++r) {
+        CAPTURE(r);
+        total += per_run[r][name];
+        CHECK(per_run[r][name] <= 1);  // no run asks twice
+        if (r == 0) continue;
+        // After a kill, a step runs again only if it was in flight at that kill.
+        const auto& steps = at_kill[r - 1];
+        if (steps.recorded.count(name)) CHECK(per_run[r][name] == 0);
+        if (steps.in_flight.count(name)) ++allowed;
+      }
+      CHECK(total >= 1);
+      CHECK(total <= allowed);
+    }
   }
 
   TEST_CASE("a resource that cannot be created rolls back everything made, in reverse") {

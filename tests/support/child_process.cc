@@ -23,7 +23,9 @@ ChildProcess::ChildProcess(std::function<int()> body) {
   }
 }
 
-ChildProcess::~ChildProcess() { kill(); }
+ChildProcess::~ChildProcess() {
+  kill();
+}
 
 bool ChildProcess::running() {
   if (pid_ <= 0 || reaped_) return false;
@@ -37,10 +39,10 @@ bool ChildProcess::running() {
   return false;
 }
 
-void ChildProcess::kill() {
-  if (pid_ <= 0 || reaped_) return;
+int ChildProcess::kill() {
+  if (pid_ <= 0 || reaped_) return status_;
   ::kill(pid_, SIGKILL);
-  wait();
+  return wait();
 }
 
 int ChildProcess::wait() {

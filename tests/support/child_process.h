@@ -25,8 +25,10 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   // Whether the child is still running (reaps it if it has exited).
   bool running();
-  // SIGKILL, then reap. Idempotent.
-  void kill();
+  // SIGKILL, then reap. Idempotent. Returns the exit status as wait() does: 128 + SIGKILL
+  // (137) if our signal ended it; anything else means it had died already, of its own
+  // exit or crash (a sanitizer abort is 134, say). Crash tests check for 137.
+  int kill();
   // Waits for the child to exit; returns its exit status, or 128 + signal if killed.
   int wait();
 

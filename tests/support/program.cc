@@ -7,10 +7,12 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <string_view>
 
 namespace duractor::testing {
 
-Program::Program(const std::string& path, const std::vector<std::string>& args) {
+Program::Program(const std::string& path, const std::vector<std::string>& args,
+                 const std::vector<std::string>& environment) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> argv_strings{path};
@@ -18,6 +20,18 @@ Program::Program(const std::string& path, const std::vector<std::string>& args) 
   std::vector<char*> argv;
   for (auto& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // Built before the fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> env_strings = environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    auto name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const auto& mine : environment) replaced = replaced || mine.rfind(name, 0) == 0;
+    if (!replaced) env_strings.emplace_back(entry);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -25,7 +39,7 @@ Program::Program(const std::string& path, const std::vector<std::string>& args) 
     ::dup2(fds[1], 2);
     ::close(fds[0]);
     ::close(fds[1]);
-    ::execv(path.c_str(), argv.data());
+    ::execve(path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -46,7 +60,8 @@ std::optional<std::string> Program::read_line(std::chrono::milliseconds timeout)
       pending_.erase(0, end + 1);
       return lines_.back();
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || fd_ < 0) return std::nullopt;
     pollfd p{fd_, POLLIN, 0};
     int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -66,10 +81,12 @@ std::optional<std::string> Program::read_line(std::chrono::milliseconds timeout)
   }
 }
 
-std::optional<std::string> Program::read_until(const std::string& text, std::chrono::milliseconds timeout) {
+std::optional<std::string> Program::read_until(const std::string& text,
+                                               std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     auto line = read_line(left);
     if (!line) return std::nullopt;
     if (line->find(text) != std::string::npos) return line;
@@ -79,7 +96,8 @@ std::optional<std::string> Program::read_until(const std::string& text, std::chr
 int Program::wait(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (fd_ >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       kill();
       return -1;
@@ -95,14 +113,15 @@ int Program::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
-void Program::kill() {
-  if (pid_ <= 0 || reaped_) return;
+int Program::kill() {
+  if (pid_ <= 0 || reaped_) return status_;
   ::kill(pid_, SIGKILL);
   int raw = 0;
   while (::waitpid(pid_, &raw, 0) < 0 && errno == EINTR) {
   }
   reaped_ = true;
   status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  return status_;
 }
 
 std::string Program::output() const {

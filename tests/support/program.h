@@ -14,8 +14,10 @@ namespace duractor::testing {
 
 class Program {
  public:
-  // Starts `path` with `args` (argv[0] is `path`).
-  Program(const std::string& path, const std::vector<std::string>& args);
+  // Starts `path` with `args` (argv[0] is `path`), in this process's environment plus
+  // `environment` ("NAME=value" each; they win over inherited variables of the same name).
+  Program(const std::string& path, const std::vector<std::string>& args,
+          const std::vector<std::string>& environment = {});
   Program(const Program&) = delete;
   Program& operator=(const Program&) = delete;
   ~Program();  // kills the program if it still runs
@@ -28,7 +30,9 @@ class Program {
   // Reads everything up to the program's exit and returns its exit status (128 + signal if
   // killed), or -1 if it is still running after `timeout` (it is then killed).
   int wait(std::chrono::milliseconds timeout);
-  void kill();  // SIGKILL, then reap
+  // SIGKILL, then reap. Returns the exit status as wait() does: 128 + SIGKILL (137) if our
+  // signal ended it, anything else if it had died already (of its own exit or crash).
+  int kill();
 
   // Every line read so far.
   const std::vector<std::string>& lines() const { return lines_; }
