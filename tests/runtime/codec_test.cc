@@ -101,38 +101,18 @@ InstanceInfo sample_instance() {
 int decode_everything(std::string_view bytes) {
   using testing::on_exact_heap_copy;
   int decoded = 0;
-  if (auto e = on_exact_heap_copy(bytes, [](std::string_view b) { return decode_event(b); })) {
-    ++decoded;
-    auto again = decode_event(encode_event(*e));
-    REQUIRE_MESSAGE(again, again.error().to_string());
-    CHECK(*again == *e);
-  } else {
-    CHECK_FALSE(e.error().message.empty());
-  }
-  if (auto m = on_exact_heap_copy(bytes, [](std::string_view b) { return decode_message(b); })) {
-    ++decoded;
-    auto again = decode_message(encode_message(*m));
-    REQUIRE_MESSAGE(again, again.error().to_string());
-    CHECK(*again == *m);
-  } else {
-    CHECK_FALSE(m.error().message.empty());
-  }
-  if (auto i = on_exact_heap_copy(bytes, [](std::string_view b) { return decode_instance(b); })) {
-    ++decoded;
-    auto again = decode_instance(encode_instance(*i));
-    REQUIRE_MESSAGE(again, again.error().to_string());
-    CHECK(*again == *i);
-  } else {
-    CHECK_FALSE(i.error().message.empty());
-  }
-  if (auto x = on_exact_heap_copy(bytes, [](std::string_view b) { return decode_execution(b); })) {
-    ++decoded;
-    auto again = decode_execution(encode_execution(*x));
-    REQUIRE_MESSAGE(again, again.error().to_string());
-    CHECK(*again == *x);
-  } else {
-    CHECK_FALSE(x.error().message.empty());
-  }
+  decoded += testing::check_round_trip(
+      bytes, [](std::string_view b) { return decode_event(b); },
+      [](const auto& v) { return encode_event(v); });
+  decoded += testing::check_round_trip(
+      bytes, [](std::string_view b) { return decode_message(b); },
+      [](const auto& v) { return encode_message(v); });
+  decoded += testing::check_round_trip(
+      bytes, [](std::string_view b) { return decode_instance(b); },
+      [](const auto& v) { return encode_instance(v); });
+  decoded += testing::check_round_trip(
+      bytes, [](std::string_view b) { return decode_execution(b); },
+      [](const auto& v) { return encode_execution(v); });
   auto s = on_exact_heap_copy(
       bytes, [](std::string_view b) { return decode<std::vector<std::string>>(b); });
   if (!s) CHECK(s.error().code == ErrorCode::kPayloadMismatch);

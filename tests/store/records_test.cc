@@ -75,22 +75,12 @@ bool same(const JournalRecord& a, const JournalRecord& b) {
 // decoders accepted the bytes.
 int decode_store_records(std::string_view bytes) {
   int decoded = 0;
-  if (auto w = on_exact_heap_copy(bytes, [](std::string_view b) { return decode_work_item(b); })) {
-    ++decoded;
-    auto again = decode_work_item(encode_work_item(*w));
-    REQUIRE_MESSAGE(again, again.error().to_string());
-    CHECK(*again == *w);
-  } else {
-    CHECK_FALSE(w.error().message.empty());
-  }
-  if (auto t = on_exact_heap_copy(bytes, [](std::string_view b) { return decode_timer(b); })) {
-    ++decoded;
-    auto again = decode_timer(encode_timer(*t));
-    REQUIRE_MESSAGE(again, again.error().to_string());
-    CHECK(*again == *t);
-  } else {
-    CHECK_FALSE(t.error().message.empty());
-  }
+  decoded += testing::check_round_trip(
+      bytes, [](std::string_view b) { return decode_work_item(b); },
+      [](const auto& v) { return encode_work_item(v); });
+  decoded += testing::check_round_trip(
+      bytes, [](std::string_view b) { return decode_timer(b); },
+      [](const auto& v) { return encode_timer(v); });
   auto header =
       on_exact_heap_copy(bytes, [](std::string_view b) { return decode_journal_header(b); });
   if (!header) CHECK_FALSE(header.error().message.empty());

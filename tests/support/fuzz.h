@@ -4,6 +4,8 @@
 // handed to a decoder as an exactly sized heap copy, so that AddressSanitizer (the
 // sanitizer build) sees a read one byte past the end.
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -35,6 +37,22 @@ auto on_exact_heap_copy(std::string_view bytes, Decode decode) {
   auto copy = std::make_unique<char[]>(bytes.size());
   if (!bytes.empty()) std::memcpy(copy.get(), bytes.data(), bytes.size());
   return decode(std::string_view(copy.get(), bytes.size()));
+}
+
+// One decoder against `bytes` (on an exact heap copy): if it accepts them, encoding what it
+// decoded and decoding that again must give the same value; if it refuses them, its error
+// must say why. Returns 1 if it decoded, else 0.
+template <class Decode, class Encode>
+int check_round_trip(std::string_view bytes, Decode decode, Encode encode) {
+  auto value = on_exact_heap_copy(bytes, decode);
+  if (!value) {
+    CHECK_FALSE(value.error().message.empty());
+    return 0;
+  }
+  auto again = decode(encode(*value));
+  REQUIRE_MESSAGE(again, again.error().to_string());
+  CHECK(*again == *value);
+  return 1;
 }
 
 }  // namespace duractor::testing
