@@ -93,6 +93,7 @@ struct ContinuedAsNew {
   Bytes input;
   std::uint32_t version = 0;
   std::vector<CarriedEvent> carried;  // unconsumed events, in arrival order
+  std::string custom_status;          // the last one set: the next execution starts with it
 };
 }  // namespace outcome
 
@@ -179,6 +180,7 @@ class ReplayEngine {
   Error nondeterminism(const HistoryEvent& recorded, const std::string& what_code_does) const;
   Error corrupt(const HistoryEvent& e, const std::string& problem) const;
   void reset_execution();
+  void bind(detail::OperationCore& core, EventId id);
 
   const Registry& registry_;
   InstanceId instance_;
@@ -192,7 +194,10 @@ class ReplayEngine {
   std::uint32_t version_ = 0;
   std::optional<ParentLink> parent_;
   bool broken_ = false;            // a load failed; only fail_turn is allowed
-  bool cancel_requested_ = false;  // the current execution has seen a CancelRequested
+  bool cancel_requested_ = false;  // a cancel was delivered to the current execution
+  // The next ExecutionStarted comes with a cancel: hold the code back (it never runs).
+  bool cancel_before_start_ = false;
+  bool body_held_ = false;  // the current execution's code was held back so
   Mode mode_ = Mode::kLive;
   TimePoint turn_now_{};
 
