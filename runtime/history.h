@@ -120,8 +120,10 @@ struct ActivityFailed {
   bool operator==(const ActivityFailed&) const = default;
 };
 
-// The orchestration gave up on an activity (it lost a when_any, or timed out); the runtime
-// signals the activity's cancellation token. A result that still arrives is ignored.
+// The orchestration gave up on an activity (it lost a when_any, timed out, or its future
+// was destroyed unawaited), or the instance is being cancelled; the runtime signals the
+// activity's cancellation token. A result that still arrives for an activity given up is
+// not recorded (earlier builds recorded it; replay ignores it).
 struct ActivityCancelRequested {
   static constexpr EventKind kKind = EventKind::kActivityCancelRequested;
   EventId scheduled_id = 0;

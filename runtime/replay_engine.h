@@ -141,8 +141,11 @@ class ReplayEngine {
   Status load(ExecutionId execution, const std::vector<HistoryEvent>& history);
 
   // Runs one turn over `messages` (in inbox order), stamping new events with `now`.
-  // Messages that cannot apply any more (results for an older execution or for operations
-  // already completed, anything for a finished instance) are consumed and dropped.
+  // Messages that cannot apply any more (results for an older execution, for operations
+  // already completed or given up, anything for a finished instance) are consumed and
+  // dropped. A Start comes first; a Cancel in the same batch comes right after it, and
+  // the execution ends cancelled without running any of its code. A cooperative Cancel
+  // after one was delivered is recorded as ignored.
   // Messages for the next execution (after continue-as-new) are left unconsumed.
   // Errors: kNondeterminism never (live code is recorded as it runs); kInternal if the
   // engine is unusable after a failed load.
