@@ -18,7 +18,7 @@ using testing::test_host_options;
 const Activity<int, int> Step{"Step"};
 const Orchestration<std::string, std::string> Echo{"Echo", 1};
 const Orchestration<int, std::string> Sized{"Sized", 1};
-const Orchestration<int, std::string> Status{"Status", 1};
+const Orchestration<int, std::string> SetsStatus{"SetsStatus", 1};
 const Orchestration<int, int> Steps{"Steps", 1};
 const Orchestration<int, std::string> Phases{"Phases", 1};
 const Orchestration<int, int> Waits{"Waits", 1};
@@ -37,7 +37,7 @@ struct LimitsRuntime {
     registry.add(Sized, [](OrchestrationContext&, int n) -> Task<std::string> {
       co_return encoded_as(static_cast<std::size_t>(n));
     });
-    registry.add(Status, [](OrchestrationContext& ctx, int n) -> Task<std::string> {
+    registry.add(SetsStatus, [](OrchestrationContext& ctx, int n) -> Task<std::string> {
       ctx.set_custom_status("before");
       co_await ctx.call(Step, 0);
       ctx.set_custom_status(std::string(static_cast<std::size_t>(n), 's'));
@@ -105,12 +105,12 @@ TEST_SUITE("runtime: limits") {
   TEST_CASE("a custom status of exactly the limit is kept whole, one byte more fails the instance") {
     LimitsRuntime rt([](HostOptions& o) { o.max_custom_status_bytes = 1000; });
     auto client = rt.client();
-    auto at = Status.run(client, "status-at-limit", 1000, 20s);
+    auto at = SetsStatus.run(client, "status-at-limit", 1000, 20s);
     REQUIRE_MESSAGE(at, (at ? "" : at.error().to_string()));
     auto info = client.status("status-at-limit");
     REQUIRE(info);
     CHECK(info->custom_status == std::string(1000, 's'));  // not truncated
-    REQUIRE(client.start(Status, "status-over", 1001));
+    REQUIRE(client.start(SetsStatus, "status-over", 1001));
     auto failed = client.wait("status-over", 20s);
     REQUIRE(failed);
     CHECK(failed->status == InstanceStatus::kFailed);
