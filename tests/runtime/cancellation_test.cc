@@ -196,6 +196,29 @@ TEST_SUITE("cancellation") {
     CHECK(body_runs == 0);
   }
 
+  TEST_CASE("a cancel that comes with the start of the next execution ends it before its code runs") {
+    int runs = 0;
+    Registry registry;
+    registry.add(Orchestration<int, int>{"Rounds", 1}, [&](OrchestrationContext& ctx, int n) -> Task<int> {
+      ++runs;
+      if (n == 0) co_await ctx.continue_as_new(1);
+      co_return co_await ctx.call(Reserve, n);
+    });
+    EngineHarness h(registry);
+    h.start("Rounds", encode(0));
+    h.turn();  // execution 1 continues as new; the harness queues execution 2's start
+    REQUIRE(runs == 1);
+    h.cancel("stop between rounds");
+    auto t = h.turn();
+    CHECK(t.execution == 2);
+    CHECK(runs == 1);
+    CHECK(t.actions.empty());
+    REQUIRE(std::holds_alternative<outcome::Cancelled>(t.outcome));
+    CHECK(h.history().size() == 3);
+    h.check_replay();
+    CHECK(runs == 1);
+  }
+
   TEST_CASE("a cancel that arrives after a first turn that recorded nothing is delivered to the code") {
     Registry registry;
     // The first turn records no event of the code's: only its ExecutionStarted.
