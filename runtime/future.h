@@ -122,8 +122,6 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   // (activities, timers, sub-orchestrations, retried calls) give them up; others need not.
   virtual void released() {}
 
- public:
-
  protected:
   void set_what(std::string what) { what_ = std::move(what); }
   // Stamps the settle order and wakes every waiter (in the order they started waiting).

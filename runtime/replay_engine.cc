@@ -686,8 +686,8 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
         ctx.given_up_.erase(given_up);
         return {};
       }
-      return fail(corrupt(e, "it completes #" + std::to_string(*completes) +
-                                 ", which is not an open operation"));
+      return fail(corrupt(
+          e, "it completes #" + std::to_string(*completes) + ", which is not an open operation"));
     }
     auto core = it->second;
     if (core->kind() != expected) {
@@ -851,9 +851,9 @@ void ReplayEngine::handle_message(TurnResult& turn, const InboxEntry& entry) {
           }
           turn.execution = execution_;
           turn.started = true;
-          append_input(turn, event::ExecutionStarted{msg.name, version, msg.input, msg.parent,
-                                                     msg.carried_events, kCurrentRules,
-                                                     msg.custom_status});
+          append_input(
+              turn, event::ExecutionStarted{msg.name, version, msg.input, msg.parent,
+                                            msg.carried_events, kCurrentRules, msg.custom_status});
         } else if constexpr (std::is_same_v<T, message::Event>) {
           if (is_final(outcome_)) return drop("the instance has finished");
           if (!running()) return;  // for the next execution

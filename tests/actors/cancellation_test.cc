@@ -37,7 +37,8 @@ std::size_t count_kind(const std::vector<HistoryEvent>& history, EventKind kind)
 }  // namespace
 
 TEST_SUITE("runtime: cancel before the start, cancel once, dropped work") {
-  TEST_CASE("a cancel accepted before the first turn ends the instance without running any of its code") {
+  TEST_CASE(
+      "a cancel accepted before the first turn ends the instance without running any of its code") {
     std::atomic<int> body_runs{0};
     std::atomic<int> reserves{0};
     Registry r;
@@ -50,8 +51,12 @@ TEST_SUITE("runtime: cancel before the start, cancel once, dropped work") {
       co_return co_await ctx.call(Reserve, n);
     });
     bool terminate = false;
-    SUBCASE("cancel") { terminate = false; }
-    SUBCASE("terminate") { terminate = true; }
+    SUBCASE("cancel") {
+      terminate = false;
+    }
+    SUBCASE("terminate") {
+      terminate = true;
+    }
     TempDir dir;
     auto options = test_host_options(dir.sub("store"));
     {
@@ -147,9 +152,7 @@ TEST_SUITE("runtime: cancel before the start, cancel once, dropped work") {
       return x;
     });
     r.add(Drops, [](OrchestrationContext& ctx, int n) -> Task<int> {
-      {
-        auto unused = ctx.call(Linger, n);
-      }  // never awaited
+      { auto unused = ctx.call(Linger, n); }  // never awaited
       co_return co_await ctx.wait_event<int>("go");
     });
     TempDir dir;

@@ -33,7 +33,8 @@ std::string encoded_as(std::size_t bytes) {
 struct LimitsRuntime {
   explicit LimitsRuntime(const std::function<void(HostOptions&)>& configure = {}) {
     registry.add(Step, [](ActivityContext&, int x) { return x; });
-    registry.add(Echo, [](OrchestrationContext&, std::string s) -> Task<std::string> { co_return s; });
+    registry.add(Echo,
+                 [](OrchestrationContext&, std::string s) -> Task<std::string> { co_return s; });
     registry.add(Sized, [](OrchestrationContext&, int n) -> Task<std::string> {
       co_return encoded_as(static_cast<std::size_t>(n));
     });
@@ -73,7 +74,9 @@ struct LimitsRuntime {
 }  // namespace
 
 TEST_SUITE("runtime: limits") {
-  TEST_CASE("a payload of exactly max_payload_bytes passes, one byte more is refused or fails the instance") {
+  TEST_CASE(
+      "a payload of exactly max_payload_bytes passes, one byte more is refused or fails the "
+      "instance") {
     LimitsRuntime rt([](HostOptions& o) { o.max_payload_bytes = 1000; });
     auto client = rt.client();
     // At the client: the input.
@@ -102,7 +105,8 @@ TEST_SUITE("runtime: limits") {
     CHECK(HostOptions{}.max_custom_status_bytes == 64 * 1024);
   }
 
-  TEST_CASE("a custom status of exactly the limit is kept whole, one byte more fails the instance") {
+  TEST_CASE(
+      "a custom status of exactly the limit is kept whole, one byte more fails the instance") {
     LimitsRuntime rt([](HostOptions& o) { o.max_custom_status_bytes = 1000; });
     auto client = rt.client();
     auto at = SetsStatus.run(client, "status-at-limit", 1000, 20s);
@@ -131,7 +135,9 @@ TEST_SUITE("runtime: limits") {
     CHECK(client.status("phases")->custom_status == "phase 1 done");
   }
 
-  TEST_CASE("an execution of exactly max_history_events events completes, one that needs one more fails") {
+  TEST_CASE(
+      "an execution of exactly max_history_events events completes, one that needs one more "
+      "fails") {
     LimitsRuntime rt([](HostOptions& o) { o.max_history_events = 20; });
     auto client = rt.client();
     // 9 steps: started + 9 x (scheduled, completed) + completed = 20 events.

@@ -27,15 +27,16 @@ std::size_t count_kind(const std::vector<HistoryEvent>& history, EventKind kind)
 }  // namespace
 
 TEST_SUITE("abandoned work") {
-  TEST_CASE("an activity whose future is destroyed unawaited is cancelled and its late result is not recorded") {
+  TEST_CASE(
+      "an activity whose future is destroyed unawaited is cancelled and its late result is not "
+      "recorded") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Drops", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      {
-        auto unused = ctx.call(Work, 1);
-      }  // goes out of scope, never awaited
-      co_await ctx.timer(1s);
-      co_return 5;
-    });
+    registry.add(Orchestration<int, int>{"Drops", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   { auto unused = ctx.call(Work, 1); }  // goes out of scope, never awaited
+                   co_await ctx.timer(1s);
+                   co_return 5;
+                 });
     EngineHarness h(registry);
     h.start("Drops", encode(0));
     h.turn();
@@ -59,12 +60,11 @@ TEST_SUITE("abandoned work") {
 
   TEST_CASE("a sub-orchestration whose future is destroyed unawaited is cancelled") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"DropsChild", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      {
-        auto unused = ctx.call(Child, 1);
-      }
-      co_return co_await ctx.wait_event<int>("go");
-    });
+    registry.add(Orchestration<int, int>{"DropsChild", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   { auto unused = ctx.call(Child, 1); }
+                   co_return co_await ctx.wait_event<int>("go");
+                 });
     EngineHarness h(registry, "p");
     h.start("DropsChild", encode(0));
     h.turn();
@@ -82,12 +82,11 @@ TEST_SUITE("abandoned work") {
 
   TEST_CASE("a timer whose future is destroyed unawaited never reaches history") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"DropsTimer", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      {
-        auto unused = ctx.timer(1h);
-      }
-      co_return co_await ctx.wait_event<int>("go");
-    });
+    registry.add(Orchestration<int, int>{"DropsTimer", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   { auto unused = ctx.timer(1h); }
+                   co_return co_await ctx.wait_event<int>("go");
+                 });
     EngineHarness h(registry);
     h.start("DropsTimer", encode(0));
     h.turn();
@@ -105,12 +104,11 @@ TEST_SUITE("abandoned work") {
 
   TEST_CASE("a retried call whose future is destroyed unawaited is cancelled, backoff and all") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"DropsRetry", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      {
-        auto unused = ctx.call(Work, 1, RetryPolicy::fixed(5, 1s));
-      }
-      co_return co_await ctx.wait_event<int>("go");
-    });
+    registry.add(Orchestration<int, int>{"DropsRetry", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   { auto unused = ctx.call(Work, 1, RetryPolicy::fixed(5, 1s)); }
+                   co_return co_await ctx.wait_event<int>("go");
+                 });
     EngineHarness h(registry);
     h.start("DropsRetry", encode(0));
     h.turn();
@@ -128,20 +126,23 @@ TEST_SUITE("abandoned work") {
 
   TEST_CASE("a future kept in a variable or a combinator is not given up") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Keeps", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      std::vector<DurableFuture<int>> calls;
-      for (int i = 0; i < 3; ++i) calls.push_back(ctx.call(Work, i));  // moved and copied
-      auto copy = calls[0];
-      auto all = ctx.when_all(std::move(calls));
-      int first = co_await copy;
-      auto values = co_await all;
-      co_return first + values[1] + values[2];
-    });
+    registry.add(Orchestration<int, int>{"Keeps", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   std::vector<DurableFuture<int>> calls;
+                   for (int i = 0; i < 3; ++i)
+                     calls.push_back(ctx.call(Work, i));  // moved and copied
+                   auto copy = calls[0];
+                   auto all = ctx.when_all(std::move(calls));
+                   int first = co_await copy;
+                   auto values = co_await all;
+                   co_return first + values[1] + values[2];
+                 });
     EngineHarness h(registry);
     h.start("Keeps", encode(0));
     h.turn();
     CHECK(h.all<action::CancelActivity>().empty());
-    for (std::size_t i = 0; i < 3; ++i) h.complete(h.activity("Work", i), encode(static_cast<int>(i) + 10));
+    for (std::size_t i = 0; i < 3; ++i)
+      h.complete(h.activity("Work", i), encode(static_cast<int>(i) + 10));
     h.turn();
     CHECK(h.output<int>() == 10 + 11 + 12);
     CHECK(h.all<action::CancelActivity>().empty());
@@ -150,10 +151,11 @@ TEST_SUITE("abandoned work") {
 
   TEST_CASE("fire and forget through start_detached is not cancelled") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Detaches", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      auto id = ctx.start_detached(Child, 1);
-      co_return id;
-    });
+    registry.add(Orchestration<int, std::string>{"Detaches", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   auto id = ctx.start_detached(Child, 1);
+                   co_return id;
+                 });
     EngineHarness h(registry, "d");
     h.start("Detaches", encode(0));
     h.turn();
@@ -163,11 +165,12 @@ TEST_SUITE("abandoned work") {
 
   TEST_CASE("a when_any loser's late result is not recorded") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Race", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      auto r = co_await ctx.when_any(ctx.call(Work, 1), ctx.timer(5s));
-      co_await ctx.wait_event<int>("done");
-      co_return static_cast<int>(r.index());
-    });
+    registry.add(Orchestration<int, int>{"Race", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   auto r = co_await ctx.when_any(ctx.call(Work, 1), ctx.timer(5s));
+                   co_await ctx.wait_event<int>("done");
+                   co_return static_cast<int>(r.index());
+                 });
     EngineHarness h(registry);
     h.start("Race", encode(0));
     h.turn();
@@ -187,17 +190,19 @@ TEST_SUITE("abandoned work") {
     h.check_replay();
   }
 
-  TEST_CASE("an eternal loop of when_any(event, timer) keeps its history bounded over 1,000 iterations") {
+  TEST_CASE(
+      "an eternal loop of when_any(event, timer) keeps its history bounded over 1,000 iterations") {
     constexpr int kIterations = 1000;
     Registry registry;
-    registry.add(Orchestration<int, int>{"Loop", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      int ticks = 0;
-      for (;;) {
-        auto r = co_await ctx.when_any(ctx.wait_event<int>("tick"), ctx.timer(1h));
-        if (r.index() == 1) co_return ticks;
-        ++ticks;
-      }
-    });
+    registry.add(Orchestration<int, int>{"Loop", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   int ticks = 0;
+                   for (;;) {
+                     auto r = co_await ctx.when_any(ctx.wait_event<int>("tick"), ctx.timer(1h));
+                     if (r.index() == 1) co_return ticks;
+                     ++ticks;
+                   }
+                 });
     EngineHarness h(registry);
     h.start("Loop", encode(0));
     h.turn();
@@ -224,16 +229,17 @@ TEST_SUITE("abandoned work") {
     h.check_replay();
   }
 
-  TEST_CASE("a history recorded under the first rules replays: nothing given up is cancelled and late results are accepted") {
+  TEST_CASE(
+      "a history recorded under the first rules replays: nothing given up is cancelled and late "
+      "results are accepted") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Drops", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      {
-        auto unused = ctx.call(Work, 1);
-      }
-      auto r = co_await ctx.when_any(ctx.call(Work, 2), ctx.timer(5s));
-      co_await ctx.timer(1h);
-      co_return static_cast<int>(r.index());
-    });
+    registry.add(Orchestration<int, int>{"Drops", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   { auto unused = ctx.call(Work, 1); }
+                   auto r = co_await ctx.when_any(ctx.call(Work, 2), ctx.timer(5s));
+                   co_await ctx.timer(1h);
+                   co_return static_cast<int>(r.index());
+                 });
     // As an earlier build recorded it: no cancellation for the dropped future, and the
     // late results of both activities appended.
     auto t0 = testing::test_time();

@@ -167,14 +167,19 @@ TEST_SUITE("cancellation") {
   TEST_CASE("a cancel that comes with the start ends the instance before any of its code runs") {
     int body_runs = 0;
     Registry registry;
-    registry.add(Orchestration<int, int>{"Eager", 1}, [&](OrchestrationContext& ctx, int n) -> Task<int> {
-      ++body_runs;
-      ctx.set_custom_status("started");
-      co_return co_await ctx.call(Reserve, n);
-    });
+    registry.add(Orchestration<int, int>{"Eager", 1},
+                 [&](OrchestrationContext& ctx, int n) -> Task<int> {
+                   ++body_runs;
+                   ctx.set_custom_status("started");
+                   co_return co_await ctx.call(Reserve, n);
+                 });
     bool terminate = false;
-    SUBCASE("cooperative") { terminate = false; }
-    SUBCASE("terminate") { terminate = true; }
+    SUBCASE("cooperative") {
+      terminate = false;
+    }
+    SUBCASE("terminate") {
+      terminate = true;
+    }
     EngineHarness h(registry);
     h.start("Eager", encode(1));
     h.cancel("not wanted after all", terminate);
@@ -196,14 +201,16 @@ TEST_SUITE("cancellation") {
     CHECK(body_runs == 0);
   }
 
-  TEST_CASE("a cancel that comes with the start of the next execution ends it before its code runs") {
+  TEST_CASE(
+      "a cancel that comes with the start of the next execution ends it before its code runs") {
     int runs = 0;
     Registry registry;
-    registry.add(Orchestration<int, int>{"Rounds", 1}, [&](OrchestrationContext& ctx, int n) -> Task<int> {
-      ++runs;
-      if (n == 0) co_await ctx.continue_as_new(1);
-      co_return co_await ctx.call(Reserve, n);
-    });
+    registry.add(Orchestration<int, int>{"Rounds", 1},
+                 [&](OrchestrationContext& ctx, int n) -> Task<int> {
+                   ++runs;
+                   if (n == 0) co_await ctx.continue_as_new(1);
+                   co_return co_await ctx.call(Reserve, n);
+                 });
     EngineHarness h(registry);
     h.start("Rounds", encode(0));
     h.turn();  // execution 1 continues as new; the harness queues execution 2's start
@@ -219,19 +226,21 @@ TEST_SUITE("cancellation") {
     CHECK(runs == 1);
   }
 
-  TEST_CASE("a cancel that arrives after a first turn that recorded nothing is delivered to the code") {
+  TEST_CASE(
+      "a cancel that arrives after a first turn that recorded nothing is delivered to the code") {
     Registry registry;
     // The first turn records no event of the code's: only its ExecutionStarted.
-    registry.add(Orchestration<int, std::string>{"Waits", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      std::optional<Cancelled> cancelled;
-      try {
-        co_await ctx.wait_event<int>("go");
-      } catch (const Cancelled& e) {
-        cancelled = e;
-      }
-      co_await ctx.call(Release, 1);
-      co_return "cleaned up after: " + cancelled->reason();
-    });
+    registry.add(Orchestration<int, std::string>{"Waits", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   std::optional<Cancelled> cancelled;
+                   try {
+                     co_await ctx.wait_event<int>("go");
+                   } catch (const Cancelled& e) {
+                     cancelled = e;
+                   }
+                   co_await ctx.call(Release, 1);
+                   co_return "cleaned up after: " + cancelled->reason();
+                 });
     EngineHarness h(registry);
     h.start("Waits", encode(0));
     h.turn();
@@ -246,7 +255,9 @@ TEST_SUITE("cancellation") {
     h.check_replay();
   }
 
-  TEST_CASE("a second cancel while the code compensates is recorded as ignored and does not interrupt it") {
+  TEST_CASE(
+      "a second cancel while the code compensates is recorded as ignored and does not interrupt "
+      "it") {
     Registry registry;
     registry.add(Saga, saga);
     EngineHarness h(registry, "s");
@@ -299,7 +310,8 @@ TEST_SUITE("cancellation") {
         testing::started(1, "Saga", encode(1)),
         testing::activity_scheduled(2, "Reserve", encode(1)),
         testing::activity_completed(3, 2, encode(77)),
-        testing::make_event(4, event::SubOrchestrationScheduled{"Child", 1, "s:1:1", encode(1), false}),
+        testing::make_event(
+            4, event::SubOrchestrationScheduled{"Child", 1, "s:1:1", encode(1), false}),
         testing::activity_scheduled(5, "Reserve", encode(2)),
         testing::make_event(6, event::CancelRequested{"first", false}),
         testing::make_event(7, event::SubOrchestrationCancelRequested{4, "first", false}),

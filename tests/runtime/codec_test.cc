@@ -24,8 +24,12 @@ FailureDetails sample_failure() {
 std::vector<HistoryEvent> sample_events() {
   ParentLink parent{"parent-1", 2, 7};
   std::vector<EventBody> bodies = {
-      event::ExecutionStarted{"Provision", 3, encode(std::string("net-1")), parent,
-                              {CarriedEvent{"Approval", encode(true)}}, kCurrentRules,
+      event::ExecutionStarted{"Provision",
+                              3,
+                              encode(std::string("net-1")),
+                              parent,
+                              {CarriedEvent{"Approval", encode(true)}},
+                              kCurrentRules,
                               "step 2 of 3"},
       event::ActivityScheduled{"CreateVm", encode(std::vector<int>{1, 2, 3}), 2},
       event::ActivityCompleted{2, encode(std::string("vm-7"))},
@@ -57,8 +61,13 @@ std::vector<HistoryEvent> sample_events() {
 
 std::vector<InboxEntry> sample_messages() {
   std::vector<InboxMessage> bodies = {
-      message::Start{2, "Monitor", 1, encode(10), ParentLink{"p", 1, 3},
-                     {CarriedEvent{"Tick", encode(1)}}, "carried status"},
+      message::Start{2,
+                     "Monitor",
+                     1,
+                     encode(10),
+                     ParentLink{"p", 1, 3},
+                     {CarriedEvent{"Tick", encode(1)}},
+                     "carried status"},
       message::Event{"Approval", encode(true)},
       message::Cancel{"no longer needed", false},
       message::ActivityResult{1, 2, encode(std::string("x")), std::nullopt},
@@ -151,7 +160,9 @@ TEST_SUITE("codec") {
     CHECK(std::get<event::ActivityFailed>(plain_decoded->body).failure.retryable);
   }
 
-  TEST_CASE("records written before rules revision 2 decode with the first rules, no carried status and cancels delivered") {
+  TEST_CASE(
+      "records written before rules revision 2 decode with the first rules, no carried status and "
+      "cancels delivered") {
     // ExecutionStarted as earlier builds wrote it: five fields.
     detail::RecordWriter w(4);
     w.u64(static_cast<std::uint8_t>(EventKind::kExecutionStarted)).u64(1).i64(0);
