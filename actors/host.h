@@ -56,6 +56,7 @@ struct HostOptions {
   std::size_t max_live_instances = 10'000;                 // cap on instance actors in memory
   std::uint64_t max_history_events = kDefaultMaxHistoryEvents;  // per execution
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;      // inputs, outputs, events
+  std::size_t max_custom_status_bytes = kDefaultMaxCustomStatusBytes;  // ctx.set_custom_status
   std::uint32_t max_turn_attempts = 5;                     // then it fails (not for a full store)
   Milliseconds turn_retry_backoff{100};                    // doubled per failed attempt
   Milliseconds timer_horizon{60'000};                      // timers kept in memory ahead

@@ -187,11 +187,19 @@ bool ensure_loaded(Self* self) {
   return true;
 }
 
-// The first payload of the turn's new events that is over the limit, described.
-std::optional<std::string> oversized(const TurnResult& turn, std::size_t limit) {
+// The first payload or custom status of the turn's new events that is over its limit,
+// described with its size and the limit.
+std::optional<std::string> oversized(const TurnResult& turn, const HostOptions& options) {
   for (const auto& e : turn.new_events) {
     std::optional<std::size_t> size;
     std::string what;
+    if (const auto* status = std::get_if<event::CustomStatusSet>(&e.body);
+        status != nullptr && status->status.size() > options.max_custom_status_bytes) {
+      return "the custom status is " + std::to_string(status->status.size()) +
+             " bytes, over the custom status limit of " +
+             std::to_string(options.max_custom_status_bytes) +
+             " bytes (HostOptions::max_custom_status_bytes)";
+    }
     std::visit(
         [&](const auto& b) {
           using T = std::decay_t<decltype(b)>;
@@ -214,9 +222,9 @@ std::optional<std::string> oversized(const TurnResult& turn, std::size_t limit) 
           }
         },
         e.body);
-    if (size && *size > limit) {
+    if (size && *size > options.max_payload_bytes) {
       return what + " is " + std::to_string(*size) + " bytes, over the payload limit of " +
-             std::to_string(limit) + " bytes";
+             std::to_string(options.max_payload_bytes) + " bytes";
     }
   }
   return std::nullopt;
@@ -273,16 +281,6 @@ void run_turn(Self* self) {
   }
   if (entries.empty() && !(s.must_fail && s.engine->running())) return maybe_turn(self);
 
-  // An execution past the history limit fails at its next turn.
-  if (!s.must_fail && s.engine->running() &&
-      s.committed_length >= s.core->options.max_history_events) {
-    s.must_fail = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded",
-                                 "the history of execution " + std::to_string(s.committed_execution) +
-                                     " reached the limit of " +
-                                     std::to_string(s.core->options.max_history_events) +
-                                     " events (HostOptions::max_history_events); use "
-                                     "continue_as_new for long-running loops"};
-  }
   TurnResult turn;
   if (s.must_fail && is_final(s.engine->outcome())) s.must_fail.reset();  // nothing left to fail
   if (s.must_fail && s.broken) {
@@ -297,9 +295,23 @@ void run_turn(Self* self) {
     turn = std::move(*result);
     std::optional<FailureDetails> failure = s.must_fail;
     if (!failure) {
-      if (auto too_big = oversized(turn, s.core->options.max_payload_bytes)) {
+      if (auto too_big = oversized(turn, s.core->options)) {
         s.log.error("{}", *too_big);
         failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded", *too_big};
+      }
+    }
+    if (!failure) {
+      // An execution holds at most max_history_events events: the turn that would record
+      // more records the execution's failure instead.
+      auto length = (turn.started ? 0 : s.committed_length) + turn.new_events.size();
+      auto limit = s.core->options.max_history_events;
+      if (length > limit) {
+        auto why = "the history of execution " + std::to_string(turn.execution) +
+                   " reached the limit of " + std::to_string(limit) +
+                   " events (HostOptions::max_history_events): this turn would make it " +
+                   std::to_string(length) + "; use continue_as_new for long-running loops";
+        s.log.error("{}", why);
+        failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded", why};
       }
     }
     if (failure) {

@@ -58,6 +58,8 @@ struct EventFields {
     j["input"] = payload_json(e.input);
     j["parent"] = parent_json(e.parent);
     j["carried_events"] = carried_json(e.carried_events);
+    j["rules"] = e.rules;
+    j["custom_status"] = e.custom_status.empty() ? Json(nullptr) : Json(e.custom_status);
   }
   void operator()(const event::ActivityScheduled& e) const {
     j["name"] = e.name;
@@ -113,6 +115,9 @@ struct EventFields {
   void operator()(const event::CancelRequested& e) const {
     j["reason"] = e.reason;
     j["terminate"] = e.terminate;
+    j["disposition"] = e.disposition == event::CancelDisposition::kBeforeStart ? "before start"
+                       : e.disposition == event::CancelDisposition::kIgnored   ? "ignored"
+                                                                               : "delivered";
   }
   void operator()(const event::ContinuedAsNew& e) const {
     j["input"] = payload_json(e.input);
@@ -135,6 +140,7 @@ struct MessageFields {
     j["input"] = payload_json(m.input);
     j["parent"] = parent_json(m.parent);
     j["carried_events"] = carried_json(m.carried_events);
+    j["custom_status"] = m.custom_status.empty() ? Json(nullptr) : Json(m.custom_status);
   }
   void operator()(const message::Event& m) const {
     j["name"] = m.name;

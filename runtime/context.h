@@ -230,7 +230,10 @@ class OrchestrationContext {
   // ---- status ----------------------------------------------------------------------------
 
   // Publishes a short progress text, visible in the instance's status (recorded in history).
+  // At most HostOptions::max_custom_status_bytes (64 KiB by default): a turn that sets a
+  // longer one fails the instance (duractor::LimitExceeded), nothing is truncated.
   void set_custom_status(std::string status);
+  // The last status set, in this execution or, after continue-as-new, in the one before.
   const std::string& custom_status() const { return custom_status_; }
 
  private:
@@ -261,6 +264,11 @@ class OrchestrationContext {
   void emit(EventBody body, std::shared_ptr<detail::OperationCore> binds = nullptr,
             std::shared_ptr<detail::OperationCore> cancels = nullptr);
   void remove_event_waiter(detail::EventCore* waiter);
+  // The code gave up on operation `core` (abandoned): it is no longer open, and a result
+  // that still arrives for it is dropped, not recorded.
+  void give_up(detail::OperationCore& core);
+  // The rules this execution runs under (history.h, kFirstRules..kCurrentRules).
+  std::uint32_t rules() const { return rules_; }
 
   InstanceId instance_;
   ExecutionId execution_;
@@ -278,6 +286,13 @@ class OrchestrationContext {
   // Scheduled operations by the id of their scheduling event, until completed.
   std::map<EventId, std::shared_ptr<detail::OperationCore>> open_;
   std::unordered_map<std::string, std::deque<detail::EventCore*>> event_waiters_;
+  // Operations given up before their result arrived, by id: their results are dropped
+  // live; on replay, a result recorded by an older build is accepted and ignored.
+  std::map<EventId, detail::CoreKind> given_up_;
+  std::uint32_t rules_ = kCurrentRules;
+  // The engine is destroying the coroutine (the execution ended, or is discarded): futures
+  // destroyed now give nothing up, since no more events can be recorded.
+  bool closing_ = false;
   std::deque<CarriedEvent> buffered_events_;  // arrived, not yet consumed; arrival order
   std::optional<std::pair<Bytes, std::uint32_t>> continue_as_new_;
 };

@@ -8,7 +8,9 @@
 // Combinators (see OrchestrationContext::when_all / when_any) are built from the same
 // pieces. A future that loses a when_any is abandoned: a timer or event wait stops
 // listening, an activity or sub-orchestration is asked to cancel (recorded in history);
-// awaiting an abandoned future throws Cancelled.
+// awaiting an abandoned future throws Cancelled. Destroying the last copy of a future
+// before it settled abandons it the same way (it went out of scope unawaited): what
+// nobody can await any more does not keep running. Fire and forget is start_detached.
 
 #include <algorithm>
 #include <coroutine>
@@ -108,6 +110,18 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
     if (!settled()) abandoned_ = true;
   }
 
+  // DurableFuture handles that refer to this core. When the last one goes while the core is
+  // unsettled, nobody can ever await it: released() tells the core so.
+  void retain() { ++handles_; }
+  void release() {
+    if (--handles_ == 0) released();
+  }
+
+ protected:
+  // The last DurableFuture of this core is gone. Cores of operations that run outside
+  // (activities, timers, sub-orchestrations, retried calls) give them up; others need not.
+  virtual void released() {}
+
  protected:
   void set_what(std::string what) { what_ = std::move(what); }
   // Stamps the settle order and wakes every waiter (in the order they started waiting).
@@ -131,6 +145,7 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   std::exception_ptr error_;
   Bytes payload_;
   bool abandoned_ = false;
+  std::uint32_t handles_ = 0;
   std::vector<Waiter*> waiters_;
 };
 
@@ -189,7 +204,22 @@ class DurableFuture {
   using value_type = T;
 
   DurableFuture() = default;
-  explicit DurableFuture(std::shared_ptr<detail::FutureCore> core) : core_(std::move(core)) {}
+  explicit DurableFuture(std::shared_ptr<detail::FutureCore> core) : core_(std::move(core)) {
+    if (core_) core_->retain();
+  }
+  // Copies share the operation; destroying the last one before it settled cancels it (see
+  // the header comment).
+  DurableFuture(const DurableFuture& other) : core_(other.core_) {
+    if (core_) core_->retain();
+  }
+  DurableFuture(DurableFuture&& other) noexcept : core_(std::move(other.core_)) {}
+  DurableFuture& operator=(DurableFuture other) noexcept {
+    std::swap(core_, other.core_);
+    return *this;
+  }
+  ~DurableFuture() {
+    if (core_) core_->release();
+  }
 
   bool valid() const { return core_ != nullptr; }
   // Settled (a result or a failure is there).

@@ -78,6 +78,7 @@ struct Describer {
            std::to_string(e.parent->scheduled_id);
     }
     if (!e.carried_events.empty()) s += " carried=" + std::to_string(e.carried_events.size());
+    if (!e.custom_status.empty()) s += " custom_status=" + e.custom_status;
     return s;
   }
   std::string operator()(const event::ActivityScheduled& e) const {
@@ -119,7 +120,10 @@ struct Describer {
            " reason=" + e.reason;
   }
   std::string operator()(const event::CancelRequested& e) const {
-    return (e.terminate ? "terminate reason=" : "reason=") + e.reason;
+    std::string s = (e.terminate ? "terminate reason=" : "reason=") + e.reason;
+    if (e.disposition == event::CancelDisposition::kBeforeStart) s += " (before the code ran)";
+    if (e.disposition == event::CancelDisposition::kIgnored) s += " (ignored: already cancelled)";
+    return s;
   }
   std::string operator()(const event::ContinuedAsNew& e) const {
     return fmt::format("v{} input={}", e.version, describe_payload(e.input));

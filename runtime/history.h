@@ -48,6 +48,16 @@ struct CarriedEvent {
   bool operator==(const CarriedEvent&) const = default;
 };
 
+// The rules an execution's code runs under, recorded in its ExecutionStarted so that a
+// history replays under the rules it was recorded with. Rules that change what the code
+// records get a new revision; executions recorded before it keep the old rules for good.
+//   1 (records without the field): the first rules.
+//   2: a DurableFuture destroyed before it settled cancels its operation (recorded as a
+//      cancellation request); a retry with zero delay retries at once, without a timer;
+//      an operation's cancellation is requested at most once.
+inline constexpr std::uint32_t kFirstRules = 1;
+inline constexpr std::uint32_t kCurrentRules = 2;
+
 // Stable numbers of the event kinds, as written to disk. Never renumber; only append.
 enum class EventKind : std::uint8_t {
   kExecutionStarted = 1,
@@ -83,6 +93,8 @@ struct ExecutionStarted {
   Bytes input;
   std::optional<ParentLink> parent;         // set for sub-orchestrations awaited by a parent
   std::vector<CarriedEvent> carried_events; // unconsumed events from the previous execution
+  std::uint32_t rules = kFirstRules;        // kFirstRules..kCurrentRules, see above
+  std::string custom_status;                // the previous execution's last custom status
   bool operator==(const ExecutionStarted&) const = default;
 };
 
@@ -108,8 +120,10 @@ struct ActivityFailed {
   bool operator==(const ActivityFailed&) const = default;
 };
 
-// The orchestration gave up on an activity (it lost a when_any, or timed out); the runtime
-// signals the activity's cancellation token. A result that still arrives is ignored.
+// The orchestration gave up on an activity (it lost a when_any, timed out, or its future
+// was destroyed unawaited), or the instance is being cancelled; the runtime signals the
+// activity's cancellation token. A result that still arrives for an activity given up is
+// not recorded (earlier builds recorded it; replay ignores it).
 struct ActivityCancelRequested {
   static constexpr EventKind kKind = EventKind::kActivityCancelRequested;
   EventId scheduled_id = 0;
@@ -179,12 +193,20 @@ struct SubOrchestrationCancelRequested {
   bool operator==(const SubOrchestrationCancelRequested&) const = default;
 };
 
+// What a cancel request did, decided when it was appended and obeyed on replay.
+enum class CancelDisposition : std::uint8_t {
+  kDelivered = 0,    // the code was interrupted (cooperative) or ended (terminate)
+  kBeforeStart = 1,  // it came with the execution's start: the code never ran
+  kIgnored = 2,      // a cooperative cancel after one was delivered: no effect
+};
+
 // Someone asked the instance to stop. Cooperative cancellation surfaces as duractor::Cancelled
-// at the orchestration's next await; `terminate` ends the execution at once.
+// at the orchestration's awaits, once; `terminate` ends the execution at once.
 struct CancelRequested {
   static constexpr EventKind kKind = EventKind::kCancelRequested;
   std::string reason;
   bool terminate = false;
+  CancelDisposition disposition = CancelDisposition::kDelivered;
   bool operator==(const CancelRequested&) const = default;
 };
 

@@ -33,6 +33,7 @@ struct Start {
   Bytes input;
   std::optional<ParentLink> parent;
   std::vector<CarriedEvent> carried_events;
+  std::string custom_status;  // after continue-as-new: the previous execution's last one
   bool operator==(const Start&) const = default;
 };
 

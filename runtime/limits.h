@@ -9,6 +9,8 @@ namespace duractor {
 
 // Inputs, outputs, event and topic payloads, in bytes.
 inline constexpr std::size_t kDefaultMaxPayloadBytes = std::size_t{4} << 20;
+// A custom status (ctx.set_custom_status), in bytes.
+inline constexpr std::size_t kDefaultMaxCustomStatusBytes = std::size_t{64} << 10;
 // History events in one execution; past it, the execution fails.
 inline constexpr std::uint64_t kDefaultMaxHistoryEvents = 100'000;
 

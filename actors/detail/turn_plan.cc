@@ -101,6 +101,7 @@ TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const T
       start.input = next->input;
       start.parent = parent;
       start.carried_events = next->carried;
+      start.custom_status = next->custom_status;
       c.outbound.push_back(OutboundMessage{self, std::move(start)});
       u.status = InstanceStatus::kRunning;
     } else {

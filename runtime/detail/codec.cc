@@ -115,9 +115,11 @@ std::optional<TimePoint> read_optional_time(FieldReader& r, std::string_view fie
 struct BodyWriter {
   RecordWriter& w;
   void operator()(const event::ExecutionStarted& e) {
-    w.array(5).str(e.name).u64(e.version).bin(e.input);
+    // Records before rules revision 2 had the first five fields only.
+    w.array(7).str(e.name).u64(e.version).bin(e.input);
     write_parent(w, e.parent);
     write_carried(w, e.carried_events);
+    w.u64(e.rules).str(e.custom_status);
   }
   void operator()(const event::ActivityScheduled& e) {
     w.array(3).str(e.name).bin(e.input).u64(e.attempt);
@@ -157,8 +159,11 @@ struct BodyWriter {
   void operator()(const event::SubOrchestrationCancelRequested& e) {
     w.array(3).u64(e.scheduled_id).str(e.reason).boolean(e.terminate);
   }
+  // [reason, terminate], and the disposition when it is not "delivered" (older records).
   void operator()(const event::CancelRequested& e) {
-    w.array(2).str(e.reason).boolean(e.terminate);
+    bool delivered = e.disposition == event::CancelDisposition::kDelivered;
+    w.array(delivered ? 2 : 3).str(e.reason).boolean(e.terminate);
+    if (!delivered) w.u64(static_cast<std::uint8_t>(e.disposition));
   }
   void operator()(const event::ContinuedAsNew& e) { w.array(2).bin(e.input).u64(e.version); }
   void operator()(const event::ExecutionCompleted& e) { w.array(1).bin(e.output); }
@@ -181,6 +186,8 @@ EventBody read_body(EventKind kind, FieldReader& b) {
       e.input = b.bin("input");
       e.parent = read_parent(b, "parent");
       e.carried_events = read_carried(b, "carried_events");
+      if (b.has_more()) e.rules = b.u32("rules");  // the engine refuses what it does not know
+      if (b.has_more()) e.custom_status = b.str("custom_status");
       return e;
     }
     case EventKind::kActivityScheduled: {
@@ -264,6 +271,13 @@ EventBody read_body(EventKind kind, FieldReader& b) {
       event::CancelRequested e;
       e.reason = b.str("reason");
       e.terminate = b.boolean("terminate");
+      if (b.has_more()) {
+        auto d = b.u8("disposition");
+        if (d > static_cast<std::uint8_t>(event::CancelDisposition::kIgnored)) {
+          b.fail_field("disposition", "unknown cancel disposition " + std::to_string(d));
+        }
+        e.disposition = static_cast<event::CancelDisposition>(d);
+      }
       return e;
     }
     case EventKind::kContinuedAsNew: {
@@ -312,9 +326,10 @@ EventBody read_body(EventKind kind, FieldReader& b) {
 struct MessageWriter {
   RecordWriter& w;
   void operator()(const message::Start& m) {
-    w.array(6).u64(m.execution).str(m.name).u64(m.version).bin(m.input);
+    w.array(7).u64(m.execution).str(m.name).u64(m.version).bin(m.input);
     write_parent(w, m.parent);
     write_carried(w, m.carried_events);
+    w.str(m.custom_status);
   }
   void operator()(const message::Event& m) { w.array(2).str(m.name).bin(m.payload); }
   void operator()(const message::Cancel& m) { w.array(2).str(m.reason).boolean(m.terminate); }
@@ -342,6 +357,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
       m.input = b.bin("input");
       m.parent = read_parent(b, "parent");
       m.carried_events = read_carried(b, "carried_events");
+      if (b.has_more()) m.custom_status = b.str("custom_status");
       return m;
     }
     case MessageKind::kEvent: {

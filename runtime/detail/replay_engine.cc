@@ -25,16 +25,23 @@ class OperationCore : public FutureCore {
     set_what(what() + " (#" + std::to_string(event) + ")");
   }
 
-  void abandon() override {
+  void abandon() override { give_up("lost a when_any"); }
+
+  // The code no longer wants the result: asks the operation to stop (request_cancel) and
+  // leaves it out of the open operations, so that its result is not recorded.
+  void give_up(const std::string& reason) {
     if (settled() || abandoned()) return;
     FutureCore::abandon();
-    request_cancel("lost a when_any", false);
+    request_cancel(reason, false);
+    ctx_.give_up(*this);
   }
 
   // Asks an activity or an attached sub-orchestration to stop, recording the request (its
   // id is filled in from this core when the request is recorded); timers and detached
-  // children have nobody to ask.
+  // children have nobody to ask. Under rules 2 an operation is asked once.
   void request_cancel(const std::string& reason, bool terminate) {
+    if (cancel_requested_ && ctx_.rules() >= 2) return;
+    cancel_requested_ = true;
     if (kind() == CoreKind::kActivity) {
       ctx_.emit(event::ActivityCancelRequested{0, reason}, nullptr, self());
     } else if (kind() == CoreKind::kChild && !detached) {
@@ -42,7 +49,14 @@ class OperationCore : public FutureCore {
     }
   }
 
+ protected:
+  void released() override {
+    if (ctx_.rules() < 2 || ctx_.closing_) return;
+    give_up("its future was destroyed before it was awaited");
+  }
+
  private:
+  bool cancel_requested_ = false;
   std::shared_ptr<OperationCore> self() {
     return std::static_pointer_cast<OperationCore>(shared_from_this());
   }
@@ -125,7 +139,7 @@ class RetryCore : public FutureCore, public Waiter {
       wait_before_next();
     } else if (timeout_ && timeout_->settled()) {
       stop_listening();
-      attempt_core_->abandon();  // records the cancellation request
+      attempt_core_->give_up("the attempt timed out");  // records the cancellation request
       if (attempt_ >= policy_.max_attempts) {
         settle_error(std::make_exception_ptr(
             ActivityTimedOut(activity_, *policy_.attempt_timeout, attempt_)));
@@ -135,16 +149,24 @@ class RetryCore : public FutureCore, public Waiter {
     }
   }
 
-  void abandon() override {
+  void abandon() override { give_up("lost a when_any"); }
+
+ protected:
+  void released() override {
+    if (ctx_.rules() < 2 || ctx_.closing_) return;
+    give_up("its future was destroyed before it was awaited");
+  }
+
+ private:
+  void give_up(const std::string& reason) {
     if (settled() || abandoned()) return;
     FutureCore::abandon();
     stop_listening();
-    if (attempt_core_) attempt_core_->abandon();
+    if (attempt_core_) attempt_core_->give_up(reason);
     if (timeout_) timeout_->abandon();
     if (backoff_) backoff_->abandon();
   }
 
- private:
   static bool retryable(const FailureDetails& f) {
     return f.retryable && f.category == ErrorCategory::kApplication && f.type != kCancelledType;
   }
@@ -161,7 +183,12 @@ class RetryCore : public FutureCore, public Waiter {
   }
 
   void wait_before_next() {
-    backoff_ = timer_(ctx_.now() + policy_.delay_after(attempt_));
+    auto delay = policy_.delay_after(attempt_);
+    if (delay.count() == 0 && ctx_.rules() >= 2) {  // nothing to wait for: retry in this turn
+      next_attempt();
+      return;
+    }
+    backoff_ = timer_(ctx_.now() + delay);
     backoff_->add_waiter(this);
   }
 
@@ -265,6 +292,13 @@ std::shared_ptr<detail::FutureCore> OrchestrationContext::wait_for_event(std::st
   core->start_waiting();
   event_waiters_[std::string(name)].push_back(core.get());
   return core;
+}
+
+void OrchestrationContext::give_up(detail::OperationCore& core) {
+  // Not yet recorded (given up in the turn that created it): the engine leaves it out of
+  // the open operations when it records the scheduling event.
+  if (core.id == 0) return;
+  if (open_.erase(core.id) != 0) given_up_.emplace(core.id, core.kind());
 }
 
 void OrchestrationContext::remove_event_waiter(detail::EventCore* waiter) {
@@ -406,6 +440,7 @@ const std::string& ReplayEngine::custom_status() const {
 }
 
 void ReplayEngine::reset_execution() {
+  if (ctx_) ctx_->closing_ = true;
   task_ = Task<Bytes>();  // destroys the coroutine frames (they refer to the context)
   ctx_.reset();
 }
@@ -438,9 +473,16 @@ Status ReplayEngine::load(ExecutionId execution, const std::vector<HistoryEvent>
     return fail(ErrorCode::kCorrupt, "history of instance '" + instance_ + "' execution " +
                                          std::to_string(execution) + " has no events");
   }
-  for (const auto& e : history) {
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const auto& e = history[i];
     if (e.id != next_event_) {
       return fail(corrupt(e, "expected event #" + std::to_string(next_event_)));
+    }
+    // A cancel recorded as having come with the start: the code did not run then.
+    if (e.kind() == EventKind::kExecutionStarted && i + 1 < history.size()) {
+      const auto* cancel = std::get_if<event::CancelRequested>(&history[i + 1].body);
+      cancel_before_start_ =
+          cancel != nullptr && cancel->disposition == event::CancelDisposition::kBeforeStart;
     }
     if (auto st = process_recorded(e); !st) {
       mode_ = Mode::kLive;
@@ -494,12 +536,18 @@ Status ReplayEngine::process_recorded(const HistoryEvent& e) {
     auto text = describe(now);
     return fail(nondeterminism(e, "does " + text.substr(text.find(' ') + 1)));
   }
-  if (action.binds) {
-    action.binds->bind(e.id);
-    ctx_->open_[e.id] = action.binds;
-  }
+  if (action.binds) bind(*action.binds, e.id);
   apply_code_event(e);
   return {};
+}
+
+void ReplayEngine::bind(detail::OperationCore& core, EventId id) {
+  core.bind(id);
+  if (core.abandoned()) {  // given up in the turn that created it
+    ctx_->given_up_.emplace(id, core.kind());
+  } else {
+    ctx_->open_[id] = std::static_pointer_cast<detail::OperationCore>(core.shared_from_this());
+  }
 }
 
 void ReplayEngine::apply_code_event(const HistoryEvent& e) {
@@ -515,7 +563,8 @@ void ReplayEngine::apply_code_event(const HistoryEvent& e) {
         } else if constexpr (std::is_same_v<T, event::ContinuedAsNew>) {
           std::vector<CarriedEvent> carried(ctx_->buffered_events_.begin(),
                                             ctx_->buffered_events_.end());
-          end_execution(outcome::ContinuedAsNew{body.input, body.version, std::move(carried)});
+          end_execution(outcome::ContinuedAsNew{body.input, body.version, std::move(carried),
+                                                ctx_->custom_status_});
         } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested> ||
                              std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
           // Nothing changes for the code: the operation stays open (a late result is
@@ -527,6 +576,7 @@ void ReplayEngine::apply_code_event(const HistoryEvent& e) {
 
 void ReplayEngine::end_execution(Outcome outcome) {
   outcome_ = std::move(outcome);
+  if (ctx_) ctx_->closing_ = true;
   // The coroutine is finished or will never resume: free it. The context goes too, but not
   // before the turn has read what it needs (custom status is kept in the result).
   task_ = Task<Bytes>();
@@ -541,6 +591,16 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   version_ = started.version;
   parent_ = started.parent;
   cancel_requested_ = false;
+  body_held_ = false;
+  bool defer = std::exchange(cancel_before_start_, false);
+  if (started.rules < kFirstRules || started.rules > kCurrentRules) {
+    return fail(Error::make(ErrorCode::kUnsupported,
+                            "history of instance '" + instance_ + "' execution " +
+                                std::to_string(execution_) + " was recorded under rules revision " +
+                                std::to_string(started.rules) + "; this build knows revisions " +
+                                std::to_string(kFirstRules) + " to " +
+                                std::to_string(kCurrentRules)));
+  }
   auto entry = registry_.orchestration(started.name, started.version);
   ctx_.reset(new OrchestrationContext(instance_, execution_, started.name, started.version,
                                       options_.logger));
@@ -548,6 +608,8 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   ctx_->replaying_ = mode_ == Mode::kReplay;
   ctx_->logger_.set_muted(ctx_->replaying_);
   ctx_->buffered_events_.assign(started.carried_events.begin(), started.carried_events.end());
+  ctx_->rules_ = started.rules;
+  ctx_->custom_status_ = started.custom_status;
   outcome_ = outcome::Running{};
   if (!entry) {
     if (mode_ == Mode::kReplay) return fail(entry.error());
@@ -555,6 +617,12 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
     ctx_->emit(event::ExecutionFailed{
         FailureDetails{ErrorCategory::kConfiguration, "duractor::NotRegistered",
                        entry.error().message}});
+    return {};
+  }
+  // A cancel that came with the start: the code never runs (the CancelRequested that
+  // follows ends the execution).
+  if (defer) {
+    body_held_ = true;
     return {};
   }
   task_ = (*entry)->function(*ctx_, started.input);
@@ -599,11 +667,6 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
   // Completions: find the operation they complete.
   if (auto completes = e.completes()) {
     auto it = ctx.open_.find(*completes);
-    if (it == ctx.open_.end()) {
-      return fail(corrupt(e, "it completes #" + std::to_string(*completes) +
-                                 ", which is not an open operation"));
-    }
-    auto core = it->second;
     auto expected = [&]() {
       switch (e.kind()) {
         case EventKind::kActivityCompleted:
@@ -615,11 +678,22 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
           return detail::CoreKind::kChild;
       }
     }();
+    if (it == ctx.open_.end()) {
+      // A result for an operation the code gave up: builds before rules 2 recorded it;
+      // it was never used.
+      if (auto given_up = ctx.given_up_.find(*completes);
+          given_up != ctx.given_up_.end() && given_up->second == expected) {
+        ctx.given_up_.erase(given_up);
+        return {};
+      }
+      return fail(corrupt(
+          e, "it completes #" + std::to_string(*completes) + ", which is not an open operation"));
+    }
+    auto core = it->second;
     if (core->kind() != expected) {
       return fail(corrupt(e, "#" + std::to_string(*completes) + " is not an operation of that kind"));
     }
     ctx.open_.erase(it);
-    if (core->abandoned()) return {};  // lost a when_any: the result is recorded, not used
     std::visit(
         [&](const auto& body) {
           using T = std::decay_t<decltype(body)>;
@@ -653,6 +727,15 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
     return {};
   }
   if (const auto* cancel = std::get_if<event::CancelRequested>(&e.body)) {
+    if (cancel->disposition == event::CancelDisposition::kIgnored) return {};  // one was delivered
+    if (cancel->disposition == event::CancelDisposition::kBeforeStart) {
+      if (!body_held_) {
+        return fail(corrupt(e, "a cancel recorded as before the start, after the code ran"));
+      }
+      cancel_requested_ = true;
+      ctx.emit(event::ExecutionCancelled{cancel->reason});
+      return {};
+    }
     cancel_requested_ = true;
     // Cascade, in id order: in-flight activities see their token, children are cancelled.
     for (auto& [id, core] : ctx.open_) {
@@ -660,6 +743,7 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
     }
     if (cancel->terminate) {
       ctx.emit(event::ExecutionCancelled{cancel->reason});
+      ctx.closing_ = true;  // what the frames still hold is ended with the execution
       task_ = Task<Bytes>();
       return {};
     }
@@ -685,10 +769,7 @@ void ReplayEngine::flush_pending(TurnResult& turn) {
           action.body);
     }
     HistoryEvent e{next_event_++, turn_now_, std::move(action.body)};
-    if (action.binds) {
-      action.binds->bind(e.id);
-      ctx_->open_[e.id] = action.binds;
-    }
+    if (action.binds) bind(*action.binds, e.id);
     std::visit(
         [&](const auto& body) {
           using T = std::decay_t<decltype(body)>;
@@ -742,6 +823,8 @@ void ReplayEngine::handle_message(TurnResult& turn, const InboxEntry& entry) {
   auto open_operation = [&](ExecutionId execution, EventId id,
                             detail::CoreKind kind) -> std::shared_ptr<detail::OperationCore> {
     if (!running() || execution != execution_ || !ctx_) return nullptr;
+    // Given up (cancellation recorded, or a timer nobody waits for): not recorded.
+    if (ctx_->given_up_.erase(id) != 0) return nullptr;
     auto it = ctx_->open_.find(id);
     if (it == ctx_->open_.end() || it->second->kind() != kind) return nullptr;
     return it->second;
@@ -768,8 +851,9 @@ void ReplayEngine::handle_message(TurnResult& turn, const InboxEntry& entry) {
           }
           turn.execution = execution_;
           turn.started = true;
-          append_input(turn, event::ExecutionStarted{msg.name, version, msg.input, msg.parent,
-                                                     msg.carried_events});
+          append_input(
+              turn, event::ExecutionStarted{msg.name, version, msg.input, msg.parent,
+                                            msg.carried_events, kCurrentRules, msg.custom_status});
         } else if constexpr (std::is_same_v<T, message::Event>) {
           if (is_final(outcome_)) return drop("the instance has finished");
           if (!running()) return;  // for the next execution
@@ -779,7 +863,14 @@ void ReplayEngine::handle_message(TurnResult& turn, const InboxEntry& entry) {
           if (is_final(outcome_)) return drop("the instance has finished");
           if (!running()) return;
           consume();
-          append_input(turn, event::CancelRequested{msg.reason, msg.terminate});
+          auto disposition = event::CancelDisposition::kDelivered;
+          if (body_held_ && !cancel_requested_) {
+            disposition = event::CancelDisposition::kBeforeStart;  // the code was held back
+          } else if (cancel_requested_ && !msg.terminate) {
+            disposition = event::CancelDisposition::kIgnored;
+            logger_.info("cancel ignored (\"{}\"): a cancel was already delivered", msg.reason);
+          }
+          append_input(turn, event::CancelRequested{msg.reason, msg.terminate, disposition});
         } else if constexpr (std::is_same_v<T, message::ActivityResult>) {
           if (!open_operation(msg.execution, msg.scheduled_id, detail::CoreKind::kActivity)) {
             return drop("no open activity with that id");
@@ -821,22 +912,38 @@ Result<TurnResult> ReplayEngine::run_turn(const std::vector<InboxEntry>& message
   TurnResult turn;
   turn.execution = execution_;
   // An instance waiting for its (next) execution starts it first, whatever the order.
+  // A cancel that came with the start goes right after it, and the code never runs.
   std::vector<const InboxEntry*> order;
+  const InboxEntry* cancel_first = nullptr;
   bool waiting_for_start = std::holds_alternative<outcome::NotStarted>(outcome_) ||
                            std::holds_alternative<outcome::ContinuedAsNew>(outcome_);
   if (waiting_for_start) {
+    bool starts = false;
     for (const auto& m : messages) {
-      if (std::holds_alternative<message::Start>(m.message)) order.push_back(&m);
+      if (const auto* start = std::get_if<message::Start>(&m.message)) {
+        starts = starts || start->execution == execution_ + 1;
+        order.push_back(&m);
+      }
     }
+    for (const auto& m : messages) {
+      if (starts && std::holds_alternative<message::Cancel>(m.message)) {
+        cancel_first = &m;
+        break;
+      }
+    }
+    cancel_before_start_ = cancel_first != nullptr;
+    if (cancel_first != nullptr) order.push_back(cancel_first);
   }
   for (const auto& m : messages) {
-    if (!(waiting_for_start && std::holds_alternative<message::Start>(m.message))) {
+    if (!(waiting_for_start && std::holds_alternative<message::Start>(m.message)) &&
+        &m != cancel_first) {
       order.push_back(&m);
     }
   }
   // Once the execution ends, what follows is dropped (the instance finished) or left for
   // the next execution (it continued as new); handle_message decides from the outcome.
   for (const auto* m : order) handle_message(turn, *m);
+  cancel_before_start_ = false;
   turn.outcome = outcome_;
   return turn;
 }

@@ -93,6 +93,7 @@ struct ContinuedAsNew {
   Bytes input;
   std::uint32_t version = 0;
   std::vector<CarriedEvent> carried;  // unconsumed events, in arrival order
+  std::string custom_status;          // the last one set: the next execution starts with it
 };
 }  // namespace outcome
 
@@ -140,8 +141,11 @@ class ReplayEngine {
   Status load(ExecutionId execution, const std::vector<HistoryEvent>& history);
 
   // Runs one turn over `messages` (in inbox order), stamping new events with `now`.
-  // Messages that cannot apply any more (results for an older execution or for operations
-  // already completed, anything for a finished instance) are consumed and dropped.
+  // Messages that cannot apply any more (results for an older execution, for operations
+  // already completed or given up, anything for a finished instance) are consumed and
+  // dropped. A Start comes first; a Cancel in the same batch comes right after it, and
+  // the execution ends cancelled without running any of its code. A cooperative Cancel
+  // after one was delivered is recorded as ignored.
   // Messages for the next execution (after continue-as-new) are left unconsumed.
   // Errors: kNondeterminism never (live code is recorded as it runs); kInternal if the
   // engine is unusable after a failed load.
@@ -179,6 +183,7 @@ class ReplayEngine {
   Error nondeterminism(const HistoryEvent& recorded, const std::string& what_code_does) const;
   Error corrupt(const HistoryEvent& e, const std::string& problem) const;
   void reset_execution();
+  void bind(detail::OperationCore& core, EventId id);
 
   const Registry& registry_;
   InstanceId instance_;
@@ -192,7 +197,10 @@ class ReplayEngine {
   std::uint32_t version_ = 0;
   std::optional<ParentLink> parent_;
   bool broken_ = false;            // a load failed; only fail_turn is allowed
-  bool cancel_requested_ = false;  // the current execution has seen a CancelRequested
+  bool cancel_requested_ = false;  // a cancel was delivered to the current execution
+  // The next ExecutionStarted comes with a cancel: hold the code back (it never runs).
+  bool cancel_before_start_ = false;
+  bool body_held_ = false;  // the current execution's code was held back so
   Mode mode_ = Mode::kLive;
   TimePoint turn_now_{};
 

@@ -328,11 +328,26 @@ TEST_SUITE("cli: writing") {
   }
 
   TEST_CASE("a dry run refuses what the real purge refuses: a finished parent with a running sub-orchestration") {
-    // Leaver starts a sub-orchestration and finishes without waiting for it.
+    // Leaver starts a sub-orchestration and finishes without waiting for it. Finishing
+    // gives up the child's future, so the child is asked to cancel; Stubborn catches that
+    // and keeps waiting, so it goes on running under its finished parent.
     const Orchestration<int, int> Leaver{"Leaver", 1};
+    const Orchestration<int, int> Stubborn{"Stubborn", 1};
     auto registry = testing::cli_registry();
+    registry.add(Stubborn, [](OrchestrationContext& ctx, int x) -> Task<int> {
+      ctx.set_custom_status("waiting for approval");
+      bool cancelled = false;
+      try {
+        co_return x + co_await ctx.wait_event<int>("Approval");
+      } catch (const Cancelled&) {
+        cancelled = true;
+      }
+      ctx.set_custom_status(cancelled ? "cancel ignored, still waiting" : "?");
+      co_return x + co_await ctx.wait_event<int>("Approval");
+    });
     registry.add(Leaver, [&](OrchestrationContext& ctx, int x) -> Task<int> {
-      (void)ctx.call(Approve, x, SubOrchestrationOptions(ctx.instance_id() + "-kid"));
+      auto kid = ctx.call(Stubborn, x, SubOrchestrationOptions(ctx.instance_id() + "-kid"));
+      co_await ctx.wait_event<int>("leave");
       co_return x;
     });
     TempDir dir;
@@ -340,10 +355,17 @@ TEST_SUITE("cli: writing") {
     {
       auto host = testing::start_host(registry, testing::test_host_options(path));
       auto client = host->client();
-      REQUIRE(Leaver.run(client, "leaver-1", 1, 20s));
+      REQUIRE(Leaver.start(client, "leaver-1", 1));
       REQUIRE(eventually([&] {
         auto kid = host->store().read_instance("leaver-1-kid");
         return kid && kid->custom_status == "waiting for approval";
+      }));
+      REQUIRE(client.raise("leaver-1", "leave", 0));
+      REQUIRE(Leaver.wait(client, "leaver-1", 20s));
+      REQUIRE(eventually([&] {
+        auto kid = host->store().read_instance("leaver-1-kid");
+        return kid && kid->custom_status == "cancel ignored, still waiting" &&
+               kid->status == InstanceStatus::kRunning;
       }));
     }
     auto dry = run_cli({"--store", path, "purge", "--name", "Leaver", "--dry-run", "--json"});

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/engine_harness.h"
+#include "tests/support/history_builders.h"
 
 namespace duractor {
 namespace {
@@ -161,6 +162,173 @@ TEST_SUITE("cancellation") {
     CHECK(h.all<action::CancelActivity>().size() == 1);  // the in-flight Reserve
     CHECK(h.all<action::ScheduleActivity>().size() == 1);  // no compensation ran
     h.check_replay();
+  }
+
+  TEST_CASE("a cancel that comes with the start ends the instance before any of its code runs") {
+    int body_runs = 0;
+    Registry registry;
+    registry.add(Orchestration<int, int>{"Eager", 1},
+                 [&](OrchestrationContext& ctx, int n) -> Task<int> {
+                   ++body_runs;
+                   ctx.set_custom_status("started");
+                   co_return co_await ctx.call(Reserve, n);
+                 });
+    bool terminate = false;
+    SUBCASE("cooperative") {
+      terminate = false;
+    }
+    SUBCASE("terminate") {
+      terminate = true;
+    }
+    EngineHarness h(registry);
+    h.start("Eager", encode(1));
+    h.cancel("not wanted after all", terminate);
+    auto t = h.turn();
+    CHECK(body_runs == 0);
+    CHECK(t.ended);
+    CHECK(t.actions.empty());  // nothing scheduled, nothing to cancel
+    CHECK_FALSE(t.custom_status);
+    auto* cancelled = std::get_if<outcome::Cancelled>(&t.outcome);
+    REQUIRE(cancelled != nullptr);
+    CHECK(cancelled->reason == "not wanted after all");
+    REQUIRE(h.history().size() == 3);
+    CHECK(h.history()[0].kind() == EventKind::kExecutionStarted);
+    const auto& request = std::get<event::CancelRequested>(h.history()[1].body);
+    CHECK(request.disposition == event::CancelDisposition::kBeforeStart);
+    CHECK(h.history()[2].kind() == EventKind::kExecutionCancelled);
+    // Replay does not run the code either.
+    h.check_replay();
+    CHECK(body_runs == 0);
+  }
+
+  TEST_CASE(
+      "a cancel that comes with the start of the next execution ends it before its code runs") {
+    int runs = 0;
+    Registry registry;
+    registry.add(Orchestration<int, int>{"Rounds", 1},
+                 [&](OrchestrationContext& ctx, int n) -> Task<int> {
+                   ++runs;
+                   if (n == 0) co_await ctx.continue_as_new(1);
+                   co_return co_await ctx.call(Reserve, n);
+                 });
+    EngineHarness h(registry);
+    h.start("Rounds", encode(0));
+    h.turn();  // execution 1 continues as new; the harness queues execution 2's start
+    REQUIRE(runs == 1);
+    h.cancel("stop between rounds");
+    auto t = h.turn();
+    CHECK(t.execution == 2);
+    CHECK(runs == 1);
+    CHECK(t.actions.empty());
+    REQUIRE(std::holds_alternative<outcome::Cancelled>(t.outcome));
+    CHECK(h.history().size() == 3);
+    h.check_replay();
+    CHECK(runs == 1);
+  }
+
+  TEST_CASE(
+      "a cancel that arrives after a first turn that recorded nothing is delivered to the code") {
+    Registry registry;
+    // The first turn records no event of the code's: only its ExecutionStarted.
+    registry.add(Orchestration<int, std::string>{"Waits", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   std::optional<Cancelled> cancelled;
+                   try {
+                     co_await ctx.wait_event<int>("go");
+                   } catch (const Cancelled& e) {
+                     cancelled = e;
+                   }
+                   co_await ctx.call(Release, 1);
+                   co_return "cleaned up after: " + cancelled->reason();
+                 });
+    EngineHarness h(registry);
+    h.start("Waits", encode(0));
+    h.turn();
+    REQUIRE(h.history().size() == 1);
+    h.cancel("stop");
+    h.turn();
+    CHECK(std::get<event::CancelRequested>(h.history()[1].body).disposition ==
+          event::CancelDisposition::kDelivered);
+    h.complete(h.activity("Release"), encode(0));
+    h.turn();
+    CHECK(h.output<std::string>() == "cleaned up after: stop");
+    h.check_replay();
+  }
+
+  TEST_CASE(
+      "a second cancel while the code compensates is recorded as ignored and does not interrupt "
+      "it") {
+    Registry registry;
+    registry.add(Saga, saga);
+    EngineHarness h(registry, "s");
+    h.start("Saga", encode(1));
+    h.turn();
+    h.complete(h.activity("Reserve"), encode(77));
+    h.turn();
+    h.cancel("first");
+    h.turn();
+    auto release = h.activity("Release");
+    auto cancels_before = h.all<action::CancelActivity>().size();
+    h.cancel("second");
+    auto t = h.turn();
+    CHECK(t.actions.empty());  // the compensation's Release is not asked to stop
+    CHECK(h.all<action::CancelActivity>().size() == cancels_before);
+    CHECK(h.engine().running());
+    const auto& ignored = std::get<event::CancelRequested>(h.history().back().body);
+    CHECK(ignored.reason == "second");
+    CHECK(ignored.disposition == event::CancelDisposition::kIgnored);
+    h.complete(release, encode(0));
+    h.turn();
+    CHECK(h.output<std::string>() == "compensated after: first");
+    h.check_replay();
+  }
+
+  TEST_CASE("a terminate after a delivered cancel still ends the instance") {
+    Registry registry;
+    registry.add(Saga, saga);
+    EngineHarness h(registry, "s");
+    h.start("Saga", encode(1));
+    h.turn();
+    h.complete(h.activity("Reserve"), encode(77));
+    h.turn();
+    h.cancel("first");
+    h.turn();
+    h.cancel("enough", /*terminate=*/true);
+    auto t = h.turn();
+    CHECK(t.ended);
+    auto* cancelled = std::get_if<outcome::Cancelled>(&t.outcome);
+    REQUIRE(cancelled != nullptr);
+    CHECK(cancelled->reason == "enough");
+    h.check_replay();
+  }
+
+  TEST_CASE("histories recorded before cancel dispositions replay as they ran") {
+    // An earlier build delivered every cancel: the second one interrupted the compensation.
+    Registry registry;
+    registry.add(Saga, saga);
+    std::vector<HistoryEvent> history{
+        testing::started(1, "Saga", encode(1)),
+        testing::activity_scheduled(2, "Reserve", encode(1)),
+        testing::activity_completed(3, 2, encode(77)),
+        testing::make_event(
+            4, event::SubOrchestrationScheduled{"Child", 1, "s:1:1", encode(1), false}),
+        testing::activity_scheduled(5, "Reserve", encode(2)),
+        testing::make_event(6, event::CancelRequested{"first", false}),
+        testing::make_event(7, event::SubOrchestrationCancelRequested{4, "first", false}),
+        testing::make_event(8, event::ActivityCancelRequested{5, "first"}),
+        testing::activity_scheduled(9, "Release", encode(77)),
+        testing::make_event(10, event::CancelRequested{"second", false}),
+        testing::make_event(11, event::SubOrchestrationCancelRequested{4, "second", false}),
+        testing::make_event(12, event::ActivityCancelRequested{5, "second"}),
+        testing::make_event(13, event::ActivityCancelRequested{9, "second"}),
+        testing::make_event(14, event::ExecutionCancelled{"second"}),
+    };
+    ReplayEngine old(registry, "s");
+    auto loaded = old.load(1, history);
+    REQUIRE_MESSAGE(loaded, (loaded ? "" : loaded.error().to_string()));
+    auto* cancelled = std::get_if<outcome::Cancelled>(&old.outcome());
+    REQUIRE(cancelled != nullptr);
+    CHECK(cancelled->reason == "second");
   }
 
   TEST_CASE("messages to a finished instance are consumed and dropped") {

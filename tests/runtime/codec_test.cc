@@ -31,7 +31,9 @@ std::vector<HistoryEvent> sample_events() {
                               3,
                               encode(std::string("net-1")),
                               parent,
-                              {CarriedEvent{"Approval", encode(true)}}},
+                              {CarriedEvent{"Approval", encode(true)}},
+                              kCurrentRules,
+                              "step 2 of 3"},
       event::ActivityScheduled{"CreateVm", encode(std::vector<int>{1, 2, 3}), 2},
       event::ActivityCompleted{2, encode(std::string("vm-7"))},
       event::ActivityFailed{2, sample_failure()},
@@ -45,6 +47,7 @@ std::vector<HistoryEvent> sample_events() {
       event::SubOrchestrationFailed{10, FailureDetails{ErrorCategory::kConfiguration, "T", "m"}},
       event::SubOrchestrationCancelRequested{10, "parent cancelled", true},
       event::CancelRequested{"operator", true},
+      event::CancelRequested{"again", false, event::CancelDisposition::kIgnored},
       event::ContinuedAsNew{encode(99), 4},
       event::ExecutionCompleted{encode(std::string("ok"))},
       event::ExecutionFailed{FailureDetails{ErrorCategory::kInfrastructure, "io", "sync failed"}},
@@ -61,8 +64,13 @@ std::vector<HistoryEvent> sample_events() {
 
 std::vector<InboxEntry> sample_messages() {
   std::vector<InboxMessage> bodies = {
-      message::Start{
-          2, "Monitor", 1, encode(10), ParentLink{"p", 1, 3}, {CarriedEvent{"Tick", encode(1)}}},
+      message::Start{2,
+                     "Monitor",
+                     1,
+                     encode(10),
+                     ParentLink{"p", 1, 3},
+                     {CarriedEvent{"Tick", encode(1)}},
+                     "carried status"},
       message::Event{"Approval", encode(true)},
       message::Cancel{"no longer needed", false},
       message::ActivityResult{1, 2, encode(std::string("x")), std::nullopt},
@@ -213,6 +221,31 @@ TEST_SUITE("codec") {
     auto plain_decoded = decode_event(plain_bytes);
     REQUIRE(plain_decoded);
     CHECK(std::get<event::ActivityFailed>(plain_decoded->body).failure.retryable);
+  }
+
+  TEST_CASE(
+      "records written before rules revision 2 decode with the first rules, no carried status and "
+      "cancels delivered") {
+    // ExecutionStarted as earlier builds wrote it: five fields.
+    detail::RecordWriter w(4);
+    w.u64(static_cast<std::uint8_t>(EventKind::kExecutionStarted)).u64(1).i64(0);
+    w.array(5).str("Old").u64(1).bin(encode(1)).nil().array(0);
+    auto started = decode_event(std::move(w).finish());
+    REQUIRE_MESSAGE(started, (started ? "" : started.error().to_string()));
+    const auto& body = std::get<event::ExecutionStarted>(started->body);
+    CHECK(body.rules == kFirstRules);
+    CHECK(body.custom_status.empty());
+    // A delivered cancel is written as before, [reason, terminate].
+    HistoryEvent delivered{2, test_time(1), event::CancelRequested{"stop", false}};
+    HistoryEvent ignored{2, test_time(1),
+                         event::CancelRequested{"stop", false, event::CancelDisposition::kIgnored}};
+    CHECK(encode_event(delivered).size() + 1 == encode_event(ignored).size());
+    detail::RecordWriter c(4);
+    c.u64(static_cast<std::uint8_t>(EventKind::kCancelRequested)).u64(2).i64(0);
+    c.array(3).str("stop").boolean(false).u64(9);
+    auto unknown = decode_event(std::move(c).finish());
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().message.find("unknown cancel disposition 9") != std::string::npos);
   }
 
   TEST_CASE("every inbox message kind survives encoding and decoding unchanged") {

@@ -528,6 +528,34 @@ TEST_SUITE("orchestration API: determinism helpers") {
     CHECK(t2.custom_status == "done: hi");
     h.check_replay();
   }
+
+  TEST_CASE(
+      "custom status survives continue-as-new: the next execution starts with the last value") {
+    Registry registry;
+    registry.add(Orchestration<int, std::string>{"Phases", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<std::string> {
+                   std::string seen = ctx.custom_status();
+                   if (n == 0) {
+                     ctx.set_custom_status("phase 1 done");
+                     co_await ctx.continue_as_new(1);
+                   }
+                   if (n == 1) co_await ctx.continue_as_new(2);  // sets nothing: the value goes on
+                   co_return seen;
+                 });
+    EngineHarness h(registry);
+    h.start("Phases", encode(0));
+    h.turn();            // execution 1: sets the status, continues as new
+    auto t2 = h.turn();  // execution 2
+    CHECK(t2.execution == 2);
+    CHECK_FALSE(t2.custom_status);  // unchanged, so not reported as a change
+    const auto& started = std::get<event::ExecutionStarted>(h.history().front().body);
+    CHECK(started.custom_status == "phase 1 done");
+    h.turn();  // execution 3
+    CHECK(h.engine().execution() == 3);
+    CHECK(h.output<std::string>() == "phase 1 done");
+    CHECK(h.engine().custom_status() == "phase 1 done");
+    h.check_replay();
+  }
 }
 
 TEST_SUITE("orchestration API: versions") {

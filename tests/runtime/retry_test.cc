@@ -87,6 +87,27 @@ TEST_SUITE("retry") {
     h.check_replay();
   }
 
+  TEST_CASE("a retry policy with zero delay retries in the same turn, with no durable timer") {
+    auto registry = registry_with(RetryPolicy::fixed(3, 0ms));
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    h.fail(h.activity("Flaky", 0), "busy");
+    auto t = h.turn();
+    // The failure and the next attempt are in one turn: no timer between them.
+    REQUIRE(t.actions.size() == 1);
+    CHECK(std::get<action::ScheduleActivity>(t.actions[0]).attempt == 2);
+    CHECK(h.all<action::CreateTimer>().empty());
+    h.fail(h.activity("Flaky", 1), "busy again");
+    h.turn();
+    h.complete(h.activity("Flaky", 2), encode(7));
+    h.turn();
+    CHECK(h.output<std::string>() == "ok 7");
+    CHECK(h.all<action::CreateTimer>().empty());
+    for (const auto& e : h.history()) CHECK(e.kind() != EventKind::kTimerCreated);
+    h.check_replay();
+  }
+
   TEST_CASE("after the last attempt the call fails with the last failure and the attempt count") {
     auto registry = registry_with(RetryPolicy::fixed(2, 10ms));
     EngineHarness h(registry);

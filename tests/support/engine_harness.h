@@ -96,7 +96,7 @@ class EngineHarness {
       ++next_execution_;
       finished_histories_.push_back(history_);
       send(message::Start{next_execution_, engine_->orchestration_name(), next->version,
-                          next->input, engine_->parent(), next->carried});
+                          next->input, engine_->parent(), next->carried, next->custom_status});
     }
   }
 
