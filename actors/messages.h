@@ -48,6 +48,7 @@ using stop_atom = caf::atom_constant<caf::atom("dstop")>;
 using stopped_atom = caf::atom_constant<caf::atom("dstopped")>;
 using live_atom = caf::atom_constant<caf::atom("dlive")>;
 using evict_atom = caf::atom_constant<caf::atom("devict")>;
+using counted_atom = caf::atom_constant<caf::atom("dcounted")>;
 
 // A committed turn, as the store's writer thread hands it back to the instance actor.
 struct CommitReply {
@@ -55,8 +56,14 @@ struct CommitReply {
   std::shared_ptr<const TurnPlan> plan;
 };
 
+// A turn's delivery, counted by the store's writer thread (Store::count_turn_delivery).
+struct CountReply {
+  Result<std::uint32_t> result;
+};
+
 }  // namespace duractor
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::CountReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::MemoryMessage)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::CommitReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::InstanceInfo)

@@ -142,6 +142,10 @@ struct Tables {
   MDB_dbi children = 0;
   MDB_dbi subscriptions = 0;    // topic \0 instance
   MDB_dbi instance_topics = 0;  // instance \0 topic
+  // instance -> be32 turn-delivery count (count_turn_delivery); absent: 0. A store opened
+  // read-only that predates it has no such table: `turn_deliveries_open` is then false.
+  MDB_dbi turn_deliveries = 0;
+  bool turn_deliveries_open = false;
 };
 
 // One transaction's view of the tables, with errors translated. Values returned by get()
@@ -464,7 +468,7 @@ class Tx {
                          r.events[i]));
       }
       DURACTOR_TRY(del(t.journal, detail::journal_key(seq)));
-      DURACTOR_TRY(fault("compact_journal.record"));
+      DURACTOR_TRY(fault("compact_journal.record", r.instance));
       moved.emplace_back(r.instance, seq);
     }
     return {};
@@ -492,10 +496,10 @@ class Tx {
     return mdb_stat(txn_, dbi, &st) == 0 ? st.ms_entries : 0;
   }
 
-  // Calls the fault injector (tests) at a named step.
-  Status fault(std::string_view step) {
+  // Calls the fault injector (tests) at a named step, acting for `instance`.
+  Status fault(std::string_view step, std::string_view instance) {
     if (faults_ == nullptr || !*faults_) return {};
-    return (*faults_)(step);
+    return (*faults_)(FaultStep{step, instance});
   }
 
   Error corrupt(std::string_view where, const Error& cause) {
@@ -634,11 +638,11 @@ class Tx {
   // Creates a work item (with a new id) and its index entry.
   Result<WorkItem> add_work(const InstanceId& id, ExecutionId execution, EventId scheduled_id,
                             std::string activity, Bytes input, std::uint32_t attempt,
-                            TimePoint created_at) {
+                            TimePoint created_at, std::uint32_t deliveries) {
     auto work_id = next_counter("seq.work");
     if (!work_id) return fail(work_id.error());
-    WorkItem item{*work_id, id,    execution, scheduled_id, std::move(activity),
-                  std::move(input), attempt, created_at};
+    WorkItem item{*work_id,         id,      execution,  scheduled_id, std::move(activity),
+                  std::move(input), attempt, created_at, deliveries};
     DURACTOR_TRY(put(t.work, detail::work_key(item.id), encode_work_item(item)));
     std::string id_bytes;
     detail::put_be64(id_bytes, item.id);
@@ -1254,7 +1258,7 @@ struct LmdbStore::Impl {
       }
     }
     if (options.fault_injector) {
-      if (auto st = options.fault_injector("batch.commit"); !st) {
+      if (auto st = options.fault_injector(FaultStep{"batch.commit", {}}); !st) {
         committed = std::move(st);
         return Attempt::kDone;
       }
@@ -1401,7 +1405,7 @@ struct LmdbStore::Impl {
     info.input = input;
     info.parent = parent;
     DURACTOR_TRY(tx.put_instance(info));
-    DURACTOR_TRY(tx.fault("create_instance.record"));
+    DURACTOR_TRY(tx.fault("create_instance.record", id));
     message::Start start;
     start.execution = 1;
     start.name = name;
@@ -1544,13 +1548,17 @@ struct LmdbStore::Impl {
       DURACTOR_TRY(tx.append_journal(id, t.execution, t.events.front().id, std::move(encoded)));
       result.journaled = 1;
     }
-    DURACTOR_TRY(tx.fault("commit_turn.history"));
+    DURACTOR_TRY(tx.fault("commit_turn.history", id));
+
+    // The turn committed: a count of its deliveries (count_turn_delivery) is over. On an
+    // empty table (the usual case) the delete is a lookup of an empty tree.
+    DURACTOR_TRY(tx.del(tx.tables().turn_deliveries, id));
 
     // Inbox messages consumed.
     for (auto seq : t.consumed) {
       DURACTOR_TRY(tx.del(tx.tables().inbox, inbox_key(id, seq)));
     }
-    DURACTOR_TRY(tx.fault("commit_turn.inbox"));
+    DURACTOR_TRY(tx.fault("commit_turn.inbox", id));
 
     // Results delivered in memory.
     for (auto w : t.finished_work) {
@@ -1565,24 +1573,25 @@ struct LmdbStore::Impl {
 
     // New work and timers.
     for (const auto& w : t.work) {
-      auto item = tx.add_work(id, t.execution, w.scheduled_id, w.activity, w.input, w.attempt,
-                              tx.now());
+      // Deliveries 1: this commit counts the in-process dispatch that follows it.
+      auto item =
+          tx.add_work(id, t.execution, w.scheduled_id, w.activity, w.input, w.attempt, tx.now(), 1);
       if (!item) return fail(item.error());
       result.out.work.push_back(std::move(*item));
     }
-    DURACTOR_TRY(tx.fault("commit_turn.work"));
+    DURACTOR_TRY(tx.fault("commit_turn.work", id));
     for (const auto& nt : t.timers) {
       auto timer = tx.add_timer(id, t.execution, nt.scheduled_id, nt.fire_at);
       if (!timer) return fail(timer.error());
       result.out.timers.push_back(std::move(*timer));
     }
-    DURACTOR_TRY(tx.fault("commit_turn.timers"));
+    DURACTOR_TRY(tx.fault("commit_turn.timers", id));
 
     // Messages to other instances (and continue-as-new to this one).
     for (const auto& m : t.outbound) {
       DURACTOR_TRY(deliver(tx, id, m, result.out));
     }
-    DURACTOR_TRY(tx.fault("commit_turn.outbound"));
+    DURACTOR_TRY(tx.fault("commit_turn.outbound", id));
 
     // Topic subscriptions: they outlive continue-as-new, not the instance.
     for (const auto& topic : t.subscribe) {
@@ -1621,7 +1630,7 @@ struct LmdbStore::Impl {
       updated.updated_at = tx.now();
       DURACTOR_TRY(tx.put_instance(updated));
     }
-    DURACTOR_TRY(tx.fault("commit_turn.metadata"));
+    DURACTOR_TRY(tx.fault("commit_turn.metadata", id));
     return result;
   }
 
@@ -1697,11 +1706,52 @@ struct LmdbStore::Impl {
     const WorkItem& item = **removed;
     result.execution = item.execution;
     result.scheduled_id = item.scheduled_id;
-    DURACTOR_TRY(tx.fault("complete_work.removed"));
+    DURACTOR_TRY(tx.fault("complete_work.removed", item.instance));
     auto info = tx.instance(item.instance);
     if (!info) return fail(info.error());
     if (*info) DURACTOR_TRY(tx.append_inbox(item.instance, std::move(result)));
     return item.instance;
+  }
+
+  Status record_delivery(Tx& tx, const WorkLease& lease, std::uint32_t deliveries) {
+    DURACTOR_TRY(check_lease(lease));
+    auto key = detail::work_key(lease.item);
+    auto raw = tx.get(tx.tables().work, key);
+    if (!raw) return fail(raw.error());
+    if (!*raw) {
+      return fail(ErrorCode::kConflict,
+                  "work item " + std::to_string(lease.item) + " no longer exists");
+    }
+    auto item = decode_work_item(**raw);
+    if (!item) return fail(tx.corrupt("work item " + std::to_string(lease.item), item.error()));
+    item->deliveries = deliveries;
+    DURACTOR_TRY(tx.put(tx.tables().work, key, encode_work_item(*item)));
+    return tx.fault("record_delivery.item", item->instance);
+  }
+
+  Result<std::uint32_t> count_turn_delivery(Tx& tx, const InstanceLock& lock) {
+    const InstanceId& id = lock.instance;
+    auto exists = tx.instance_row(id);
+    if (!exists) return fail(exists.error());
+    if (!*exists) return fail(ErrorCode::kNotFound, "no instance '" + id + "'");
+    DURACTOR_TRY(check_lock(lock));
+    auto raw = tx.get(tx.tables().turn_deliveries, id);
+    if (!raw) return fail(raw.error());
+    std::uint32_t count = 0;
+    if (*raw) {
+      if ((*raw)->size() != 4) {
+        return fail(ErrorCode::kCorrupt, "store " + options.path +
+                                             ": turn-delivery count of instance '" + id +
+                                             "' is malformed");
+      }
+      count = detail::get_be32(**raw);
+    }
+    ++count;
+    std::string bytes;
+    detail::put_be32(bytes, count);
+    DURACTOR_TRY(tx.put(tx.tables().turn_deliveries, id, bytes));
+    DURACTOR_TRY(tx.fault("count_turn_delivery", id));
+    return count;
   }
 
   Result<std::vector<InstanceId>> fire_timers(Tx& tx, const std::vector<TimerKey>& keys) {
@@ -1716,7 +1766,7 @@ struct LmdbStore::Impl {
       if (!*info) continue;
       message::TimerFired fired{timer.execution, timer.scheduled_id, timer.key.fire_at};
       DURACTOR_TRY(tx.append_inbox(timer.instance, std::move(fired)));
-      DURACTOR_TRY(tx.fault("fire_timers.one"));
+      DURACTOR_TRY(tx.fault("fire_timers.one", timer.instance));
       if (std::find(woken.begin(), woken.end(), timer.instance) == woken.end()) {
         woken.push_back(timer.instance);
       }
@@ -1736,7 +1786,7 @@ struct LmdbStore::Impl {
     auto name = topic_event_name(topic);
     for (const auto& id : receipt.delivered) {
       DURACTOR_TRY(tx.append_inbox(id, message::Event{name, payload}));
-      DURACTOR_TRY(tx.fault("publish.one"));
+      DURACTOR_TRY(tx.fault("publish.one", id));
     }
     return receipt;
   }
@@ -1789,7 +1839,7 @@ struct LmdbStore::Impl {
       auto journaled = tx.erase_journal(m.id);
       if (!journaled) return fail(journaled.error());
       summary.events += *journaled;
-      DURACTOR_TRY(tx.fault("delete_instance.history"));
+      DURACTOR_TRY(tx.fault("delete_instance.history", m.id));
       for (MDB_dbi dbi : {t.executions, t.inbox, t.children}) {
         auto n = tx.erase_prefix(dbi, prefix);
         if (!n) return fail(n.error());
@@ -1797,6 +1847,7 @@ struct LmdbStore::Impl {
       auto dropped = tx.drop_pending(m.id, 0);
       if (!dropped) return fail(dropped.error());
       DURACTOR_TRY(tx.drop_subscriptions(m.id));
+      DURACTOR_TRY(tx.del(t.turn_deliveries, m.id));
       if (m.parent) DURACTOR_TRY(tx.del(t.children, detail::child_key(m.parent->instance, m.id)));
       DURACTOR_TRY(tx.remove_instance(m.id));
       summary.deleted.push_back(m.id);
@@ -1830,7 +1881,7 @@ struct LmdbStore::Impl {
       }
       events += x.events.size();
     }
-    DURACTOR_TRY(tx.fault("import_instance.history"));
+    DURACTOR_TRY(tx.fault("import_instance.history", id));
     for (const auto& entry : image.inbox) {
       auto seq = tx.next_counter("seq.inbox");
       if (!seq) return fail(seq.error());
@@ -1839,14 +1890,14 @@ struct LmdbStore::Impl {
     }
     for (const auto& w : image.work) {
       auto item = tx.add_work(id, w.execution, w.scheduled_id, w.activity, w.input, w.attempt,
-                              w.created_at);
+                              w.created_at, w.deliveries);
       if (!item) return fail(item.error());
     }
     for (const auto& timer : image.timers) {
       auto added = tx.add_timer(id, timer.execution, timer.scheduled_id, timer.key.fire_at);
       if (!added) return fail(added.error());
     }
-    DURACTOR_TRY(tx.fault("import_instance.pending"));
+    DURACTOR_TRY(tx.fault("import_instance.pending", id));
     if (!is_terminal(info.status)) {
       for (const auto& topic : image.topics) {
         DURACTOR_TRY(tx.put(t.subscriptions, detail::pair_key(topic, id), ""));
@@ -1925,17 +1976,18 @@ Result<bool> initialise(LmdbStore::Impl& impl, bool write) {
     MDB_dbi* dbi;
   };
   auto& t = impl.tables;
-  for (auto [name, dbi] : {Named{"meta", &t.meta}, Named{"instance_ids", &t.instance_ids},
-                           Named{"instances", &t.instances},
-                           Named{"executions", &t.executions}, Named{"history", &t.history},
-                           Named{"journal", &t.journal},
-                           Named{"inbox", &t.inbox}, Named{"work", &t.work},
-                           Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
-                           Named{"timer_index", &t.timer_index},
-                           Named{"children", &t.children},
-                           Named{"subscriptions", &t.subscriptions},
-                           Named{"instance_topics", &t.instance_topics}}) {
+  for (auto [name, dbi] :
+       {Named{"meta", &t.meta}, Named{"instance_ids", &t.instance_ids},
+        Named{"instances", &t.instances}, Named{"executions", &t.executions},
+        Named{"history", &t.history}, Named{"journal", &t.journal}, Named{"inbox", &t.inbox},
+        Named{"work", &t.work}, Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
+        Named{"timer_index", &t.timer_index}, Named{"children", &t.children},
+        Named{"subscriptions", &t.subscriptions}, Named{"instance_topics", &t.instance_topics},
+        Named{"turn_deliveries", &t.turn_deliveries}}) {
+    bool optional = dbi == &t.turn_deliveries;  // added after format 1 was fixed
     rc = mdb_dbi_open(txn, name, dbi_flags, dbi);
+    if (rc == MDB_NOTFOUND && optional && o.read_only) continue;
+    if (optional && rc == 0) t.turn_deliveries_open = true;
     if (rc == MDB_NOTFOUND && !o.read_only) return false;  // to be created
     if (rc == MDB_NOTFOUND) {
       return fail(ErrorCode::kCorrupt, "store " + o.path + ": table '" + std::string(name) +
@@ -2101,6 +2153,27 @@ void LmdbStore::complete_work_async(WorkLease lease, message::ActivityResult res
       [impl, item = lease.item](const InstanceId&) { impl->forget_leases({item}); });
 }
 
+void LmdbStore::record_delivery_async(WorkLease lease, std::uint32_t deliveries,
+                                      StatusCallback done) {
+  auto* impl = impl_.get();
+  impl->submit<bool>(
+      [impl, lease, deliveries](Tx& tx) -> Result<bool> {
+        DURACTOR_TRY(impl->record_delivery(tx, lease, deliveries));
+        return true;
+      },
+      [done = std::move(done)](Result<bool> r) {
+        if (r) return done(Status{});
+        done(fail(r.error()));
+      });
+}
+
+void LmdbStore::count_turn_delivery_async(InstanceLock lock, Callback<std::uint32_t> done) {
+  auto* impl = impl_.get();
+  impl->submit<std::uint32_t>(
+      [impl, l = std::move(lock)](Tx& tx) { return impl->count_turn_delivery(tx, l); },
+      std::move(done));
+}
+
 void LmdbStore::fire_timers_async(std::vector<TimerKey> keys,
                                   Callback<std::vector<InstanceId>> done) {
   auto* impl = impl_.get();
@@ -2257,7 +2330,8 @@ Result<std::vector<HistoryEvent>> LmdbStore::read_history(const InstanceId& id,
 
 Result<ExecutionHistory> LmdbStore::read_latest_history(const InstanceId& id) {
   if (const auto& inject = impl_->options.fault_injector) {
-    DURACTOR_TRY(inject("read_latest_history:" + id));
+    auto step = "read_latest_history:" + id;
+    DURACTOR_TRY(inject(FaultStep{step, id}));
   }
   return impl_->read([&](Tx& tx) -> Result<ExecutionHistory> {
     auto info = tx.existing_instance(id);
@@ -2567,6 +2641,20 @@ Result<StoreStats> LmdbStore::stats() {
     s.timers = tx.entries(t.timers);
     s.subscriptions = tx.entries(t.subscriptions);
     return s;
+  });
+}
+
+Result<SequenceMarks> LmdbStore::sequence_marks() {
+  return impl_->read([&](Tx& tx) -> Result<SequenceMarks> {
+    SequenceMarks marks;
+    for (auto [name, mark] :
+         {std::pair{"seq.inbox", &marks.inbox}, std::pair{"seq.work", &marks.work},
+          std::pair{"seq.timer", &marks.timer}}) {
+      auto raw = tx.get(tx.tables().meta, name);
+      if (!raw) return fail(raw.error());
+      if (*raw && (*raw)->size() == 8) *mark = detail::get_be64(**raw);
+    }
+    return marks;
   });
 }
 

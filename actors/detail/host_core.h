@@ -26,6 +26,10 @@ struct HostCore {
   Store& store;
   const Clock& clock;
   std::shared_ptr<spdlog::logger> logger;
+  // The store's sequence marks when the host started: inbox messages, work items and timers
+  // at or below them were left by a previous process, which may have died processing them
+  // (poison detection, instance_actor.cc). Set before the actors start.
+  SequenceMarks inherited;
   CompletionHub hub;
   std::unique_ptr<ActivityPool> pool;
   std::unique_ptr<Broker> broker;

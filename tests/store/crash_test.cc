@@ -1,13 +1,20 @@
 // Crash safety of the LMDB store: a child process commits turns in a loop from several
-// threads and reports each acknowledged commit; it is killed with SIGKILL at random moments.
-// After every kill the store must open, hold every acknowledged commit, and show no partial
-// turn: each turn writes events, a work item, a timer, an inbox message to another instance
-// and metadata, and either all of them are there or none.
+// threads and reports each acknowledged commit; it is killed with SIGKILL at random moments,
+// and every third round at a fault-injection step inside a write instead (the k-th time a
+// step such as "commit_turn.work" or "compact_journal.record" is reached; the journal is
+// kept small so that compaction runs too). After every kill the store must open, hold every
+// acknowledged commit, and show no partial turn: each turn writes events, a work item, a
+// timer, an inbox message to another instance and metadata, and either all of them are
+// there or none. Seeded and sized by tests/support/torture.h (scripts/torture runs it long).
 
 #include <doctest/doctest.h>
+#include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -15,6 +22,7 @@
 #include "store/lmdb_store.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/torture.h"
 
 namespace duractor {
 namespace {
@@ -28,11 +36,32 @@ constexpr int kWriters = 4;
 
 std::string writer_id(int w) { return "writer-" + std::to_string(w); }
 
-Result<std::unique_ptr<LmdbStore>> open_durable(const std::string& path) {
+// Where a child kills itself: the `hit`-th time it reaches fault step `step`.
+struct KillPoint {
+  std::string step;
+  int hit = 0;
+};
+
+// The fault-injection steps a child may die at: every step of a turn's commit, the batch
+// commit, and a journal compaction.
+const char* const kSteps[] = {
+    "commit_turn.history",  "commit_turn.inbox",    "commit_turn.work", "commit_turn.timers",
+    "commit_turn.outbound", "commit_turn.metadata", "batch.commit",     "compact_journal.record"};
+
+Result<std::unique_ptr<LmdbStore>> open_durable(const std::string& path,
+                                                const std::optional<KillPoint>& kill = {}) {
   LmdbOptions o;
   o.path = path;
   o.sync = true;
   o.initial_map_size = 1 << 20;  // grows during the test: growth must be crash-safe too
+  o.journal_limit = 64;          // compacts as it goes: compaction must be crash-safe too
+  if (kill) {
+    auto hits = std::make_shared<std::atomic<int>>(0);
+    o.fault_injector = [kill = *kill, hits](const FaultStep& at) -> Status {
+      if (at.name == kill.step && ++*hits == kill.hit) ::raise(SIGKILL);
+      return {};
+    };
+  }
   return LmdbStore::open(std::move(o));
 }
 
@@ -53,8 +82,8 @@ TurnCommit turn_for(const InstanceLock& lock, int writer, std::uint64_t k) {
 
 // The child: (re)opens the store, finds where each writer stopped, and commits turns until
 // killed, reporting "writer k" after each acknowledged commit.
-int run_child(const std::string& path, const LinePipe& acks) {
-  auto store = open_durable(path);
+int run_child(const std::string& path, const LinePipe& acks, const std::optional<KillPoint>& kill) {
+  auto store = open_durable(path, kill);
   if (!store) {
     acks.write_line("open-failed " + store.error().to_string());
     return 1;
@@ -108,6 +137,7 @@ int run_child(const std::string& path, const LinePipe& acks) {
 
 struct Verified {
   std::map<int, std::uint64_t> turns;  // committed turns per writer
+  std::uint64_t duplicated = 0;        // ticks the sink got twice (must stay 0)
 };
 
 // Checks the store after a crash; returns the committed turn count per writer.
@@ -127,7 +157,8 @@ Verified verify(const std::string& path, const std::map<int, std::uint64_t>& ack
         int w = std::stoi(text.substr(0, colon));
         auto k = std::stoull(text.substr(colon + 1));
         CHECK(k == sink_ticks[w] + 1);  // in order, no gaps, no duplicates
-        sink_ticks[w] = k;
+        if (k <= sink_ticks[w]) ++v.duplicated;
+        sink_ticks[w] = std::max<std::uint64_t>(sink_ticks[w], k);
       }
     }
   }
@@ -168,13 +199,23 @@ TEST_SUITE("lmdb store: crash safety") {
   TEST_CASE("SIGKILL at random moments never loses an acknowledged commit nor shows half a turn") {
     TempDir dir("duractor-crash");
     auto path = dir.sub("store");
-    std::mt19937 rng(std::random_device{}());
+    testing::TortureFigures figures;
+    figures.suite = "store";
+    figures.seed = testing::torture_seed();
+    MESSAGE("seed " << figures.seed << " (DURACTOR_TORTURE_SEED repeats this run)");
+    std::mt19937 rng(figures.seed);
     std::map<int, std::uint64_t> acked;
-    constexpr int kKills = 24;
+    const int kills = testing::torture_kills("STORE", 24);
     int kills_after_open = 0, kills_with_progress = 0;
-    for (int round = 0; round < kKills; ++round) {
+    for (int round = 0; round < kills; ++round) {
+      // Every third round the child dies at a fault step inside a write, the parent's kill
+      // (below) being only the fallback if it never gets there.
+      std::optional<KillPoint> kill;
+      if (round % 3 == 2) {
+        kill = KillPoint{kSteps[rng() % std::size(kSteps)], 1 + static_cast<int>(rng() % 40)};
+      }
       LinePipe acks;
-      ChildProcess child([&] { return run_child(path, acks); });
+      ChildProcess child([&] { return run_child(path, acks, kill); });
       acks.close_write_end();
       // Odd rounds count the delay from the moment the store is open, so that a slow
       // machine (a sanitizer build) still kills them while they commit; even rounds count it
@@ -186,10 +227,20 @@ TEST_SUITE("lmdb store: crash safety") {
         REQUIRE_MESSAGE(lines.back() == "opened", lines.back());
       }
       auto delay = std::chrono::milliseconds(30 + rng() % 250);
-      std::this_thread::sleep_for(delay);
+      if (kill) {
+        for (auto until = std::chrono::steady_clock::now() + delay;
+             child.running() && std::chrono::steady_clock::now() < until;) {
+          std::this_thread::sleep_for(2ms);
+        }
+        if (!child.running()) ++figures.fault_step_kills;
+      } else {
+        std::this_thread::sleep_for(delay);
+      }
       child.kill();
+      ++figures.kills;
       for (auto& line : acks.read_all_lines()) lines.push_back(std::move(line));
       CAPTURE(round);
+      if (kill) CAPTURE(kill->step);
       std::size_t new_acks = 0;
       for (const auto& line : lines) {
         if (line == "opened") continue;
@@ -202,15 +253,26 @@ TEST_SUITE("lmdb store: crash safety") {
         acked[w] = std::max(acked[w], k);
         ++new_acks;
       }
+      figures.acknowledged += new_acks;
       if (after_open) ++kills_after_open;
       if (after_open && new_acks > 0) ++kills_with_progress;
       auto v = verify(path, acked);
-      for (auto [w, turns] : v.turns) CHECK(turns >= acked[w]);
+      figures.duplicated += v.duplicated;
+      for (auto [w, turns] : v.turns) {
+        CHECK(turns >= acked[w]);
+        if (turns < acked[w]) figures.lost += acked[w] - turns;
+      }
     }
+    figures.instances = kWriters + 1;
     std::uint64_t total = 0;
     for (auto [w, k] : acked) total += k;
-    MESSAGE(kKills << " kills, " << total << " acknowledged turns");
+    MESSAGE(figures.line());
+    MESSAGE(kills << " kills, " << total << " acknowledged turns");
+    figures.report();
+    CHECK(figures.lost == 0);
+    CHECK(figures.duplicated == 0);
     CHECK(kills_with_progress >= kills_after_open / 2);  // the kills hit real work
+    if (kills >= 9) CHECK(figures.fault_step_kills > 0);  // the fault steps were reached
   }
 }
 
