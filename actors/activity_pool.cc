@@ -161,6 +161,12 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
   ContextLogger log(logger_, item.instance + "/" + std::to_string(item.execution) + " " +
                                  item.activity + "#" + std::to_string(item.scheduled_id) +
                                  (item.attempt > 1 ? " attempt " + std::to_string(item.attempt) : ""));
+  // A suspect — an item whose last delivery after a restart never returned — runs alone,
+  // so that if it kills the process again, no other activity's delivery is counted with it.
+  std::unique_lock<std::mutex> alone;
+  if (task->delivery == Delivery::kAgain && item.deliveries >= 2) {
+    alone = std::unique_lock(suspect_mutex_);
+  }
   if (task->token.cancelled()) {
     result.failure = FailureDetails{ErrorCategory::kApplication, "duractor::Cancelled",
                                     task->token.reason()};
@@ -188,6 +194,12 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     result.output.clear();
     result.failure = failure_of(std::current_exception());
     log.debug("failed: {}", result.failure->message);
+  }
+  if (task->delivery == Delivery::kAgain) {
+    // It returned: this delivery did not kill the process, so it is given back. (Only for
+    // deliveries after a restart, which paid a write to count; a result lost with the
+    // process before its turn commits must not count towards poison again and again.)
+    (void)store_.record_delivery(task->lease, task->uncounted);
   }
   report(task, std::move(result));
 }

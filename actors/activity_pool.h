@@ -7,10 +7,13 @@
 // leases of long-running ones.
 //
 // Poison: an item handed out again (after a restart, or a lapsed lease) has its delivery
-// counted durably (Store::record_delivery) before it runs; one delivered more than
-// max_deliveries times is not run but fails with type duractor::ActivityPoisoned, written
-// to its instance's inbox. A graceful stop gives back the deliveries of the runs it
-// interrupted, so that deploys do not count as crashes.
+// counted durably (Store::record_delivery) before it runs, and given back when the run
+// returns; one delivered more than max_deliveries times is not run but fails with type
+// duractor::ActivityPoisoned, written to its instance's inbox. So the count is of runs the
+// process did not survive. Suspects (an earlier such delivery never returned) run one at a
+// time, so that a poison item does not take other items' counts up with it. A graceful
+// stop gives back the deliveries of the runs it interrupted, so that deploys do not count
+// as crashes.
 //
 // Thread-safety: all methods may be called from any thread.
 
@@ -123,6 +126,7 @@ class ActivityPool {
   std::map<std::string, std::shared_ptr<Task>> tasks_;  // queued and running, by key
   std::set<std::uint64_t> items_;                       // work ids queued or running
   std::size_t running_ = 0;
+  std::mutex suspect_mutex_;  // held by the one suspect item running (run())
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::thread watchdog_;

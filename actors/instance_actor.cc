@@ -8,6 +8,10 @@
 // results of work items and timers at or below HostCore::inherited), the actor counts the
 // turn's delivery durably (Store::count_turn_delivery; the commit resets it). The previous
 // process is taken to have delivered it once already, so a count of n means delivery n + 1.
+// A turn counted before, by a process that then died, is a suspect: suspects run one at a
+// time (HostCore's RecoveryGate), each counted only when its turn comes, so that when one
+// kills the process no bystander's count moves with it. Other inherited turns (the usual
+// recovery after a crash) are counted and run concurrently.
 // Past HostOptions::max_turn_deliveries the instance is failed as duractor::TurnPoisoned
 // from the store's records, without running its code (plan_turn_without_code). Turns of
 // messages this process saw arrive — nearly all of them — are not counted: no extra write.
@@ -46,6 +50,8 @@ struct InstanceState {
   bool counting = false;               // a turn-delivery count is being written
   bool delivery_counted = false;       // ... and was written; reset by the next commit
   std::optional<std::uint32_t> poisoned;  // the turn is poison: delivered this often
+  bool gate_waiting = false;           // queued for the recovery gate (HostCore)
+  bool gate_held = false;              // ... or holding it
   bool backing_off = false;            // waiting to retry after a failed turn
   bool idle_reported = false;
   bool stopping = false;
@@ -55,6 +61,14 @@ struct InstanceState {
 using Self = caf::stateful_actor<InstanceState>;
 
 void maybe_turn(Self* self);
+
+// Leaves the recovery gate (HostCore), if the actor holds it or waits for it.
+void leave_gate(Self* self) {
+  auto& s = self->state;
+  if (!s.gate_held && !s.gate_waiting) return;
+  s.gate_held = s.gate_waiting = false;
+  s.core->recovery_gate.leave(caf::actor_cast<caf::actor>(self));
+}
 
 // The actor leaves; `deleted`: because the instance no longer exists (deleted here or by
 // another process), so whatever results it still held are dropped.
@@ -67,6 +81,7 @@ void leave(Self* self, bool deleted) {
   }
   if (s.lock) s.core->store.unlock_instance(*s.lock);  // a no-op if it is no longer held
   s.lock.reset();
+  leave_gate(self);
   self->quit();
 }
 
@@ -105,6 +120,7 @@ bool store_unavailable(const Error& error) {
 // never left running silently.
 void turn_failed(Self* self, const Error& error) {
   auto& s = self->state;
+  leave_gate(self);
   s.engine.reset();  // its state may be ahead of the store: rebuild from the store
   if (error.code == ErrorCode::kShutdown) {  // the store is closing with the host
     s.log.debug("turn not run, the runtime is stopping: {}", error.to_string());
@@ -361,7 +377,27 @@ void run_turn(Self* self) {
   auto inbox = s.core->store.read_inbox(s.id);
   if (!inbox && inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
   if (inbox && !s.delivery_counted && inherited(*s.core, *inbox, s.memory)) {
-    return count_delivery(self);  // before anything runs the instance's code
+    // Counted before anything runs the code. A turn counted before (by a process that then
+    // died) is a suspect: suspects run one at a time (RecoveryGate).
+    if (!s.gate_held) {
+      auto prior = s.core->store.turn_deliveries(s.id);
+      if (!prior) {
+        if (prior.error().code == ErrorCode::kNotFound) return leave(self, true);
+        return turn_failed(self, prior.error());
+      }
+      if (*prior > 0) {
+        bool entered = s.core->recovery_gate.enter(
+            caf::actor_cast<caf::actor>(self),
+            [](const caf::actor& next) { caf::anon_send(next, gate_atom::value); });
+        if (!entered) {
+          s.gate_waiting = true;
+          s.wake = true;  // run_turn again when the gate opens
+          return;
+        }
+        s.gate_held = true;
+      }
+    }
+    return count_delivery(self);
   }
   if (s.poisoned) {
     if (!inbox) return turn_failed(self, inbox.error());
@@ -498,6 +534,7 @@ void on_committed(Self* self, CommitReply& reply) {
   s.failures = 0;
   s.must_fail.reset();  // recorded, if one was due
   s.delivery_counted = false;  // the commit reset the count
+  leave_gate(self);
   const auto& plan = *reply.plan;
   if (const auto& inject = s.core->options.store.fault_injector) {
     (void)inject(FaultStep{"turn.committed", s.id});  // crash tests: after commit, before dispatch
@@ -551,11 +588,12 @@ void on_counted(Self* self, CountReply& reply) {
 
 void maybe_turn(Self* self) {
   auto& s = self->state;
-  if (s.in_flight || s.counting || s.backing_off || s.stopping) return;
+  if (s.in_flight || s.counting || s.gate_waiting || s.backing_off || s.stopping) return;
   if (s.wake || !s.memory.empty()) {
     s.idle_reported = false;
     return run_turn(self);
   }
+  leave_gate(self);  // nothing to run
   if (!s.idle_reported) {
     s.idle_reported = true;
     bool finished = s.engine && is_final(s.engine->outcome());
@@ -581,13 +619,19 @@ caf::behavior instance_behavior(Self* self, std::shared_ptr<HostCore> core, Inst
       },
       [=](committed_atom, CommitReply& reply) { on_committed(self, reply); },
       [=](counted_atom, CountReply& reply) { on_counted(self, reply); },
+      [=](gate_atom) {
+        self->state.gate_waiting = false;  // it holds the recovery gate now
+        self->state.gate_held = true;
+        maybe_turn(self);
+      },
       [=](retry_atom) {
         self->state.backing_off = false;
         maybe_turn(self);
       },
       [=](passivate_atom) {
         auto& st = self->state;
-        bool busy = st.in_flight || st.counting || st.wake || st.backing_off || !st.memory.empty();
+        bool busy = st.in_flight || st.counting || st.gate_waiting || st.wake || st.backing_off ||
+                    !st.memory.empty();
         self->send(st.directory, passivated_atom::value, st.id, !busy);
         if (!busy) leave(self, false);
       },

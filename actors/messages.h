@@ -49,6 +49,7 @@ using stopped_atom = caf::atom_constant<caf::atom("dstopped")>;
 using live_atom = caf::atom_constant<caf::atom("dlive")>;
 using evict_atom = caf::atom_constant<caf::atom("devict")>;
 using counted_atom = caf::atom_constant<caf::atom("dcounted")>;
+using gate_atom = caf::atom_constant<caf::atom("dgate")>;
 
 // A committed turn, as the store's writer thread hands it back to the instance actor.
 struct CommitReply {

@@ -2658,6 +2658,24 @@ Result<SequenceMarks> LmdbStore::sequence_marks() {
   });
 }
 
+Result<std::uint32_t> LmdbStore::turn_deliveries(const InstanceId& id) {
+  return impl_->read([&](Tx& tx) -> Result<std::uint32_t> {
+    auto row = tx.instance_row(id);
+    if (!row) return fail(row.error());
+    if (!*row) return fail(ErrorCode::kNotFound, "no instance '" + id + "'");
+    if (!tx.tables().turn_deliveries_open) return std::uint32_t{0};
+    auto raw = tx.get(tx.tables().turn_deliveries, id);
+    if (!raw) return fail(raw.error());
+    if (!*raw) return std::uint32_t{0};
+    if ((*raw)->size() != 4) {
+      return fail(ErrorCode::kCorrupt, "store " + impl_->options.path +
+                                           ": turn-delivery count of instance '" + id +
+                                           "' is malformed");
+    }
+    return detail::get_be32(**raw);
+  });
+}
+
 Result<std::uint64_t> LmdbStore::change_counter() {
   MDB_envinfo info;
   int rc = mdb_env_info(impl_->env, &info);

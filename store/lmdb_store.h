@@ -140,6 +140,7 @@ class LmdbStore final : public Store {
   Result<InstanceImage> export_instance(const InstanceId& id) override;
   Result<StoreStats> stats() override;
   Result<SequenceMarks> sequence_marks() override;
+  Result<std::uint32_t> turn_deliveries(const InstanceId& id) override;
   Result<std::uint64_t> change_counter() override;
   std::uint64_t foreign_writes() const override;
 

@@ -457,6 +457,8 @@ class Store {
   virtual Result<StoreStats> stats() = 0;
   // The sequence marks (above) as of the latest commit. Cheap.
   virtual Result<SequenceMarks> sequence_marks() = 0;
+  // The instance's turn-delivery count (count_turn_delivery). Errors: kNotFound.
+  virtual Result<std::uint32_t> turn_deliveries(const InstanceId& id) = 0;
   // A number that increases whenever anyone (this process or another) commits a write.
   // Cheap; lets a runtime notice changes made by other processes (the CLI).
   virtual Result<std::uint64_t> change_counter() = 0;

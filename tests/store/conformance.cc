@@ -1488,8 +1488,10 @@ TEST_SUITE("store conformance: delivery counts") {
     auto& s = f->store();
     REQUIRE_OK(s.create_instance(new_instance("o")));
     auto lock = take_lock(s, "o");
+    CHECK(*s.turn_deliveries("o") == 0);
     CHECK(*s.count_turn_delivery(lock) == 1);
     CHECK(*s.count_turn_delivery(lock) == 2);
+    CHECK(*s.turn_deliveries("o") == 2);
 
     f->reopen();
     auto& r = f->store();
@@ -1501,7 +1503,9 @@ TEST_SUITE("store conformance: delivery counts") {
     REQUIRE_OK(counted);
     CHECK(*counted == 3);
     REQUIRE_OK(r.commit_turn(turn));
-    CHECK(*r.count_turn_delivery(turn.lock) == 1);  // the commit reset it
+    CHECK(*r.turn_deliveries("o") == 0);  // the commit reset it
+    CHECK(*r.count_turn_delivery(turn.lock) == 1);
+    CHECK(r.turn_deliveries("nobody").error().code == ErrorCode::kNotFound);
 
     auto unknown = r.count_turn_delivery(InstanceLock{"nobody", 1, f->clock.now() + 1h});
     REQUIRE_FALSE(unknown);
