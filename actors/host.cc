@@ -34,7 +34,7 @@ struct Host::Impl {
     for (;;) {
       auto work = store->take_work(10'000, core_ref.options.work_lease);
       if (!work || work->empty()) break;
-      for (auto& w : *work) core_ref.pool->submit(std::move(w.item), w.lease);
+      for (auto& w : *work) core_ref.pool->submit(std::move(w.item), w.lease, Delivery::kAgain);
       resubmitted += work->size();
     }
     if (woken + resubmitted > 0) {
@@ -54,6 +54,10 @@ Status validate(const HostOptions& o) {
   }
   if (o.watch_interval <= Milliseconds(0)) {
     return fail(ErrorCode::kInvalidArgument, "HostOptions::watch_interval must be positive");
+  }
+  if (o.max_activity_deliveries == 0 || o.max_turn_deliveries == 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "HostOptions::max_activity_deliveries and max_turn_deliveries must be at least 1");
   }
   if (o.activity_timeout >= o.work_lease) {
     return fail(ErrorCode::kInvalidArgument,
@@ -90,8 +94,12 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
   impl->own_system = std::move(own);
   impl->system = &system;
   impl->store = std::move(store);
+  // What the previous process left: messages, work and timers at or below these marks.
+  auto marks = impl->store->sequence_marks();
+  if (!marks) return fail(marks.error());
   auto core = std::make_shared<detail::HostCore>(registry, options, *impl->store, clock);
   core->logger = options.logger ? options.logger : spdlog::default_logger();
+  core->inherited = *marks;
   auto* raw = core.get();
   ActivityPoolOptions pool;
   pool.threads = options.activity_workers;
@@ -99,8 +107,13 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
   pool.max_payload_bytes = options.max_payload_bytes;
   pool.lease = options.work_lease;
   pool.lease_clock = &clock;
+  pool.max_deliveries = options.max_activity_deliveries;
   core->pool = std::make_unique<ActivityPool>(
       registry, *impl->store, pool, core->logger, [raw](ActivityOutcome outcome) {
+        if (outcome.in_inbox) {  // already in the instance's durable inbox
+          caf::anon_send(raw->directory, wake_atom::value, outcome.item.instance);
+          return;
+        }
         MemoryMessage m{std::move(outcome.result), outcome.item.id, std::nullopt};
         caf::anon_send(raw->directory, deliver_atom::value, outcome.item.instance, std::move(m));
       });

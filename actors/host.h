@@ -58,11 +58,21 @@ struct HostOptions {
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;      // inputs, outputs, events
   std::size_t max_custom_status_bytes = kDefaultMaxCustomStatusBytes;  // ctx.set_custom_status
   std::uint32_t max_turn_attempts = 5;                     // then it fails (not for a full store)
+  // Poison: work that kills the process. Deliveries are counted durably before the work
+  // runs, so that a process that dies running it still counts. An activity delivered more
+  // often than this fails with type duractor::ActivityPoisoned instead of running again; a
+  // turn delivered more often (a crashing orchestration body, a payload that crashes a
+  // decoder) fails the instance with type duractor::TurnPoisoned. See docs/operations.md.
+  std::uint32_t max_activity_deliveries = 5;
+  std::uint32_t max_turn_deliveries = 5;
   Milliseconds turn_retry_backoff{100};                    // doubled per failed attempt
   Milliseconds timer_horizon{60'000};                      // timers kept in memory ahead
   // How often the host looks whether other processes (the duractor CLI) wrote to the store:
   // events, cancellations, deletions, imports. Costs nothing while nobody else writes.
   Milliseconds watch_interval{100};
+  // Crash tests: lmdb.fault_injector is also called by the host at "turn.committed", for
+  // the instance, after a turn committed and before what it decided (activities, timers,
+  // messages) is dispatched; an error it returns there is ignored.
   const Clock* clock = nullptr;  // time for timers, leases and history; default: system
   std::shared_ptr<spdlog::logger> logger;  // default: spdlog's default logger
 };

@@ -3,6 +3,18 @@
 // results delivered in memory by workers and the timer service), commits the turn through
 // the store's group-committing writer, and only after the commit dispatches what the turn
 // decided. Handlers are thin; the turn itself is ReplayEngine + plan_turn.
+//
+// Poison: before a turn processes messages that a previous process left (inbox messages,
+// results of work items and timers at or below HostCore::inherited), the actor counts the
+// turn's delivery durably (Store::count_turn_delivery; the commit resets it). The previous
+// process is taken to have delivered it once already, so a count of n means delivery n + 1.
+// A turn counted before, by a process that then died, is a suspect: suspects run one at a
+// time (HostCore's RecoveryGate), each counted only when its turn comes, so that when one
+// kills the process no bystander's count moves with it. Other inherited turns (the usual
+// recovery after a crash) are counted and run concurrently.
+// Past HostOptions::max_turn_deliveries the instance is failed as duractor::TurnPoisoned
+// from the store's records, without running its code (plan_turn_without_code). Turns of
+// messages this process saw arrive — nearly all of them — are not counted: no extra write.
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -12,6 +24,7 @@
 #include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
 #include "duractor/actors/detail/turn_failure_policy.h"
+#include "duractor/actors/detail/turn_without_code.h"
 
 namespace duractor::detail {
 namespace {
@@ -35,6 +48,11 @@ struct InstanceState {
   std::vector<MemoryMessage> in_turn;  // results given to the turn in flight
   bool wake = false;                   // the inbox may hold messages
   bool in_flight = false;              // a commit is under way
+  bool counting = false;               // a turn-delivery count is being written
+  bool delivery_counted = false;       // ... and was written; reset by the next commit
+  std::optional<std::uint32_t> poisoned;  // the turn is poison: delivered this often
+  bool gate_waiting = false;           // queued for the recovery gate (HostCore)
+  bool gate_held = false;              // ... or holding it
   bool backing_off = false;            // waiting to retry after a failed turn
   bool idle_reported = false;
   bool stopping = false;
@@ -44,6 +62,14 @@ struct InstanceState {
 using Self = caf::stateful_actor<InstanceState>;
 
 void maybe_turn(Self* self);
+
+// Leaves the recovery gate (HostCore), if the actor holds it or waits for it.
+void leave_gate(Self* self) {
+  auto& s = self->state;
+  if (!s.gate_held && !s.gate_waiting) return;
+  s.gate_held = s.gate_waiting = false;
+  s.core->recovery_gate.leave(caf::actor_cast<caf::actor>(self));
+}
 
 // The actor leaves; `deleted`: because the instance no longer exists (deleted here or by
 // another process), so whatever results it still held are dropped.
@@ -56,6 +82,7 @@ void leave(Self* self, bool deleted) {
   }
   if (s.lock) s.core->store.unlock_instance(*s.lock);  // a no-op if it is no longer held
   s.lock.reset();
+  leave_gate(self);
   self->quit();
 }
 
@@ -64,6 +91,7 @@ void leave(Self* self, bool deleted) {
 // turn rebuilds it from the store.
 void turn_failed(Self* self, const Error& error) {
   auto& s = self->state;
+  leave_gate(self);
   s.engine.reset();
   auto decision = decide_after_failed_turn(error, s.failures + 1, s.must_fail.has_value(),
                                            s.core->options.max_turn_attempts,
@@ -94,35 +122,33 @@ bool fail_without_history(Self* self, const FailureDetails& failure) {
   if (!info || !executions || executions->empty()) return false;
   const auto& last = executions->back();
   if (is_terminal(last.status) || last.continued_as_new) return false;
-  TurnPlan plan;
-  auto& c = plan.commit;
-  c.lock = *s.lock;
-  c.execution = last.execution;
-  c.events.push_back(
-      HistoryEvent{last.event_count + 1, s.core->clock.now(), event::ExecutionFailed{failure}});
-  if (auto inbox = store.read_inbox(s.id)) {
-    for (const auto& entry : *inbox) c.consumed.push_back(entry.seq);
-  }
+  std::vector<InboxEntry> inbox;
+  if (auto read = store.read_inbox(s.id)) inbox = std::move(*read);
+  auto plan = plan_turn_without_code(*s.lock, *info, *executions, inbox, s.memory, failure,
+                                     s.core->registry, s.core->clock.now());
+  if (!plan) return false;
   s.in_turn = std::move(s.memory);
   s.memory.clear();
-  for (const auto& m : s.in_turn) {
-    if (m.work_item) c.finished_work.push_back(*m.work_item);
-    if (m.timer) c.fired_timers.push_back(*m.timer);
-  }
-  c.update.status = InstanceStatus::kFailed;
-  c.update.failure = failure;
-  plan.orchestration = info->name;
-  plan.status = InstanceStatus::kFailed;
-  plan.finished = true;
-  if (info->parent) {
-    message::ChildResult report;
-    report.execution = info->parent->execution;
-    report.scheduled_id = info->parent->scheduled_id;
-    report.failure = failure;
-    c.outbound.push_back(OutboundMessage{info->parent->instance, std::move(report)});
-  }
   s.log.error("the history cannot be read; recording the failure without it: {}", failure.message);
-  commit(self, std::move(plan));
+  commit(self, std::move(*plan));
+  return true;
+}
+
+// Takes the instance's turn lock if the actor does not hold it. False if the turn cannot
+// go on (the instance is gone, or a failure was scheduled for retry).
+bool ensure_locked(Self* self) {
+  auto& s = self->state;
+  if (s.lock) return true;
+  auto lock = s.core->store.lock_instance(s.id, 24h);
+  if (!lock) {
+    if (lock.error().code == ErrorCode::kNotFound) {
+      leave(self, true);
+    } else {
+      turn_failed(self, lock.error());
+    }
+    return false;
+  }
+  s.lock = *lock;
   return true;
 }
 
@@ -131,18 +157,7 @@ bool fail_without_history(Self* self, const FailureDetails& failure) {
 bool ensure_loaded(Self* self) {
   auto& s = self->state;
   auto& store = s.core->store;
-  if (!s.lock) {
-    auto lock = store.lock_instance(s.id, 24h);
-    if (!lock) {
-      if (lock.error().code == ErrorCode::kNotFound) {
-        leave(self, true);
-      } else {
-        turn_failed(self, lock.error());
-      }
-      return false;
-    }
-    s.lock = *lock;
-  }
+  if (!ensure_locked(self)) return false;
   if (s.engine) return true;
   auto latest = store.read_latest_history(s.id);
   if (!latest) {
@@ -259,13 +274,102 @@ void commit(Self* self, TurnPlan plan) {
   });
 }
 
+// Whether the turn would process a message that a previous process left, and so may have
+// died processing (inbox seqs, work item ids and timer seqs at or below the marks it left).
+bool inherited(const HostCore& core, const std::vector<InboxEntry>& inbox,
+               const std::vector<MemoryMessage>& memory) {
+  const auto& marks = core.inherited;
+  if (!inbox.empty() && inbox.front().seq <= marks.inbox) return true;  // in seq order
+  for (const auto& m : memory) {
+    if (m.work_item && *m.work_item <= marks.work) return true;
+    if (m.timer && m.timer->seq <= marks.timer) return true;
+  }
+  return false;
+}
+
+// Counts the delivery of the turn about to run (see the top of this file); the turn runs
+// when the count is written (on_counted).
+void count_delivery(Self* self) {
+  auto& s = self->state;
+  s.counting = true;
+  auto me = caf::actor_cast<caf::actor>(self);
+  s.core->store.count_turn_delivery_async(*s.lock, [me](Result<std::uint32_t> result) {
+    caf::anon_send(me, counted_atom::value, CountReply{std::move(result)});
+  });
+}
+
+// The failure of an instance whose turn is poison.
+FailureDetails poison_failure(const HostCore& core, std::uint32_t deliveries,
+                              const std::vector<InboxEntry>& inbox,
+                              const std::vector<MemoryMessage>& memory) {
+  return FailureDetails{ErrorCategory::kApplication, "duractor::TurnPoisoned",
+                        "a turn of this instance was delivered " + std::to_string(deliveries) +
+                            " times and the process died each time before it committed "
+                            "(HostOptions::max_turn_deliveries = " +
+                            std::to_string(core.options.max_turn_deliveries) +
+                            "); its code is not run again. The turn was delivering: " +
+                            describe_messages(inbox, memory),
+                        false};
+}
+
+// Ends a poisoned instance from the store's records, consuming what waits for it.
+void commit_poisoned(Self* self, const std::vector<InboxEntry>& entries) {
+  auto& s = self->state;
+  auto& store = s.core->store;
+  auto info = store.read_instance(s.id);
+  if (!info) {
+    if (info.error().code == ErrorCode::kNotFound) return leave(self, true);
+    return turn_failed(self, info.error());
+  }
+  auto executions = store.read_executions(s.id);
+  if (!executions) return turn_failed(self, executions.error());
+  auto failure = poison_failure(*s.core, *s.poisoned, entries, s.memory);
+  auto plan = plan_turn_without_code(*s.lock, *info, *executions, entries, s.memory, failure,
+                                     s.core->registry, s.core->clock.now());
+  if (!plan) return maybe_turn(self);
+  if (plan->finished) s.log.error("{}", failure.message);
+  s.engine.reset();  // never loaded again: loading runs the code
+  s.in_turn = std::move(s.memory);
+  s.memory.clear();
+  commit(self, std::move(*plan));
+}
+
 void run_turn(Self* self) {
   auto& s = self->state;
   s.wake = false;
-  if (!ensure_loaded(self)) return;
+  if (!ensure_locked(self)) return;
   auto inbox = s.core->store.read_inbox(s.id);
+  if (!inbox && inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
+  if (inbox && !s.delivery_counted && inherited(*s.core, *inbox, s.memory)) {
+    // Counted before anything runs the code. A turn counted before (by a process that then
+    // died) is a suspect: suspects run one at a time (RecoveryGate).
+    if (!s.gate_held) {
+      auto prior = s.core->store.turn_deliveries(s.id);
+      if (!prior) {
+        if (prior.error().code == ErrorCode::kNotFound) return leave(self, true);
+        return turn_failed(self, prior.error());
+      }
+      if (*prior > 0) {
+        bool entered = s.core->recovery_gate.enter(
+            caf::actor_cast<caf::actor>(self),
+            [](const caf::actor& next) { caf::anon_send(next, gate_atom::value); });
+        if (!entered) {
+          s.gate_waiting = true;
+          s.wake = true;  // run_turn again when the gate opens
+          return;
+        }
+        s.gate_held = true;
+      }
+    }
+    return count_delivery(self);
+  }
+  if (s.poisoned) {
+    if (!inbox) return turn_failed(self, inbox.error());
+    if (inbox->empty() && s.memory.empty()) return maybe_turn(self);
+    return commit_poisoned(self, *inbox);
+  }
+  if (!ensure_loaded(self)) return;
   if (!inbox) {
-    if (inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
     // With a failure due, it is recorded without the messages that cannot be read.
     if (!s.must_fail || !s.engine->running()) return turn_failed(self, inbox.error());
     s.log.error("the inbox cannot be read; failing the instance without its messages: {}",
@@ -332,7 +436,7 @@ void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) 
   auto& core = *s.core;
   for (const auto& item : committed.work) {
     auto lease = core.store.lease_work(item.id, core.options.work_lease);
-    if (lease) core.pool->submit(item, *lease);
+    if (lease) core.pool->submit(item, *lease, Delivery::kCounted);
   }
   if (!committed.timers.empty()) {
     caf::anon_send(core.timers, timers_atom::value, committed.timers);
@@ -397,7 +501,12 @@ void on_committed(Self* self, CommitReply& reply) {
   }
   s.failures = 0;
   s.must_fail.reset();  // recorded, if one was due
+  s.delivery_counted = false;  // the commit reset the count
+  leave_gate(self);
   const auto& plan = *reply.plan;
+  if (const auto& inject = s.core->options.lmdb.fault_injector) {
+    (void)inject(FaultStep{"turn.committed", s.id});  // crash tests: after commit, before dispatch
+  }
   if (plan.commit.execution != s.committed_execution) {
     s.committed_execution = plan.commit.execution;
     s.committed_length = 0;
@@ -421,13 +530,38 @@ void on_committed(Self* self, CommitReply& reply) {
   maybe_turn(self);
 }
 
+void on_counted(Self* self, CountReply& reply) {
+  auto& s = self->state;
+  s.counting = false;
+  if (!reply.result) {
+    if (reply.result.error().code == ErrorCode::kNotFound) return leave(self, true);
+    turn_failed(self, reply.result.error());
+    if (s.stopping) leave(self, false);
+    return;
+  }
+  s.delivery_counted = true;
+  std::uint32_t deliveries = *reply.result + 1;  // the previous process delivered it once
+  if (deliveries > s.core->options.max_turn_deliveries) {
+    s.poisoned = deliveries - 1;  // those that ended with the process
+  } else {
+    s.log.debug("turn delivered again after a restart (delivery {} of at most {})", deliveries,
+                s.core->options.max_turn_deliveries);
+  }
+  if (s.stopping) {
+    self->send(s.directory, stopped_atom::value, s.id);
+    return leave(self, false);
+  }
+  run_turn(self);
+}
+
 void maybe_turn(Self* self) {
   auto& s = self->state;
-  if (s.in_flight || s.backing_off || s.stopping) return;
+  if (s.in_flight || s.counting || s.gate_waiting || s.backing_off || s.stopping) return;
   if (s.wake || !s.memory.empty()) {
     s.idle_reported = false;
     return run_turn(self);
   }
+  leave_gate(self);  // nothing to run
   if (!s.idle_reported) {
     s.idle_reported = true;
     bool finished = s.engine && is_final(s.engine->outcome());
@@ -452,13 +586,20 @@ caf::behavior instance_behavior(Self* self, std::shared_ptr<HostCore> core, Inst
         maybe_turn(self);
       },
       [=](committed_atom, CommitReply& reply) { on_committed(self, reply); },
+      [=](counted_atom, CountReply& reply) { on_counted(self, reply); },
+      [=](gate_atom) {
+        self->state.gate_waiting = false;  // it holds the recovery gate now
+        self->state.gate_held = true;
+        maybe_turn(self);
+      },
       [=](retry_atom) {
         self->state.backing_off = false;
         maybe_turn(self);
       },
       [=](passivate_atom) {
         auto& st = self->state;
-        bool busy = st.in_flight || st.wake || st.backing_off || !st.memory.empty();
+        bool busy = st.in_flight || st.counting || st.gate_waiting || st.wake || st.backing_off ||
+                    !st.memory.empty();
         self->send(st.directory, passivated_atom::value, st.id, !busy);
         if (!busy) leave(self, false);
       },
@@ -468,13 +609,13 @@ caf::behavior instance_behavior(Self* self, std::shared_ptr<HostCore> core, Inst
         auto& st = self->state;
         auto info = st.core->store.read_instance(st.id);
         if (info || info.error().code != ErrorCode::kNotFound) return;
-        if (st.in_flight) return;  // its commit fails as not found, and it leaves then
+        if (st.in_flight || st.counting) return;  // its write fails as not found; it leaves then
         leave(self, true);
       },
       [=](stop_atom) {
         auto& st = self->state;
         st.stopping = true;
-        if (!st.in_flight) {
+        if (!st.in_flight && !st.counting) {
           self->send(st.directory, stopped_atom::value, st.id);
           leave(self, false);
         }

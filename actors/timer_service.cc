@@ -45,7 +45,7 @@ void reap_leases(Self* self) {
   s.last_reap = now;
   auto work = s.core->store.take_work(1000, s.core->options.work_lease);
   if (!work) return;
-  for (auto& w : *work) s.core->pool->submit(std::move(w.item), w.lease);
+  for (auto& w : *work) s.core->pool->submit(std::move(w.item), w.lease, Delivery::kAgain);
   // Forget sent timers after a while: if one is still in the store, its turn failed, and
   // the next reload hands it out again.
   for (auto it = s.sent.begin(); it != s.sent.end();) {

@@ -75,17 +75,18 @@ Result<bool> initialise(LmdbStore::Impl& impl, bool write) {
     MDB_dbi* dbi;
   };
   auto& t = impl.tables;
-  for (auto [name, dbi] : {Named{"meta", &t.meta}, Named{"instance_ids", &t.instance_ids},
-                           Named{"instances", &t.instances},
-                           Named{"executions", &t.executions}, Named{"history", &t.history},
-                           Named{"journal", &t.journal},
-                           Named{"inbox", &t.inbox}, Named{"work", &t.work},
-                           Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
-                           Named{"timer_index", &t.timer_index},
-                           Named{"children", &t.children},
-                           Named{"subscriptions", &t.subscriptions},
-                           Named{"instance_topics", &t.instance_topics}}) {
+  for (auto [name, dbi] :
+       {Named{"meta", &t.meta}, Named{"instance_ids", &t.instance_ids},
+        Named{"instances", &t.instances}, Named{"executions", &t.executions},
+        Named{"history", &t.history}, Named{"journal", &t.journal}, Named{"inbox", &t.inbox},
+        Named{"work", &t.work}, Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
+        Named{"timer_index", &t.timer_index}, Named{"children", &t.children},
+        Named{"subscriptions", &t.subscriptions}, Named{"instance_topics", &t.instance_topics},
+        Named{"turn_deliveries", &t.turn_deliveries}}) {
+    bool optional = dbi == &t.turn_deliveries;  // added after format 1 was fixed
     rc = mdb_dbi_open(txn, name, dbi_flags, dbi);
+    if (rc == MDB_NOTFOUND && optional && o.read_only) continue;
+    if (optional && rc == 0) t.turn_deliveries_open = true;
     if (rc == MDB_NOTFOUND && !o.read_only) return false;  // to be created
     if (rc == MDB_NOTFOUND) {
       return fail(ErrorCode::kCorrupt, "store " + o.path + ": table '" + std::string(name) +

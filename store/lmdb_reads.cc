@@ -51,7 +51,8 @@ Result<std::vector<HistoryEvent>> LmdbStore::read_history(const InstanceId& id,
 
 Result<ExecutionHistory> LmdbStore::read_latest_history(const InstanceId& id) {
   if (const auto& inject = impl_->options.fault_injector) {
-    DURACTOR_TRY(inject("read_latest_history:" + id));
+    auto step = "read_latest_history:" + id;
+    DURACTOR_TRY(inject(FaultStep{step, id}));
   }
   return impl_->read([&](Tx& tx) -> Result<ExecutionHistory> {
     auto info = tx.existing_instance(id);
@@ -361,6 +362,38 @@ Result<StoreStats> LmdbStore::stats() {
     s.timers = tx.entries(t.timers);
     s.subscriptions = tx.entries(t.subscriptions);
     return s;
+  });
+}
+
+Result<SequenceMarks> LmdbStore::sequence_marks() {
+  return impl_->read([&](Tx& tx) -> Result<SequenceMarks> {
+    SequenceMarks marks;
+    for (auto [name, mark] :
+         {std::pair{"seq.inbox", &marks.inbox}, std::pair{"seq.work", &marks.work},
+          std::pair{"seq.timer", &marks.timer}}) {
+      auto raw = tx.get(tx.tables().meta, name);
+      if (!raw) return fail(raw.error());
+      if (*raw && (*raw)->size() == 8) *mark = detail::get_be64(**raw);
+    }
+    return marks;
+  });
+}
+
+Result<std::uint32_t> LmdbStore::turn_deliveries(const InstanceId& id) {
+  return impl_->read([&](Tx& tx) -> Result<std::uint32_t> {
+    auto row = tx.instance_row(id);
+    if (!row) return fail(row.error());
+    if (!*row) return fail(ErrorCode::kNotFound, "no instance '" + id + "'");
+    if (!tx.tables().turn_deliveries_open) return std::uint32_t{0};
+    auto raw = tx.get(tx.tables().turn_deliveries, id);
+    if (!raw) return fail(raw.error());
+    if (!*raw) return std::uint32_t{0};
+    if ((*raw)->size() != 4) {
+      return fail(ErrorCode::kCorrupt, "store " + impl_->options.path +
+                                           ": turn-delivery count of instance '" + id +
+                                           "' is malformed");
+    }
+    return detail::get_be32(**raw);
   });
 }
 

@@ -30,11 +30,23 @@
 
 namespace duractor {
 
-// Test hook: called at named steps inside write operations ("commit_turn.events",
-// "batch.commit", ...). An error it returns makes the write fail at that step, exactly as
-// a real failure there would. Also called before one read, "read_latest_history:<id>",
-// whose error that read then returns (a history that does not decode, say).
-using FaultInjector = std::function<Status(std::string_view step)>;
+// Where a fault may be injected: a named step, and the instance the step acts for (empty
+// for steps that act for no single instance, such as "batch.commit"). It converts to the
+// step's name, so an injector may take a plain std::string_view.
+struct FaultStep {
+  std::string_view name;
+  std::string_view instance;
+  operator std::string_view() const { return name; }  // NOLINT: implicit on purpose
+};
+
+// Test hook: called at named steps inside write operations ("commit_turn.history",
+// "batch.commit", ...; the list is in docs/storage-format.md). An error it returns makes
+// the write fail at that step, exactly as a real failure there would; an injector may also
+// kill the process there (crash tests). Also called before one read,
+// "read_latest_history:<id>", whose error that read then returns (a history that does not
+// decode, say). The host calls it at one step of its own, "turn.committed" (see
+// HostOptions), where an error is ignored.
+using FaultInjector = std::function<Status(const FaultStep& step)>;
 
 struct LmdbOptions {
   std::string path;                // the store directory
@@ -101,6 +113,9 @@ class LmdbStore final : public Store {
   void delete_instance_async(InstanceId id, DeleteOptions options,
                              Callback<DeleteSummary> done) override;
   void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) override;
+  void record_delivery_async(WorkLease lease, std::uint32_t deliveries,
+                             StatusCallback done) override;
+  void count_turn_delivery_async(InstanceLock lock, Callback<std::uint32_t> done) override;
 
   Result<InstanceLock> lock_instance(const InstanceId& instance, Milliseconds duration) override;
   void unlock_instance(const InstanceLock& lock) override;
@@ -127,6 +142,8 @@ class LmdbStore final : public Store {
   Result<std::vector<std::string>> subscriptions(const InstanceId& instance) override;
   Result<InstanceImage> export_instance(const InstanceId& id) override;
   Result<StoreStats> stats() override;
+  Result<SequenceMarks> sequence_marks() override;
+  Result<std::uint32_t> turn_deliveries(const InstanceId& id) override;
   Result<std::uint64_t> change_counter() override;
   std::uint64_t foreign_writes() const override;
 

@@ -260,7 +260,7 @@ Status Tx::compact_journal(std::size_t max, JournalUndo& moved) {
                        r.events[i]));
     }
     DURACTOR_TRY(del(t.journal, detail::journal_key(seq)));
-    DURACTOR_TRY(fault("compact_journal.record"));
+    DURACTOR_TRY(fault("compact_journal.record", r.instance));
     moved.emplace_back(r.instance, seq);
   }
   return {};
@@ -286,9 +286,9 @@ std::uint64_t Tx::entries(MDB_dbi dbi) {
   return mdb_stat(txn_, dbi, &st) == 0 ? st.ms_entries : 0;
 }
 
-Status Tx::fault(std::string_view step) {
+Status Tx::fault(std::string_view step, std::string_view instance) {
   if (faults_ == nullptr || !*faults_) return {};
-  return (*faults_)(step);
+  return (*faults_)(FaultStep{step, instance});
 }
 
 Error Tx::corrupt(std::string_view where, const Error& cause) {
@@ -418,11 +418,11 @@ Result<std::uint64_t> Tx::append_inbox(const InstanceId& id, InboxMessage messag
 
 Result<WorkItem> Tx::add_work(const InstanceId& id, ExecutionId execution, EventId scheduled_id,
                               std::string activity, Bytes input, std::uint32_t attempt,
-                              TimePoint created_at) {
+                              TimePoint created_at, std::uint32_t deliveries) {
   auto work_id = next_counter("seq.work");
   if (!work_id) return fail(work_id.error());
-  WorkItem item{*work_id, id,    execution, scheduled_id, std::move(activity),
-                std::move(input), attempt, created_at};
+  WorkItem item{*work_id,         id,      execution,  scheduled_id, std::move(activity),
+                std::move(input), attempt, created_at, deliveries};
   DURACTOR_TRY(put(t.work, detail::work_key(item.id), encode_work_item(item)));
   std::string id_bytes;
   detail::put_be64(id_bytes, item.id);

@@ -161,7 +161,7 @@ LmdbStore::Impl::Attempt LmdbStore::Impl::try_batch_once(
     }
   }
   if (options.fault_injector) {
-    if (auto st = options.fault_injector("batch.commit"); !st) {
+    if (auto st = options.fault_injector(FaultStep{"batch.commit", {}}); !st) {
       committed = std::move(st);
       return Attempt::kDone;
     }

@@ -107,7 +107,7 @@ Status LmdbStore::Impl::create_child(Tx& tx, const InstanceId& id, const std::st
   info.input = input;
   info.parent = parent;
   DURACTOR_TRY(tx.put_instance(info));
-  DURACTOR_TRY(tx.fault("create_instance.record"));
+  DURACTOR_TRY(tx.fault("create_instance.record", id));
   message::Start start;
   start.execution = 1;
   start.name = name;
@@ -244,13 +244,17 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
     DURACTOR_TRY(tx.append_journal(id, t.execution, t.events.front().id, std::move(encoded)));
     result.journaled = 1;
   }
-  DURACTOR_TRY(tx.fault("commit_turn.history"));
+  DURACTOR_TRY(tx.fault("commit_turn.history", id));
+
+  // The turn committed: a count of its deliveries (count_turn_delivery) is over. On an
+  // empty table (the usual case) the delete is a lookup of an empty tree.
+  DURACTOR_TRY(tx.del(tx.tables().turn_deliveries, id));
 
   // Inbox messages consumed.
   for (auto seq : t.consumed) {
     DURACTOR_TRY(tx.del(tx.tables().inbox, inbox_key(id, seq)));
   }
-  DURACTOR_TRY(tx.fault("commit_turn.inbox"));
+  DURACTOR_TRY(tx.fault("commit_turn.inbox", id));
 
   // Results delivered in memory.
   for (auto w : t.finished_work) {
@@ -265,24 +269,25 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
 
   // New work and timers.
   for (const auto& w : t.work) {
-    auto item = tx.add_work(id, t.execution, w.scheduled_id, w.activity, w.input, w.attempt,
-                            tx.now());
+    // Deliveries 1: this commit counts the in-process dispatch that follows it.
+    auto item =
+        tx.add_work(id, t.execution, w.scheduled_id, w.activity, w.input, w.attempt, tx.now(), 1);
     if (!item) return fail(item.error());
     result.out.work.push_back(std::move(*item));
   }
-  DURACTOR_TRY(tx.fault("commit_turn.work"));
+  DURACTOR_TRY(tx.fault("commit_turn.work", id));
   for (const auto& nt : t.timers) {
     auto timer = tx.add_timer(id, t.execution, nt.scheduled_id, nt.fire_at);
     if (!timer) return fail(timer.error());
     result.out.timers.push_back(std::move(*timer));
   }
-  DURACTOR_TRY(tx.fault("commit_turn.timers"));
+  DURACTOR_TRY(tx.fault("commit_turn.timers", id));
 
   // Messages to other instances (and continue-as-new to this one).
   for (const auto& m : t.outbound) {
     DURACTOR_TRY(deliver(tx, id, m, result.out));
   }
-  DURACTOR_TRY(tx.fault("commit_turn.outbound"));
+  DURACTOR_TRY(tx.fault("commit_turn.outbound", id));
 
   // Topic subscriptions: they outlive continue-as-new, not the instance.
   for (const auto& topic : t.subscribe) {
@@ -321,7 +326,7 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
     updated.updated_at = tx.now();
     DURACTOR_TRY(tx.put_instance(updated));
   }
-  DURACTOR_TRY(tx.fault("commit_turn.metadata"));
+  DURACTOR_TRY(tx.fault("commit_turn.metadata", id));
   return result;
 }
 
@@ -398,11 +403,53 @@ Result<InstanceId> LmdbStore::Impl::complete_work(Tx& tx, const WorkLease& lease
   const WorkItem& item = **removed;
   result.execution = item.execution;
   result.scheduled_id = item.scheduled_id;
-  DURACTOR_TRY(tx.fault("complete_work.removed"));
+  DURACTOR_TRY(tx.fault("complete_work.removed", item.instance));
   auto info = tx.instance(item.instance);
   if (!info) return fail(info.error());
   if (*info) DURACTOR_TRY(tx.append_inbox(item.instance, std::move(result)));
   return item.instance;
+}
+
+Status LmdbStore::Impl::record_delivery(Tx& tx, const WorkLease& lease,
+                                       std::uint32_t deliveries) {
+  DURACTOR_TRY(lease_table.check_lease(lease));
+  auto key = detail::work_key(lease.item);
+  auto raw = tx.get(tx.tables().work, key);
+  if (!raw) return fail(raw.error());
+  if (!*raw) {
+    return fail(ErrorCode::kConflict,
+                "work item " + std::to_string(lease.item) + " no longer exists");
+  }
+  auto item = decode_work_item(**raw);
+  if (!item) return fail(tx.corrupt("work item " + std::to_string(lease.item), item.error()));
+  item->deliveries = deliveries;
+  DURACTOR_TRY(tx.put(tx.tables().work, key, encode_work_item(*item)));
+  return tx.fault("record_delivery.item", item->instance);
+}
+
+Result<std::uint32_t> LmdbStore::Impl::count_turn_delivery(Tx& tx, const InstanceLock& lock) {
+  const InstanceId& id = lock.instance;
+  auto exists = tx.instance_row(id);
+  if (!exists) return fail(exists.error());
+  if (!*exists) return fail(ErrorCode::kNotFound, "no instance '" + id + "'");
+  DURACTOR_TRY(lease_table.check_lock(lock));
+  auto raw = tx.get(tx.tables().turn_deliveries, id);
+  if (!raw) return fail(raw.error());
+  std::uint32_t count = 0;
+  if (*raw) {
+    if ((*raw)->size() != 4) {
+      return fail(ErrorCode::kCorrupt, "store " + options.path +
+                                           ": turn-delivery count of instance '" + id +
+                                           "' is malformed");
+    }
+    count = detail::get_be32(**raw);
+  }
+  ++count;
+  std::string bytes;
+  detail::put_be32(bytes, count);
+  DURACTOR_TRY(tx.put(tx.tables().turn_deliveries, id, bytes));
+  DURACTOR_TRY(tx.fault("count_turn_delivery", id));
+  return count;
 }
 
 Result<std::vector<InstanceId>> LmdbStore::Impl::fire_timers(Tx& tx,
@@ -418,7 +465,7 @@ Result<std::vector<InstanceId>> LmdbStore::Impl::fire_timers(Tx& tx,
     if (!*info) continue;
     message::TimerFired fired{timer.execution, timer.scheduled_id, timer.key.fire_at};
     DURACTOR_TRY(tx.append_inbox(timer.instance, std::move(fired)));
-    DURACTOR_TRY(tx.fault("fire_timers.one"));
+    DURACTOR_TRY(tx.fault("fire_timers.one", timer.instance));
     if (std::find(woken.begin(), woken.end(), timer.instance) == woken.end()) {
       woken.push_back(timer.instance);
     }
@@ -439,7 +486,7 @@ Result<PublishReceipt> LmdbStore::Impl::publish(Tx& tx, const std::string& topic
   auto name = topic_event_name(topic);
   for (const auto& id : receipt.delivered) {
     DURACTOR_TRY(tx.append_inbox(id, message::Event{name, payload}));
-    DURACTOR_TRY(tx.fault("publish.one"));
+    DURACTOR_TRY(tx.fault("publish.one", id));
   }
   return receipt;
 }
@@ -493,7 +540,7 @@ Result<DeleteSummary> LmdbStore::Impl::delete_instance(Tx& tx, const InstanceId&
     auto journaled = tx.erase_journal(m.id);
     if (!journaled) return fail(journaled.error());
     summary.events += *journaled;
-    DURACTOR_TRY(tx.fault("delete_instance.history"));
+    DURACTOR_TRY(tx.fault("delete_instance.history", m.id));
     for (MDB_dbi dbi : {t.executions, t.inbox, t.children}) {
       auto n = tx.erase_prefix(dbi, prefix);
       if (!n) return fail(n.error());
@@ -501,6 +548,7 @@ Result<DeleteSummary> LmdbStore::Impl::delete_instance(Tx& tx, const InstanceId&
     auto dropped = tx.drop_pending(m.id, 0);
     if (!dropped) return fail(dropped.error());
     DURACTOR_TRY(tx.drop_subscriptions(m.id));
+    DURACTOR_TRY(tx.del(t.turn_deliveries, m.id));
     if (m.parent) DURACTOR_TRY(tx.del(t.children, detail::child_key(m.parent->instance, m.id)));
     DURACTOR_TRY(tx.remove_instance(m.id));
     summary.deleted.push_back(m.id);
@@ -534,7 +582,7 @@ Result<std::uint64_t> LmdbStore::Impl::import_instance(Tx& tx, const InstanceIma
     }
     events += x.events.size();
   }
-  DURACTOR_TRY(tx.fault("import_instance.history"));
+  DURACTOR_TRY(tx.fault("import_instance.history", id));
   for (const auto& entry : image.inbox) {
     auto seq = tx.next_counter("seq.inbox");
     if (!seq) return fail(seq.error());
@@ -543,14 +591,14 @@ Result<std::uint64_t> LmdbStore::Impl::import_instance(Tx& tx, const InstanceIma
   }
   for (const auto& w : image.work) {
     auto item = tx.add_work(id, w.execution, w.scheduled_id, w.activity, w.input, w.attempt,
-                            w.created_at);
+                            w.created_at, w.deliveries);
     if (!item) return fail(item.error());
   }
   for (const auto& timer : image.timers) {
     auto added = tx.add_timer(id, timer.execution, timer.scheduled_id, timer.key.fire_at);
     if (!added) return fail(added.error());
   }
-  DURACTOR_TRY(tx.fault("import_instance.pending"));
+  DURACTOR_TRY(tx.fault("import_instance.pending", id));
   if (!is_terminal(info.status)) {
     for (const auto& topic : image.topics) {
       DURACTOR_TRY(tx.put(t.subscriptions, detail::pair_key(topic, id), ""));
@@ -609,6 +657,27 @@ void LmdbStore::complete_work_async(WorkLease lease, message::ActivityResult res
       [impl, lease, r = std::move(result)](Tx& tx) { return impl->complete_work(tx, lease, r); },
       std::move(done),
       [impl, item = lease.item](const InstanceId&) { impl->lease_table.forget_leases({item}); });
+}
+
+void LmdbStore::record_delivery_async(WorkLease lease, std::uint32_t deliveries,
+                                      StatusCallback done) {
+  auto* impl = impl_.get();
+  impl->submit<bool>(
+      [impl, lease, deliveries](Tx& tx) -> Result<bool> {
+        DURACTOR_TRY(impl->record_delivery(tx, lease, deliveries));
+        return true;
+      },
+      [done = std::move(done)](Result<bool> r) {
+        if (r) return done(Status{});
+        done(fail(r.error()));
+      });
+}
+
+void LmdbStore::count_turn_delivery_async(InstanceLock lock, Callback<std::uint32_t> done) {
+  auto* impl = impl_.get();
+  impl->submit<std::uint32_t>(
+      [impl, l = std::move(lock)](Tx& tx) { return impl->count_turn_delivery(tx, l); },
+      std::move(done));
 }
 
 void LmdbStore::fire_timers_async(std::vector<TimerKey> keys,

@@ -44,4 +44,14 @@ Result<std::uint64_t> Store::import_instance(InstanceImage image) {
       [&](auto done) { import_instance_async(std::move(image), std::move(done)); });
 }
 
+Status Store::record_delivery(WorkLease lease, std::uint32_t deliveries) {
+  return wait_for_callback<void>(
+      [&](auto done) { record_delivery_async(lease, deliveries, std::move(done)); });
+}
+
+Result<std::uint32_t> Store::count_turn_delivery(InstanceLock lock) {
+  return wait_for_callback<std::uint32_t>(
+      [&](auto done) { count_turn_delivery_async(std::move(lock), std::move(done)); });
+}
+
 }  // namespace duractor

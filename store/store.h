@@ -88,6 +88,11 @@ struct WorkItem {
   Bytes input;
   std::uint32_t attempt = 1;
   TimePoint created_at;
+  // How many times the item was handed out to run, counted durably before each run so
+  // that a run the process does not survive still counts (poison detection, see
+  // Store::record_delivery). An item created by commit_turn starts at 1: that commit
+  // counts the in-process dispatch that follows it (lease_work).
+  std::uint32_t deliveries = 0;
   bool operator==(const WorkItem&) const = default;
 };
 
@@ -209,6 +214,16 @@ struct ExecutionHistory {
   std::vector<HistoryEvent> events;
 };
 
+// The last inbox seq, work item id and timer seq the store has given (0: none yet). Each
+// increases store-wide, so a runtime that notes them when it starts can tell the messages,
+// work and timers a previous process left (at or below the marks) from its own.
+struct SequenceMarks {
+  std::uint64_t inbox = 0;
+  std::uint64_t work = 0;
+  std::uint64_t timer = 0;
+  bool operator==(const SequenceMarks&) const = default;
+};
+
 struct StoreStats {
   std::string path;
   std::uint64_t file_bytes = 0;    // size of the store's file(s) on disk
@@ -311,6 +326,9 @@ class Store {
   // taken; the first event id does not continue the history; a consumed message is gone),
   // kNotFound (the instance was deleted), kInvalidArgument (malformed turn: empty ids,
   // execution not current or next).
+  //
+  // The commit also resets the instance's turn-delivery count to 0 (count_turn_delivery),
+  // and creates its work items with deliveries = 1 (WorkItem::deliveries).
   virtual void commit_turn_async(TurnCommit turn, Callback<TurnCommitted> done) = 0;
   Result<TurnCommitted> commit_turn(TurnCommit turn);
 
@@ -357,6 +375,26 @@ class Store {
   // execution than the current one; the message says which).
   virtual void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) = 0;
   Result<std::uint64_t> import_instance(InstanceImage image);
+
+  // Poison detection: durable delivery counts, written before the work they count is run,
+  // so that a run that kills the process is still counted when the next process starts.
+
+  // Records that leased work has been handed out `deliveries` times in all (the holder of
+  // the lease counts a delivery before it runs the item; it may set the count back when
+  // it stopped the run itself, at a graceful shutdown). Later reads of the item (take_work,
+  // list_work, export_instance) return the count. Errors: kConflict (the lease was lost:
+  // the item is gone or leased to someone else; nothing is written).
+  virtual void record_delivery_async(WorkLease lease, std::uint32_t deliveries,
+                                     StatusCallback done) = 0;
+  Status record_delivery(WorkLease lease, std::uint32_t deliveries);
+
+  // Adds one to the turn-delivery count of the locked instance and returns the new count.
+  // A runtime counts a turn this way before it processes messages that a previous process
+  // may already have tried to process (and died doing so). The count is 0 for a new
+  // instance and goes back to 0 with each commit_turn of the instance. Errors: kConflict
+  // (the lock is not held), kNotFound (no such instance).
+  virtual void count_turn_delivery_async(InstanceLock lock, Callback<std::uint32_t> done) = 0;
+  Result<std::uint32_t> count_turn_delivery(InstanceLock lock);
 
   // == Locks and leases ==
   // Fast, non-durable (for the LMDB store they live in memory and end with the process).
@@ -417,6 +455,10 @@ class Store {
   // Errors: kNotFound.
   virtual Result<InstanceImage> export_instance(const InstanceId& id) = 0;
   virtual Result<StoreStats> stats() = 0;
+  // The sequence marks (above) as of the latest commit. Cheap.
+  virtual Result<SequenceMarks> sequence_marks() = 0;
+  // The instance's turn-delivery count (count_turn_delivery). Errors: kNotFound.
+  virtual Result<std::uint32_t> turn_deliveries(const InstanceId& id) = 0;
   // A number that increases whenever anyone (this process or another) commits a write.
   // Cheap; lets a runtime notice changes made by other processes (the CLI).
   virtual Result<std::uint64_t> change_counter() = 0;

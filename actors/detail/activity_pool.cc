@@ -26,11 +26,16 @@ std::string ActivityPool::key(const InstanceId& instance, ExecutionId execution,
   return instance + '\0' + std::to_string(execution) + '\0' + std::to_string(id);
 }
 
-void ActivityPool::submit(WorkItem item, WorkLease lease) {
+void ActivityPool::submit(WorkItem item, WorkLease lease, Delivery delivery) {
   std::lock_guard lock(mutex_);
   if (stopping_ || !items_.insert(item.id).second) return;
   auto task = std::make_shared<Task>();
   auto k = key(item.instance, item.execution, item.scheduled_id);
+  task->delivery = delivery;
+  if (delivery == Delivery::kCounted) {
+    task->counted = true;
+    task->uncounted = item.deliveries > 0 ? item.deliveries - 1 : 0;
+  }
   task->item = std::move(item);
   task->lease = lease;
   tasks_[k] = task;
@@ -88,8 +93,33 @@ void ActivityPool::stop() {
     if (t.joinable()) t.join();
   }
   if (watchdog_.joinable()) watchdog_.join();
+  give_back(running);
   std::lock_guard lock(mutex_);
   threads_.clear();
+}
+
+void ActivityPool::give_back(const std::vector<std::shared_ptr<Task>>& tasks) {
+  // The runs this stop interrupted (or never started) did not crash the process: their
+  // deliveries must not count towards poison. One batch of writes, waited for together.
+  std::vector<std::shared_ptr<Task>> owed;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& t : tasks) {
+      if (t->counted && !t->reported) owed.push_back(t);
+    }
+  }
+  if (owed.empty()) return;
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  std::size_t left = owed.size();
+  for (const auto& t : owed) {
+    store_.record_delivery_async(t->lease, t->uncounted, [&](Status) {
+      std::lock_guard lock(done_mutex);
+      if (--left == 0) done_cv.notify_all();
+    });
+  }
+  std::unique_lock lock(done_mutex);
+  done_cv.wait(lock, [&] { return left == 0; });
 }
 
 std::size_t ActivityPool::queued() const {
@@ -131,11 +161,18 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
   ContextLogger log(logger_, item.instance + "/" + std::to_string(item.execution) + " " +
                                  item.activity + "#" + std::to_string(item.scheduled_id) +
                                  (item.attempt > 1 ? " attempt " + std::to_string(item.attempt) : ""));
+  // A suspect — an item whose last delivery after a restart never returned — runs alone,
+  // so that if it kills the process again, no other activity's delivery is counted with it.
+  std::unique_lock<std::mutex> alone;
+  if (task->delivery == Delivery::kAgain && item.deliveries >= 2) {
+    alone = std::unique_lock(suspect_mutex_);
+  }
   if (task->token.cancelled()) {
     result.failure = FailureDetails{ErrorCategory::kApplication, "duractor::Cancelled",
                                     task->token.reason()};
     return report(task, std::move(result));
   }
+  if (!count_delivery(task)) return;
   const ActivityFunction* fn = registry_.activity(item.activity);
   if (fn == nullptr) {
     log.error("activity '{}' is not registered", item.activity);
@@ -158,16 +195,69 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     result.failure = failure_of(std::current_exception());
     log.debug("failed: {}", result.failure->message);
   }
+  if (task->delivery == Delivery::kAgain) {
+    // It returned: this delivery did not kill the process, so it is given back. (Only for
+    // deliveries after a restart, which paid a write to count; a result lost with the
+    // process before its turn commits must not count towards poison again and again.)
+    (void)store_.record_delivery(task->lease, task->uncounted);
+  }
   report(task, std::move(result));
 }
 
-void ActivityPool::report(const std::shared_ptr<Task>& task, message::ActivityResult result) {
+bool ActivityPool::count_delivery(const std::shared_ptr<Task>& task) {
+  if (task->delivery == Delivery::kCounted) return true;
+  const auto& item = task->item;
+  std::uint32_t delivery = item.deliveries + 1;
+  ContextLogger log(logger_, item.instance + "/" + std::to_string(item.execution) + " " +
+                                 item.activity + "#" + std::to_string(item.scheduled_id));
+  if (delivery > options_.max_deliveries) {
+    // Poison: every earlier delivery ended without a result, the process gone with it. The
+    // failure goes to the durable inbox, so that a turn that dies on it is counted too.
+    message::ActivityResult result;
+    result.execution = item.execution;
+    result.scheduled_id = item.scheduled_id;
+    result.failure = FailureDetails{
+        ErrorCategory::kApplication, "duractor::ActivityPoisoned",
+        "activity '" + item.activity + "' was delivered " + std::to_string(item.deliveries) +
+            " times and never finished (the process running it died); it is not run again "
+            "(HostOptions::max_activity_deliveries = " +
+            std::to_string(options_.max_deliveries) + ")",
+        false};
+    log.error("{}", result.failure->message);
+    auto completed = store_.complete_work(task->lease, result);
+    if (completed) {
+      report(task, std::move(result), true);
+    } else if (completed.error().code != ErrorCode::kConflict) {
+      log.error("could not record the poison failure, will try again: {}",
+                completed.error().to_string());
+      store_.abandon_work(task->lease);
+    }
+    return false;
+  }
+  auto recorded = store_.record_delivery(task->lease, delivery);
+  if (!recorded) {
+    if (recorded.error().code != ErrorCode::kConflict) {  // a conflict: another owner has it
+      log.warn("could not count the delivery, not running it now: {}",
+               recorded.error().to_string());
+      store_.abandon_work(task->lease);
+    }
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  task->counted = true;
+  task->uncounted = item.deliveries;
+  task->item.deliveries = delivery;
+  return true;
+}
+
+void ActivityPool::report(const std::shared_ptr<Task>& task, message::ActivityResult result,
+                          bool in_inbox) {
   {
     std::lock_guard lock(mutex_);
     if (task->reported || stopping_) return;  // timed out already, or shutting down
     task->reported = true;
   }
-  deliver_(ActivityOutcome{task->item, task->lease, std::move(result)});
+  deliver_(ActivityOutcome{task->item, task->lease, std::move(result), in_inbox});
 }
 
 void ActivityPool::watchdog() {

@@ -6,6 +6,15 @@
 // timeout (reporting ActivityTimedOut at once; a late result is dropped) and renews the
 // leases of long-running ones.
 //
+// Poison: an item handed out again (after a restart, or a lapsed lease) has its delivery
+// counted durably (Store::record_delivery) before it runs, and given back when the run
+// returns; one delivered more than max_deliveries times is not run but fails with type
+// duractor::ActivityPoisoned, written to its instance's inbox. So the count is of runs the
+// process did not survive. Suspects (an earlier such delivery never returned) run one at a
+// time, so that a poison item does not take other items' counts up with it. A graceful
+// stop gives back the deliveries of the runs it interrupted, so that deploys do not count
+// as crashes.
+//
 // Thread-safety: all methods may be called from any thread.
 
 #include <condition_variable>
@@ -31,6 +40,13 @@ struct ActivityPoolOptions {
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;  // a larger output becomes a failure
   Milliseconds lease{10 * 60 * 1000};       // work item leases, renewed while running
   const Clock* lease_clock = nullptr;       // the store's clock (leases); default: system
+  std::uint32_t max_deliveries = 5;         // past it an item fails as poison, unrun
+};
+
+// Whether an item's delivery to the pool is already counted in the store.
+enum class Delivery : std::uint8_t {
+  kCounted,  // a turn just created it: its commit counted this delivery (deliveries = 1)
+  kAgain,    // taken again (take_work): the pool counts it durably before running it
 };
 
 // What a finished (or abandoned) activity reports.
@@ -38,6 +54,9 @@ struct ActivityOutcome {
   WorkItem item;
   WorkLease lease;
   message::ActivityResult result;
+  // The result is already in the instance's durable inbox (a poison failure): only wake
+  // the instance.
+  bool in_inbox = false;
 };
 
 class ActivityPool {
@@ -52,7 +71,7 @@ class ActivityPool {
   ActivityPool& operator=(const ActivityPool&) = delete;
 
   // Queues a leased work item. An item already queued or running is ignored.
-  void submit(WorkItem item, WorkLease lease);
+  void submit(WorkItem item, WorkLease lease, Delivery delivery);
   // Cancels the activity for (instance, execution, scheduled id): a queued one is dropped
   // (reported as cancelled), a running one sees its token.
   void cancel(const InstanceId& instance, ExecutionId execution, EventId scheduled_id,
@@ -63,7 +82,8 @@ class ActivityPool {
   std::vector<InstanceId> instances() const;
   // Stops taking work, cancels the tokens of running activities, and waits for them to
   // return. Queued items are left (their leases lapse; the next start runs them). Results
-  // that arrive after stop() began are not delivered. Idempotent.
+  // that arrive after stop() began are not delivered. The deliveries counted for items that
+  // did not finish are given back (Store::record_delivery). Idempotent.
   void stop();
 
   std::size_t queued() const;
@@ -76,12 +96,22 @@ class ActivityPool {
     CancellationToken token;
     TimePoint deadline;
     bool reported = false;  // a timeout or cancellation was already delivered
+    Delivery delivery = Delivery::kCounted;
+    // Set once this delivery is counted in the store; `uncounted` is the count before it,
+    // given back if the pool stops the run.
+    bool counted = false;
+    std::uint32_t uncounted = 0;
   };
   static std::string key(const InstanceId& instance, ExecutionId execution, EventId id);
   void work();
   void watchdog();
   void run(const std::shared_ptr<Task>& task);
-  void report(const std::shared_ptr<Task>& task, message::ActivityResult result);
+  // Counts the delivery of a task taken again; false if it must not run (poison, or the
+  // count could not be written).
+  bool count_delivery(const std::shared_ptr<Task>& task);
+  void report(const std::shared_ptr<Task>& task, message::ActivityResult result,
+              bool in_inbox = false);
+  void give_back(const std::vector<std::shared_ptr<Task>>& tasks);
 
   const Registry& registry_;
   Store& store_;
@@ -97,6 +127,7 @@ class ActivityPool {
   std::map<std::string, std::shared_ptr<Task>> tasks_;  // queued and running, by key
   std::set<std::uint64_t> items_;                       // work ids queued or running
   std::size_t running_ = 0;
+  std::mutex suspect_mutex_;  // held by the one suspect item running (run())
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::thread watchdog_;

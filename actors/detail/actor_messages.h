@@ -25,6 +25,8 @@ using stop_atom = caf::atom_constant<caf::atom("dstop")>;
 using stopped_atom = caf::atom_constant<caf::atom("dstopped")>;
 using live_atom = caf::atom_constant<caf::atom("dlive")>;
 using evict_atom = caf::atom_constant<caf::atom("devict")>;
+using counted_atom = caf::atom_constant<caf::atom("dcounted")>;
+using gate_atom = caf::atom_constant<caf::atom("dgate")>;
 
 // A committed turn, as the store's writer thread hands it back to the instance actor.
 struct CommitReply {
@@ -32,8 +34,14 @@ struct CommitReply {
   std::shared_ptr<const TurnPlan> plan;
 };
 
+// A turn's delivery, counted by the store's writer thread (Store::count_turn_delivery).
+struct CountReply {
+  Result<std::uint32_t> result;
+};
+
 }  // namespace duractor
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::CountReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::MemoryMessage)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::CommitReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duractor::TimerEntry)

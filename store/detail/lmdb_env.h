@@ -72,6 +72,10 @@ struct Tables {
   MDB_dbi children = 0;
   MDB_dbi subscriptions = 0;    // topic \0 instance
   MDB_dbi instance_topics = 0;  // instance \0 topic
+  // instance -> be32 turn-delivery count (count_turn_delivery); absent: 0. A store opened
+  // read-only that predates it has no such table: `turn_deliveries_open` is then false.
+  MDB_dbi turn_deliveries = 0;
+  bool turn_deliveries_open = false;
 };
 
 }  // namespace duractor::detail

@@ -224,6 +224,10 @@ struct LmdbStore::Impl {
 
   Result<InstanceId> complete_work(Tx& tx, const WorkLease& lease, message::ActivityResult result);
 
+  // Poison detection (Store::record_delivery, Store::count_turn_delivery).
+  Status record_delivery(Tx& tx, const WorkLease& lease, std::uint32_t deliveries);
+  Result<std::uint32_t> count_turn_delivery(Tx& tx, const InstanceLock& lock);
+
   Result<std::vector<InstanceId>> fire_timers(Tx& tx, const std::vector<TimerKey>& keys);
 
   Result<PublishReceipt> publish(Tx& tx, const std::string& topic, const Bytes& payload);

@@ -128,8 +128,8 @@ class Tx {
   // Number of entries in a table.
   std::uint64_t entries(MDB_dbi dbi);
 
-  // Calls the fault injector (tests) at a named step.
-  Status fault(std::string_view step);
+  // Calls the fault injector (tests) at a named step, acting for `instance`.
+  Status fault(std::string_view step, std::string_view instance);
 
   Error corrupt(std::string_view where, const Error& cause);
 
@@ -161,7 +161,7 @@ class Tx {
   // Creates a work item (with a new id) and its index entry.
   Result<WorkItem> add_work(const InstanceId& id, ExecutionId execution, EventId scheduled_id,
                             std::string activity, Bytes input, std::uint32_t attempt,
-                            TimePoint created_at);
+                            TimePoint created_at, std::uint32_t deliveries);
 
   // Creates a durable timer (with a new seq) and its index entry.
   Result<TimerEntry> add_timer(const InstanceId& id, ExecutionId execution, EventId scheduled_id,

@@ -7,11 +7,13 @@ namespace duractor {
 using detail::FieldReader;
 using detail::RecordWriter;
 
-// Layout: [id, instance, execution, scheduled_id, activity, input, attempt, created_at]
+// Layout: [id, instance, execution, scheduled_id, activity, input, attempt, created_at,
+// deliveries]. Records written before deliveries were counted have 8 fields: 0 deliveries.
 std::string encode_work_item(const WorkItem& item) {
-  RecordWriter w(8);
+  RecordWriter w(9);
   w.u64(item.id).str(item.instance).u64(item.execution).u64(item.scheduled_id);
   w.str(item.activity).bin(item.input).u64(item.attempt).i64(to_unix_ms(item.created_at));
+  w.u64(item.deliveries);
   return std::move(w).finish();
 }
 
@@ -26,6 +28,7 @@ Result<WorkItem> decode_work_item(std::string_view bytes) {
     item.input = r.bin("input");
     item.attempt = r.u32("attempt");
     item.created_at = from_unix_ms(r.i64("created_at"));
+    if (r.has_more()) item.deliveries = r.u32("deliveries");
     return item;
   });
 }

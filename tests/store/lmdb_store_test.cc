@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "tests/support/child_process.h"
@@ -366,6 +368,49 @@ TEST_SUITE("lmdb store: processes and batching") {
     CHECK(succeeded == 500);
     auto s = open_store(dir.sub("s"));
     CHECK((*s)->read_inbox("o")->size() == 501);
+  }
+}
+
+TEST_SUITE("lmdb store: fault injection") {
+  TEST_CASE("the fault injector names the instance each step acts for") {
+    TempDir dir;
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::string>> seen;  // (step, instance)
+    LmdbOptions o;
+    o.path = dir.sub("store");
+    o.sync = false;
+    o.fault_injector = [&](const FaultStep& step) -> Status {
+      std::lock_guard lock(mutex);
+      seen.emplace_back(std::string(step.name), std::string(step.instance));
+      return {};
+    };
+    auto store = LmdbStore::open(o);
+    REQUIRE(store);
+    auto& s = **store;
+    auto lock = started(s, "alpha");
+    REQUIRE(s.create_instance(instance("beta")));
+    auto t = payload_turn(lock, 2, encode(1));
+    t.work = {NewWorkItem{2, "A", encode(1), 1}};
+    REQUIRE(s.commit_turn(t));
+    auto counted = s.count_turn_delivery(*s.lock_instance("beta", 1h));
+    REQUIRE(counted);
+    auto work = s.take_work(1, 1h);
+    REQUIRE(work);
+    REQUIRE(s.record_delivery(work->at(0).lease, 2));
+    std::lock_guard guard(mutex);
+    auto instance_at = [&](std::string_view step) {
+      std::set<std::string> who;
+      for (const auto& [name, id] : seen) {
+        if (name == step) who.insert(id);
+      }
+      return who;
+    };
+    CHECK(instance_at("create_instance.record") == std::set<std::string>{"alpha", "beta"});
+    CHECK(instance_at("commit_turn.history") == std::set<std::string>{"alpha"});
+    CHECK(instance_at("commit_turn.metadata") == std::set<std::string>{"alpha"});
+    CHECK(instance_at("count_turn_delivery") == std::set<std::string>{"beta"});
+    CHECK(instance_at("record_delivery.item") == std::set<std::string>{"alpha"});
+    CHECK(instance_at("batch.commit") == std::set<std::string>{""});  // for no one instance
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "tests/support/turn_writers.h"
@@ -32,7 +33,8 @@ std::uint64_t AcknowledgedTurns::total() const {
 }
 
 std::map<int, std::uint64_t> check_turn_store(const std::string& path,
-                                              const AcknowledgedTurns& acked) {
+                                              const AcknowledgedTurns& acked,
+                                              std::uint64_t* duplicated) {
   std::map<int, std::uint64_t> committed;
   auto store = open_turn_store(path);
   REQUIRE_MESSAGE(store, (store ? "" : store.error().to_string()));
@@ -48,7 +50,8 @@ std::map<int, std::uint64_t> check_turn_store(const std::string& path,
         int w = std::stoi(text.substr(0, colon));
         auto k = std::stoull(text.substr(colon + 1));
         CHECK(k == sink_ticks[w] + 1);  // in order, no gaps, no duplicates
-        sink_ticks[w] = k;
+        if (k <= sink_ticks[w] && duplicated != nullptr) ++*duplicated;
+        sink_ticks[w] = std::max<std::uint64_t>(sink_ticks[w], k);
       }
     }
   }

@@ -21,8 +21,10 @@ struct AcknowledgedTurns {
 
 // Opens the store at `path` and checks that each writer's history is whole turns with ids
 // 1..n, that its work items, timers, sink messages and custom status match its turn count,
-// and that no acknowledged turn is missing. Returns the committed turns per writer.
+// and that no acknowledged turn is missing. Returns the committed turns per writer; adds
+// the sink messages that arrived twice to `*duplicated`, if given.
 std::map<int, std::uint64_t> check_turn_store(const std::string& path,
-                                              const AcknowledgedTurns& acked);
+                                              const AcknowledgedTurns& acked,
+                                              std::uint64_t* duplicated = nullptr);
 
 }  // namespace duractor::testing
