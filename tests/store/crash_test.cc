@@ -92,7 +92,6 @@ TEST_SUITE("lmdb store: crash safety") {
     std::mt19937 rng(figures.seed);
     testing::AcknowledgedTurns acked;
     const int kills = testing::torture_kills("STORE", 24);
-    int kills_after_open = 0, kills_with_progress = 0;
     for (int round = 0; round < kills; ++round) {
       // Every third round the child dies at a fault step inside a write, the parent's kill
       // (below) being only the fallback if it never gets there.
@@ -103,14 +102,18 @@ TEST_SUITE("lmdb store: crash safety") {
       LinePipe acks;
       ChildProcess child([&] { return run_child(path, acks, kill); });
       acks.close_write_end();
-      // Odd rounds count the delay from the moment the store is open, so that a slow
-      // machine (a sanitizer build) still kills them while they commit; even rounds count it
-      // from the start of the process, so some kills land while the store opens.
+      // Odd rounds count the delay from the child's first acknowledged commit, so that
+      // however slow the machine (a sanitizer build, a loaded CI host, a slow fsync) they
+      // kill it while it commits; even rounds count it from the start of the process, so
+      // some kills land while the store opens.
       bool after_open = round % 2 == 1;
       std::vector<std::string> lines;
       if (after_open) {
         lines.push_back(acks.read_line());
         REQUIRE_MESSAGE(lines.back() == "opened", lines.back());
+        // Blocks until the first commit is acknowledged, or the pipe closes because a
+        // fault step killed the child before that.
+        if (auto first = acks.read_line(); !first.empty()) lines.push_back(std::move(first));
       }
       auto delay = std::chrono::milliseconds(30 + rng() % 250);
       if (kill) {
@@ -131,8 +134,6 @@ TEST_SUITE("lmdb store: crash safety") {
       if (kill) CAPTURE(kill->step);
       std::size_t new_acks = acked.add(lines);
       figures.acknowledged += new_acks;
-      if (after_open) ++kills_after_open;
-      if (after_open && new_acks > 0) ++kills_with_progress;
       std::uint64_t duplicated = 0;
       auto committed = testing::check_turn_store(path, acked, &duplicated);
       figures.duplicated += duplicated;
@@ -147,7 +148,6 @@ TEST_SUITE("lmdb store: crash safety") {
     figures.report();
     CHECK(figures.lost == 0);
     CHECK(figures.duplicated == 0);
-    CHECK(kills_with_progress >= kills_after_open / 2);  // the kills hit real work
     if (kills >= 9) CHECK(figures.fault_step_kills > 0);  // the fault steps were reached
   }
 }

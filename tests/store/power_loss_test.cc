@@ -82,32 +82,30 @@ TEST_SUITE("lmdb store: power loss") {
     PowerLossRig rig;
     std::mt19937 rng(std::random_device{}());
     testing::AcknowledgedTurns acked;
-    int kills_after_open = 0, kills_with_progress = 0;
     std::uint64_t dropped = 0, durable = 0;
     int n = rounds();
     for (int round = 0; round < n; ++round) {
       CAPTURE(round);
       auto writer = rig.start(true);
-      // As in crash_test.cc: odd rounds wait for the store to be open, so that the loss
-      // lands while turns commit; even rounds may lose power while the store opens.
+      // As in crash_test.cc: odd rounds wait for the store to be open and the first commit
+      // acknowledged, so that the loss lands while turns commit however slow the machine;
+      // even rounds may lose power while the store opens.
       bool after_open = round % 2 == 1;
       if (after_open) {
         auto opened = writer->read_until("opened", 30s);
         REQUIRE_MESSAGE(opened, writer->output());
         REQUIRE_MESSAGE(*opened == "opened", *opened);
+        REQUIRE_MESSAGE(writer->read_line(30s), writer->output());
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 200));
       auto loss = rig.power_loss(*writer);
       dropped += loss.dropped_writes;
       durable += loss.durable_writes;
-      std::size_t new_acks = acked.add(writer->lines());
-      if (after_open) ++kills_after_open;
-      if (after_open && new_acks > 0) ++kills_with_progress;
+      acked.add(writer->lines());
       testing::check_turn_store(rig.store, acked);
     }
     MESSAGE(n << " power losses, " << acked.total() << " acknowledged turns, " << dropped
               << " unsynced writes dropped, " << durable << " O_DSYNC writes kept");
-    CHECK(kills_with_progress >= kills_after_open / 2);  // the losses hit real work
     CHECK(dropped > 0);  // and there was unsynced data to lose: the shim saw the writes
   }
 
