@@ -184,11 +184,13 @@ TEST_SUITE("runtime: crash recovery") {
            ++round) {
         std::optional<KillPoint> kill;
         if (round % 3 == 2) {
-          kill = KillPoint{kSteps[rng() % std::size(kSteps)], 1 + static_cast<int>(rng() % 200)};
+          kill = KillPoint{kSteps[rng() % std::size(kSteps)], 1 + static_cast<int>(rng() % 100)};
         }
         testing::ChildProcess child([&] { return run_child(path, generation, kill); });
         // A child with a kill point gets longer to reach it; the parent's kill is its fallback.
-        auto delay = std::chrono::milliseconds(kill ? 200 + rng() % 2000 : 20 + rng() % 130);
+        // Kept short of the time all the work takes on a fast machine (about 2 s), so that
+        // a round rarely lets the child finish and the generation still gets its kills.
+        auto delay = std::chrono::milliseconds(kill ? 50 + rng() % 450 : 20 + rng() % 130);
         for (auto until = std::chrono::steady_clock::now() + delay;
              child.running() && std::chrono::steady_clock::now() < until;) {
           std::this_thread::sleep_for(2ms);
