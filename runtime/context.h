@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "duractor/runtime/combinators.h"
 #include "duractor/runtime/future.h"
 #include "duractor/runtime/handles.h"
 #include "duractor/runtime/history.h"
