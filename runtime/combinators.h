@@ -152,8 +152,8 @@ class CombinatorCore : public ValueCore<R>, public Waiter {
     if (failed.error()) {
       this->settle_error(failed.error());
     } else {
-      this->settle_error(std::make_exception_ptr(
-          Cancelled(failed.what() + " was given up: it lost a when_any")));
+      this->settle_error(
+          std::make_exception_ptr(Cancelled(failed.what() + " was given up: it lost a when_any")));
     }
   }
 

@@ -20,8 +20,7 @@ OrchestrationContext::OrchestrationContext(InstanceId instance, ExecutionId exec
       execution_(execution),
       name_(std::move(name)),
       version_(version),
-      logger_(std::move(logger),
-              instance_ + "/" + std::to_string(execution_) + " " + name_) {}
+      logger_(std::move(logger), instance_ + "/" + std::to_string(execution_) + " " + name_) {}
 
 OrchestrationContext::~OrchestrationContext() {
   // Futures still waiting for events must not reach back into a half-destroyed context.
@@ -52,19 +51,18 @@ std::shared_ptr<detail::FutureCore> OrchestrationContext::schedule_activity(
   };
   if (retry == nullptr) return schedule_attempt(std::string(name), std::move(input), 1);
   if (retry->max_attempts == 0) {
-    throw ConfigurationError(ErrorCode::kInvalidArgument,
-                             "retry policy for activity '" + std::string(name) +
-                                 "' allows 0 attempts");
+    throw ConfigurationError(
+        ErrorCode::kInvalidArgument,
+        "retry policy for activity '" + std::string(name) + "' allows 0 attempts");
   }
   auto timer = [this](TimePoint at) {
     return std::static_pointer_cast<detail::OperationCore>(create_timer(at));
   };
   // Each attempt records the input again: the lambda keeps it.
-  auto schedule = [schedule_attempt, activity = std::string(name),
-                   input = std::move(input)](std::uint32_t attempt) {
-    return schedule_attempt(activity, input, attempt);
-  };
-  auto core = std::make_shared<detail::RetryCore>(*this, std::string(name), *retry, schedule, timer);
+  auto schedule = [schedule_attempt, activity = std::string(name), input = std::move(input)](
+                      std::uint32_t attempt) { return schedule_attempt(activity, input, attempt); };
+  auto core =
+      std::make_shared<detail::RetryCore>(*this, std::string(name), *retry, schedule, timer);
   core->start();
   return core;
 }
@@ -112,7 +110,8 @@ void OrchestrationContext::remove_event_waiter(detail::EventCore* waiter) {
 void OrchestrationContext::record_send_event(const InstanceId& instance, std::string_view name,
                                              Bytes payload) {
   if (auto valid = validate_instance_id(instance); !valid) throw_configuration_error(valid.error());
-  if (auto valid = validate_name(name, "event name"); !valid) throw_configuration_error(valid.error());
+  if (auto valid = validate_name(name, "event name"); !valid)
+    throw_configuration_error(valid.error());
   emit(event::EventSent{instance, std::string(name), std::move(payload)});
 }
 
@@ -123,8 +122,8 @@ std::pair<std::shared_ptr<detail::FutureCore>, InstanceId> OrchestrationContext:
     throw_configuration_error(valid.error());
   }
   ++children_;
-  InstanceId child = options.instance.value_or(instance_ + ":" + std::to_string(execution_) +
-                                               ":" + std::to_string(children_));
+  InstanceId child = options.instance.value_or(instance_ + ":" + std::to_string(execution_) + ":" +
+                                               std::to_string(children_));
   if (auto valid = validate_instance_id(child); !valid) throw_configuration_error(valid.error());
   auto core = std::make_shared<detail::OperationCore>(
       *this, detail::CoreKind::kChild,
@@ -143,12 +142,14 @@ void OrchestrationContext::request_continue_as_new(Bytes input, std::uint32_t ve
 }
 
 void OrchestrationContext::subscribe(std::string_view topic) {
-  if (auto valid = validate_name(topic, "topic name"); !valid) throw_configuration_error(valid.error());
+  if (auto valid = validate_name(topic, "topic name"); !valid)
+    throw_configuration_error(valid.error());
   emit(event::TopicSubscribed{std::string(topic)});
 }
 
 void OrchestrationContext::unsubscribe(std::string_view topic) {
-  if (auto valid = validate_name(topic, "topic name"); !valid) throw_configuration_error(valid.error());
+  if (auto valid = validate_name(topic, "topic name"); !valid)
+    throw_configuration_error(valid.error());
   emit(event::TopicUnsubscribed{std::string(topic)});
 }
 

@@ -26,9 +26,9 @@ class OperationCore : public FutureCore {
   OperationCore(OrchestrationContext& ctx, CoreKind kind, std::string what)
       : FutureCore(ctx.awaits_, kind, std::move(what)), ctx_(ctx) {}
 
-  EventId id = 0;        // of the scheduling event, once recorded
-  std::string name;      // activity or orchestration name
-  InstanceId child;      // sub-orchestrations: the child's id
+  EventId id = 0;    // of the scheduling event, once recorded
+  std::string name;  // activity or orchestration name
+  InstanceId child;  // sub-orchestrations: the child's id
   bool detached = false;
 
   void bind(EventId event) {

@@ -69,7 +69,8 @@ FailureDetails awaited_cancelled_operation(FailureDetails failure) {
 }
 
 bool is_final(const Outcome& o) {
-  return std::holds_alternative<outcome::Completed>(o) || std::holds_alternative<outcome::Failed>(o) ||
+  return std::holds_alternative<outcome::Completed>(o) ||
+         std::holds_alternative<outcome::Failed>(o) ||
          std::holds_alternative<outcome::Cancelled>(o);
 }
 
@@ -79,7 +80,9 @@ ReplayEngine::ReplayEngine(const Registry& registry, InstanceId instance, Engine
       options_(std::move(options)),
       logger_(options_.logger, instance_) {}
 
-ReplayEngine::~ReplayEngine() { reset_execution(); }
+ReplayEngine::~ReplayEngine() {
+  reset_execution();
+}
 
 const std::string& ReplayEngine::custom_status() const {
   static const std::string kNone;
@@ -104,9 +107,9 @@ Error ReplayEngine::nondeterminism(const HistoryEvent& recorded,
 
 Error ReplayEngine::corrupt(const HistoryEvent& e, const std::string& problem) const {
   return Error::make(ErrorCode::kCorrupt, "history of instance '" + instance_ + "' execution " +
-                                              std::to_string(execution_) + " is corrupt at event #" +
-                                              std::to_string(e.id) + " (" +
-                                              std::string(e.kind_name()) + "): " + problem);
+                                              std::to_string(execution_) +
+                                              " is corrupt at event #" + std::to_string(e.id) +
+                                              " (" + std::string(e.kind_name()) + "): " + problem);
 }
 
 Status ReplayEngine::load(ExecutionId execution, const std::vector<HistoryEvent>& history) {
@@ -261,9 +264,8 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   if (!entry) {
     if (mode_ == Mode::kReplay) return fail(entry.error());
     // A live start of an unknown orchestration fails the instance with a clear reason.
-    ctx_->emit(event::ExecutionFailed{
-        FailureDetails{ErrorCategory::kConfiguration, "duractor::NotRegistered",
-                       entry.error().message}});
+    ctx_->emit(event::ExecutionFailed{FailureDetails{
+        ErrorCategory::kConfiguration, "duractor::NotRegistered", entry.error().message}});
     return {};
   }
   // A cancel that came with the start: the code never runs (the CancelRequested that
@@ -338,7 +340,8 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
     }
     auto core = it->second;
     if (core->kind() != expected) {
-      return fail(corrupt(e, "#" + std::to_string(*completes) + " is not an operation of that kind"));
+      return fail(
+          corrupt(e, "#" + std::to_string(*completes) + " is not an operation of that kind"));
     }
     ctx.open_.erase(it);
     std::visit(
@@ -421,19 +424,22 @@ void ReplayEngine::flush_pending(TurnResult& turn) {
         [&](const auto& body) {
           using T = std::decay_t<decltype(body)>;
           if constexpr (std::is_same_v<T, event::ActivityScheduled>) {
-            turn.actions.emplace_back(std::in_place_type<action::ScheduleActivity>, e.id, body.name, body.input, body.attempt);
+            turn.actions.emplace_back(std::in_place_type<action::ScheduleActivity>, e.id, body.name,
+                                      body.input, body.attempt);
           } else if constexpr (std::is_same_v<T, event::TimerCreated>) {
             turn.actions.emplace_back(std::in_place_type<action::CreateTimer>, e.id, body.fire_at);
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationScheduled>) {
-            turn.actions.emplace_back(std::in_place_type<action::StartChild>, e.id, body.instance, body.name, body.version,
-                                                      body.input, body.detached);
+            turn.actions.emplace_back(std::in_place_type<action::StartChild>, e.id, body.instance,
+                                      body.name, body.version, body.input, body.detached);
           } else if constexpr (std::is_same_v<T, event::EventSent>) {
-            turn.actions.emplace_back(std::in_place_type<action::SendEvent>, body.instance, body.name, body.payload);
+            turn.actions.emplace_back(std::in_place_type<action::SendEvent>, body.instance,
+                                      body.name, body.payload);
           } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested>) {
-            turn.actions.emplace_back(std::in_place_type<action::CancelActivity>, body.scheduled_id, body.reason);
+            turn.actions.emplace_back(std::in_place_type<action::CancelActivity>, body.scheduled_id,
+                                      body.reason);
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
-            turn.actions.emplace_back(std::in_place_type<action::CancelChild>, body.scheduled_id, action.cancels->child,
-                                                       body.reason, body.terminate);
+            turn.actions.emplace_back(std::in_place_type<action::CancelChild>, body.scheduled_id,
+                                      action.cancels->child, body.reason, body.terminate);
           } else if constexpr (std::is_same_v<T, event::CustomStatusSet>) {
             turn.custom_status = body.status;
           } else if constexpr (std::is_same_v<T, event::TopicSubscribed>) {
@@ -595,17 +601,32 @@ Result<TurnResult> ReplayEngine::run_turn(const std::vector<InboxEntry>& message
   return turn;
 }
 
+TurnResult failed_turn(ExecutionId execution, std::vector<std::uint64_t> consumed,
+                       std::optional<HistoryEvent> started, EventId last_event,
+                       FailureDetails failure, TimePoint now) {
+  TurnResult turn;
+  turn.execution = execution;
+  turn.consumed = std::move(consumed);
+  if (started) {
+    last_event = started->id;
+    turn.started = true;
+    turn.new_events.push_back(std::move(*started));
+  }
+  turn.new_events.push_back(HistoryEvent{last_event + 1, now, event::ExecutionFailed{failure}});
+  turn.outcome = outcome::Failed{std::move(failure)};
+  turn.ended = true;
+  return turn;
+}
+
 TurnResult ReplayEngine::fail_turn(FailureDetails failure, EventId history_length,
                                    const std::vector<InboxEntry>& messages, TimePoint now) {
   reset_execution();
-  TurnResult turn;
-  turn.execution = execution_;
-  for (const auto& m : messages) turn.consumed.push_back(m.seq);
-  next_event_ = history_length + 1;
-  turn.new_events.push_back(HistoryEvent{next_event_++, now, event::ExecutionFailed{failure}});
-  outcome_ = outcome::Failed{std::move(failure)};
-  turn.outcome = outcome_;
-  turn.ended = true;
+  std::vector<std::uint64_t> consumed;
+  for (const auto& m : messages) consumed.push_back(m.seq);
+  auto turn = failed_turn(execution_, std::move(consumed), std::nullopt, history_length,
+                          std::move(failure), now);
+  next_event_ = history_length + 2;
+  outcome_ = turn.outcome;
   broken_ = false;
   return turn;
 }
