@@ -148,6 +148,30 @@ class CombinatorCore : public ValueCore<R>, public Waiter {
     }
     this->settle_value(std::move(*result));
   }
+  // when_all: once every child is done, settles with the failure that came first (in
+  // history order), else with what `values` computes from the children's results.
+  template <class F>
+  void settle_all(F&& values) {
+    if (!all_done()) return;
+    detach();
+    if (const auto* failed = first_failure()) return settle_failure(*failed);
+    settle_with(std::forward<F>(values));
+  }
+  // when_any: the child that settled first wins, the others are abandoned, and the value is
+  // `result(winner)`. Fails if every child was abandoned: nothing can win then.
+  template <class F>
+  void settle_first(F&& result) {
+    auto winner = first_settled();
+    if (!winner) {
+      if (all_done()) {
+        detach();
+        settle_failure(*children_.front());
+      }
+      return;
+    }
+    abandon_others(*winner);
+    this->settle_value(result(*winner));
+  }
   void settle_failure(const FutureCore& failed) {
     if (failed.error()) {
       this->settle_error(failed.error());
@@ -169,10 +193,7 @@ class AllVectorCore final : public CombinatorCore<std::vector<ValueOf<T>>> {
 
  private:
   void evaluate() override {
-    if (!this->all_done()) return;
-    this->detach();
-    if (const auto* failed = this->first_failure()) return this->settle_failure(*failed);
-    this->settle_with([&] {
+    this->settle_all([&] {
       std::vector<ValueOf<T>> values;
       values.reserve(futures_.size());
       for (const auto& f : futures_) values.push_back(f.get());
@@ -191,10 +212,7 @@ class AllTupleCore final : public CombinatorCore<std::tuple<ValueOf<T>...>> {
 
  private:
   void evaluate() override {
-    if (!this->all_done()) return;
-    this->detach();
-    if (const auto* failed = this->first_failure()) return this->settle_failure(*failed);
-    this->settle_with([&] {
+    this->settle_all([&] {
       return std::apply([](const auto&... f) { return std::tuple<ValueOf<T>...>(f.get()...); },
                         futures_);
     });
@@ -210,16 +228,7 @@ class AnyVectorCore final : public CombinatorCore<AnyOf<T>> {
 
  private:
   void evaluate() override {
-    auto winner = this->first_settled();
-    if (!winner) {
-      if (this->all_done()) {  // every child was abandoned: nothing can win
-        this->detach();
-        this->settle_failure(*this->children_.front());
-      }
-      return;
-    }
-    this->abandon_others(*winner);
-    this->settle_value(AnyOf<T>(*winner, futures_[*winner]));
+    this->settle_first([&](std::size_t winner) { return AnyOf<T>(winner, futures_[winner]); });
   }
   std::vector<DurableFuture<T>> futures_;
 };
@@ -233,16 +242,7 @@ class AnyTupleCore final : public CombinatorCore<WhenAny<T...>> {
 
  private:
   void evaluate() override {
-    auto winner = this->first_settled();
-    if (!winner) {
-      if (this->all_done()) {
-        this->detach();
-        this->settle_failure(*this->children_.front());
-      }
-      return;
-    }
-    this->abandon_others(*winner);
-    this->settle_value(WhenAny<T...>(*winner, futures_));
+    this->settle_first([&](std::size_t winner) { return WhenAny<T...>(winner, futures_); });
   }
   std::tuple<DurableFuture<T>...> futures_;
 };

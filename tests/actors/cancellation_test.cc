@@ -61,7 +61,7 @@ TEST_SUITE("runtime: cancel before the start, cancel once, dropped work") {
     auto options = test_host_options(dir.sub("store"));
     {
       // Start and cancel are both accepted (durable) before any runtime runs a turn.
-      auto store = LmdbStore::open(options.store);
+      auto store = LmdbStore::open(options.lmdb);
       REQUIRE_MESSAGE(store, (store ? "" : store.error().to_string()));
       REQUIRE((*store)->create_instance(NewInstance{"early", "Eager", 1, encode(5)}));
       REQUIRE((*store)->enqueue("early", message::Cancel{"not wanted after all", terminate}));
