@@ -1,14 +1,16 @@
 #pragma once
 // duractor: durable execution for C++20. This one header gives everything a user writes
-// against: typed handles, the registry, the orchestration context and its futures, the
-// exceptions orchestrations catch, retry policies, the Host and its Client, the Broker, the
-// typed actor protocols, the Store interface and the LMDB store's options.
+// against: typed handles, the registry, the orchestration context, its futures and their
+// combinators, the exceptions orchestrations catch, retry policies, the Host and its
+// Client, the Broker, the typed actor protocols, the Store interface and the LMDB store's
+// options.
 //
 //   #include "duractor/duractor.h"      // installed: <prefix>/include/duractor/duractor.h
 //
 // Headers under a detail/ folder are internal and may change at any time.
 
 #include "duractor/runtime/activity_context.h"  // IWYU pragma: export
+#include "duractor/runtime/combinators.h"       // IWYU pragma: export
 #include "duractor/runtime/context.h"           // IWYU pragma: export
 #include "duractor/runtime/error.h"             // IWYU pragma: export
 #include "duractor/runtime/exceptions.h"        // IWYU pragma: export

@@ -21,8 +21,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/turn_failure_policy.h"
 #include "duractor/actors/detail/turn_without_code.h"
 
@@ -44,16 +44,16 @@ struct InstanceState {
   std::optional<FailureDetails> must_fail;  // fail the execution at the next turn
   bool broken = false;                      // the engine could not load the history
 
-  std::vector<MemoryMessage> memory;   // results waiting for a turn
-  std::vector<MemoryMessage> in_turn;  // results given to the turn in flight
-  bool wake = false;                   // the inbox may hold messages
-  bool in_flight = false;              // a commit is under way
-  bool counting = false;               // a turn-delivery count is being written
-  bool delivery_counted = false;       // ... and was written; reset by the next commit
+  std::vector<MemoryMessage> memory;      // results waiting for a turn
+  std::vector<MemoryMessage> in_turn;     // results given to the turn in flight
+  bool wake = false;                      // the inbox may hold messages
+  bool in_flight = false;                 // a commit is under way
+  bool counting = false;                  // a turn-delivery count is being written
+  bool delivery_counted = false;          // ... and was written; reset by the next commit
   std::optional<std::uint32_t> poisoned;  // the turn is poison: delivered this often
-  bool gate_waiting = false;           // queued for the recovery gate (HostCore)
-  bool gate_held = false;              // ... or holding it
-  bool backing_off = false;            // waiting to retry after a failed turn
+  bool gate_waiting = false;              // queued for the recovery gate (HostCore)
+  bool gate_held = false;                 // ... or holding it
+  bool backing_off = false;               // waiting to retry after a failed turn
   bool idle_reported = false;
   bool stopping = false;
   std::uint32_t failures = 0;
@@ -245,23 +245,17 @@ std::optional<std::string> oversized(const TurnResult& turn, const HostOptions& 
   return std::nullopt;
 }
 
-// `turn` ending its execution with `failure` instead: it keeps the turn's ExecutionStarted
-// (if the turn started the execution) and consumes the same messages.
-TurnResult failed_instead(const TurnResult& turn, FailureDetails failure, EventId committed_length,
-                          TimePoint now) {
-  TurnResult r;
-  r.execution = turn.execution;
-  r.consumed = turn.consumed;
-  r.started = turn.started;
-  EventId next = committed_length + 1;
-  if (turn.started) {
-    r.new_events.push_back(turn.new_events.front());
-    next = 2;
-  }
-  r.new_events.push_back(HistoryEvent{next, now, event::ExecutionFailed{failure}});
-  r.outcome = outcome::Failed{std::move(failure)};
-  r.ended = true;
-  return r;
+// An execution holds at most max_history_events events: the turn that would record more
+// records the execution's failure instead. Why, if `turn` is such a turn.
+std::optional<std::string> over_history_limit(const TurnResult& turn, EventId committed_length,
+                                              const HostOptions& options) {
+  auto length = (turn.started ? 0 : committed_length) + turn.new_events.size();
+  auto limit = options.max_history_events;
+  if (length <= limit) return std::nullopt;
+  return "the history of execution " + std::to_string(turn.execution) + " reached the limit of " +
+         std::to_string(limit) +
+         " events (HostOptions::max_history_events): this turn would make it " +
+         std::to_string(length) + "; use continue_as_new for long-running loops";
 }
 
 void commit(Self* self, TurnPlan plan) {
@@ -399,29 +393,20 @@ void run_turn(Self* self) {
     turn = std::move(*result);
     std::optional<FailureDetails> failure = s.must_fail;
     if (!failure) {
-      if (auto too_big = oversized(turn, s.core->options)) {
-        s.log.error("{}", *too_big);
-        failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded", *too_big};
-      }
-    }
-    if (!failure) {
-      // An execution holds at most max_history_events events: the turn that would record
-      // more records the execution's failure instead.
-      auto length = (turn.started ? 0 : s.committed_length) + turn.new_events.size();
-      auto limit = s.core->options.max_history_events;
-      if (length > limit) {
-        auto why = "the history of execution " + std::to_string(turn.execution) +
-                   " reached the limit of " + std::to_string(limit) +
-                   " events (HostOptions::max_history_events): this turn would make it " +
-                   std::to_string(length) + "; use continue_as_new for long-running loops";
-        s.log.error("{}", why);
-        failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded", why};
+      auto why = oversized(turn, s.core->options);
+      if (!why) why = over_history_limit(turn, s.committed_length, s.core->options);
+      if (why) {
+        s.log.error("{}", *why);
+        failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded", *why};
       }
     }
     if (failure) {
       // Commit a failure instead of what the code did; the engine, now ahead of the store,
       // is rebuilt from the store at the next turn.
-      turn = failed_instead(turn, *failure, s.committed_length, now);
+      std::optional<HistoryEvent> started;
+      if (turn.started) started = turn.new_events.front();
+      turn = failed_turn(turn.execution, turn.consumed, std::move(started), s.committed_length,
+                         *failure, now);
       auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn, s.core->options.max_payload_bytes);
       s.engine.reset();
       s.must_fail = failure;  // until the failure is committed
@@ -500,7 +485,7 @@ void on_committed(Self* self, CommitReply& reply) {
     return;
   }
   s.failures = 0;
-  s.must_fail.reset();  // recorded, if one was due
+  s.must_fail.reset();         // recorded, if one was due
   s.delivery_counted = false;  // the commit reset the count
   leave_gate(self);
   const auto& plan = *reply.plan;

@@ -1,3 +1,6 @@
+// Over 800 lines: the bodies of all the CLI's commands and the one option table that wires
+// them (run); they share the Options, the Context and the helpers defined here.
+
 #include "duractor/cli/commands.h"
 
 #include <algorithm>

@@ -27,11 +27,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "duractor/runtime/combinators.h"
 #include "duractor/runtime/future.h"
 #include "duractor/runtime/handles.h"
 #include "duractor/runtime/history.h"
-#include "duractor/runtime/log.h"
 #include "duractor/runtime/inbox_message.h"
+#include "duractor/runtime/log.h"
 #include "duractor/runtime/retry.h"
 #include "duractor/runtime/task.h"
 
@@ -93,7 +94,8 @@ class OrchestrationContext {
   // ---- activities ------------------------------------------------------------------------
 
   template <class In, class Out>
-  DurableFuture<Out> call(const Activity<In, Out>& activity, const std::type_identity_t<In>& input) {
+  DurableFuture<Out> call(const Activity<In, Out>& activity,
+                          const std::type_identity_t<In>& input) {
     return DurableFuture<Out>(schedule_activity(activity.name, encode(input), nullptr));
   }
   // With retries: failed attempts are retried after the policy's durable waits; the future
@@ -109,7 +111,8 @@ class OrchestrationContext {
     return DurableFuture<Out>(schedule_activity(name, encode(input), nullptr));
   }
   template <class Out, class In>
-  DurableFuture<Out> call_activity(std::string_view name, const In& input, const RetryPolicy& retry) {
+  DurableFuture<Out> call_activity(std::string_view name, const In& input,
+                                   const RetryPolicy& retry) {
     return DurableFuture<Out>(schedule_activity(name, encode(input), &retry));
   }
 
@@ -161,12 +164,14 @@ class OrchestrationContext {
                           const std::type_identity_t<In>& input,
                           SubOrchestrationOptions options = {}) {
     auto version = options.version ? options.version : orchestration.version;
-    return DurableFuture<Out>(schedule_child(orchestration.name, version, encode(input), options, false).first);
+    return DurableFuture<Out>(
+        schedule_child(orchestration.name, version, encode(input), options, false).first);
   }
   template <class Out, class In>
   DurableFuture<Out> call_orchestration(std::string_view name, const In& input,
                                         SubOrchestrationOptions options = {}) {
-    return DurableFuture<Out>(schedule_child(name, options.version, encode(input), options, false).first);
+    return DurableFuture<Out>(
+        schedule_child(name, options.version, encode(input), options, false).first);
   }
   // Starts an orchestration that runs on its own (fire and forget); returns its id.
   template <class In, class Out>
@@ -182,7 +187,9 @@ class OrchestrationContext {
   class [[nodiscard]] ContinueAsNewAwaiter {
    public:
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<>) { ctx_.request_continue_as_new(std::move(input_), version_); }
+    void await_suspend(std::coroutine_handle<>) {
+      ctx_.request_continue_as_new(std::move(input_), version_);
+    }
     void await_resume() const noexcept {}  // never resumed: the execution ends here
 
    private:

@@ -21,13 +21,21 @@ FailureDetails child_input_too_large(const std::string& name, const InstanceId& 
 
 TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
                    const std::vector<MemoryMessage>& memory, std::size_t max_payload_bytes) {
+  return plan_turn(lock,
+                   TurnOrigin{engine.execution(), engine.orchestration_name(),
+                              engine.orchestration_version(), engine.parent()},
+                   turn, memory, max_payload_bytes);
+}
+
+TurnPlan plan_turn(const InstanceLock& lock, const TurnOrigin& origin, const TurnResult& turn,
+                   const std::vector<MemoryMessage>& memory, std::size_t max_payload_bytes) {
   TurnPlan plan;
   auto& c = plan.commit;
   c.lock = lock;
-  c.execution = turn.execution != 0 ? turn.execution : engine.execution();
+  c.execution = turn.execution != 0 ? turn.execution : origin.execution;
   c.events = turn.new_events;
   const InstanceId& self = lock.instance;
-  plan.orchestration = engine.orchestration_name();
+  plan.orchestration = origin.orchestration;
   plan.started = turn.started && c.execution == 1;
 
   for (auto seq : turn.consumed) {
@@ -67,9 +75,11 @@ TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const T
             if (!act.detached) start.parent = ParentLink{self, c.execution, act.id};
             c.outbound.push_back(OutboundMessage{act.instance, std::move(start)});
           } else if constexpr (std::is_same_v<T, action::SendEvent>) {
-            c.outbound.push_back(OutboundMessage{act.instance, message::Event{act.name, act.payload}});
+            c.outbound.push_back(
+                OutboundMessage{act.instance, message::Event{act.name, act.payload}});
           } else if constexpr (std::is_same_v<T, action::CancelChild>) {
-            c.outbound.push_back(OutboundMessage{act.instance, message::Cancel{act.reason, act.terminate}});
+            c.outbound.push_back(
+                OutboundMessage{act.instance, message::Cancel{act.reason, act.terminate}});
           } else if constexpr (std::is_same_v<T, action::Subscribe>) {
             c.subscribe.push_back(act.topic);
           } else if constexpr (std::is_same_v<T, action::Unsubscribe>) {
@@ -85,18 +95,18 @@ TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const T
   plan.status = status_of(outcome);
   auto& u = c.update;
   if (turn.started) {
-    u.name = engine.orchestration_name();
-    u.version = engine.orchestration_version();
+    u.name = origin.orchestration;
+    u.version = origin.version;
   }
   if (turn.started || turn.ended || !turn.new_events.empty()) u.status = plan.status;
   if (turn.custom_status) u.custom_status = *turn.custom_status;
 
   if (turn.ended) {
-    const auto& parent = engine.parent();
+    const auto& parent = origin.parent;
     if (const auto* next = std::get_if<outcome::ContinuedAsNew>(&outcome)) {
       message::Start start;
       start.execution = c.execution + 1;
-      start.name = engine.orchestration_name();
+      start.name = origin.orchestration;
       start.version = next->version;
       start.input = next->input;
       start.parent = parent;

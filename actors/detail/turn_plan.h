@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "duractor/runtime/detail/replay_engine.h"
@@ -28,19 +29,34 @@ inline constexpr std::uint64_t kMemorySeqBase = std::uint64_t{1} << 62;
 
 struct TurnPlan {
   TurnCommit commit;
-  std::string orchestration;  // its name
+  std::string orchestration;                         // its name
   InstanceStatus status = InstanceStatus::kRunning;  // after the turn
   bool started = false;   // the instance's first execution started in this turn
   bool finished = false;  // the instance reached a final state in this turn
   std::vector<action::CancelActivity> cancel_activities;  // to signal after the commit
 };
 
-// Builds the commit for `turn`, produced by `engine` from the durable inbox entries and
-// `memory` messages (given to the engine as inbox entries with seq kMemorySeqBase + index).
-// A sub-orchestration (not detached) whose input is over `max_payload_bytes` is not
-// started: the commit sends its parent (this instance) a ChildResult with the failure
-// {configuration, "duractor::LimitExceeded", "cannot start sub-orchestration ..."}, which
-// the code receives as SubOrchestrationFailed and may catch.
+// What plan_turn needs to know of the execution a turn belongs to: the engine that ran the
+// turn knows it, and so does the store's metadata for a turn that ends an execution
+// without running its code (turn_without_code.h).
+struct TurnOrigin {
+  ExecutionId execution = 0;  // used when the turn names none
+  std::string orchestration;  // its name
+  std::uint32_t version = 0;
+  std::optional<ParentLink> parent;  // an awaiting parent hears how the execution ended
+};
+
+// Builds the commit for `turn`, produced from the durable inbox entries and `memory`
+// messages (given to the engine as inbox entries with seq kMemorySeqBase + index). A
+// final outcome sets the instance's status and output or failure and reports to the
+// parent (a ChildResult). A sub-orchestration (not detached) whose input is over
+// `max_payload_bytes` is not started: the commit sends its parent (this instance) a
+// ChildResult with the failure {configuration, "duractor::LimitExceeded", "cannot start
+// sub-orchestration ..."}, which the code receives as SubOrchestrationFailed and may catch.
+TurnPlan plan_turn(const InstanceLock& lock, const TurnOrigin& origin, const TurnResult& turn,
+                   const std::vector<MemoryMessage>& memory,
+                   std::size_t max_payload_bytes = SIZE_MAX);
+// The same for a turn that `engine` ran.
 TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
                    const std::vector<MemoryMessage>& memory,
                    std::size_t max_payload_bytes = SIZE_MAX);

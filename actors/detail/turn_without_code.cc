@@ -50,62 +50,48 @@ std::optional<TurnPlan> plan_turn_without_code(const InstanceLock& lock, const I
                                                const std::vector<MemoryMessage>& memory,
                                                const FailureDetails& failure,
                                                const Registry& registry, TimePoint now) {
-  TurnPlan plan;
-  auto& c = plan.commit;
-  c.lock = lock;
-  for (const auto& entry : inbox) c.consumed.push_back(entry.seq);
-  for (const auto& m : memory) {
-    if (m.work_item) c.finished_work.push_back(*m.work_item);
-    if (m.timer) c.fired_timers.push_back(*m.timer);
-  }
-  plan.orchestration = info.name;
-  const ExecutionInfo* last = executions.empty() ? nullptr : &executions.back();
-  std::optional<ParentLink> parent = info.parent;
+  // Everything waiting is consumed, as if an engine had been given it all (plan_turn
+  // deletes the work items and timers of the memory messages).
+  std::vector<std::uint64_t> consumed;
+  for (const auto& entry : inbox) consumed.push_back(entry.seq);
+  for (std::size_t i = 0; i < memory.size(); ++i) consumed.push_back(kMemorySeqBase + i);
+  TurnOrigin origin{info.execution, info.name, info.version, info.parent};
 
   if (is_terminal(info.status)) {
     if (info.execution == 0) return std::nullopt;
-    c.execution = info.execution;  // nothing left to fail: the messages are dropped
-    plan.status = info.status;
+    TurnResult drop;  // nothing left to fail: the messages are dropped
+    drop.execution = info.execution;
+    drop.consumed = std::move(consumed);
+    auto plan = plan_turn(lock, origin, drop, memory);
+    plan.status = info.status;  // the instance keeps its final status
     return plan;
   }
+  const ExecutionInfo* last = executions.empty() ? nullptr : &executions.back();
   if (last != nullptr && !is_terminal(last->status) && !last->continued_as_new) {
-    c.execution = last->execution;
-    c.events.push_back(HistoryEvent{last->event_count + 1, now, event::ExecutionFailed{failure}});
-  } else {
-    ExecutionId next = last != nullptr ? last->execution + 1 : 1;
-    const message::Start* start = nullptr;
-    for (const auto& entry : inbox) {
-      const auto* s = std::get_if<message::Start>(&entry.message);
-      if (s != nullptr && s->execution == next) start = s;
-    }
-    if (start == nullptr) return std::nullopt;
-    std::uint32_t version = start->version;
-    if (version == 0) {
-      if (auto latest = registry.orchestration(start->name, 0)) version = (*latest)->version;
-    }
-    c.execution = next;
-    c.events.push_back(HistoryEvent{1, now,
-                                    event::ExecutionStarted{start->name, version, start->input,
-                                                            start->parent, start->carried_events}});
-    c.events.push_back(HistoryEvent{2, now, event::ExecutionFailed{failure}});
-    c.update.name = start->name;
-    c.update.version = version;
-    plan.orchestration = start->name;
-    plan.started = next == 1;
-    parent = start->parent;
+    origin.execution = last->execution;
+    return plan_turn(lock, origin,
+                     failed_turn(last->execution, std::move(consumed), std::nullopt,
+                                 last->event_count, failure, now),
+                     memory);
   }
-  c.update.status = InstanceStatus::kFailed;
-  c.update.failure = failure;
-  plan.status = InstanceStatus::kFailed;
-  plan.finished = true;
-  if (parent) {
-    message::ChildResult report;
-    report.execution = parent->execution;
-    report.scheduled_id = parent->scheduled_id;
-    report.failure = failure;
-    c.outbound.push_back(OutboundMessage{parent->instance, std::move(report)});
+  ExecutionId next = last != nullptr ? last->execution + 1 : 1;
+  const message::Start* start = nullptr;
+  for (const auto& entry : inbox) {
+    const auto* s = std::get_if<message::Start>(&entry.message);
+    if (s != nullptr && s->execution == next) start = s;
   }
-  return plan;
+  if (start == nullptr) return std::nullopt;
+  std::uint32_t version = start->version;
+  if (version == 0) {
+    if (auto latest = registry.orchestration(start->name, 0)) version = (*latest)->version;
+  }
+  // The execution starts from its Start message and fails at once.
+  HistoryEvent started{1, now,
+                       event::ExecutionStarted{start->name, version, start->input, start->parent,
+                                               start->carried_events}};
+  return plan_turn(lock, TurnOrigin{next, start->name, version, start->parent},
+                   failed_turn(next, std::move(consumed), std::move(started), 0, failure, now),
+                   memory);
 }
 
 }  // namespace duractor

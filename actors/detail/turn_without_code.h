@@ -1,7 +1,9 @@
 #pragma once
 // Ending an instance's execution from what the store holds, without running its code: for
 // a turn that is poison (processing it killed the process too often) and for a history
-// that cannot be read. Pure (no CAF, no I/O), like plan_turn.
+// that cannot be read. Pure (no CAF, no I/O): the failure is built as every other failure
+// of an execution from outside its code is (failed_turn, planned by plan_turn), only from
+// the store's records instead of an engine.
 
 #include <optional>
 #include <string>

@@ -2,362 +2,9 @@
 
 #include <algorithm>
 
+#include "duractor/runtime/detail/operation_cores.h"
+
 namespace duractor {
-
-// ---- the cores of engine-settled futures ---------------------------------------------------
-
-namespace detail {
-
-// An operation recorded by a scheduling event (activity attempt, timer, sub-orchestration):
-// settled when the engine applies its completion.
-class OperationCore : public FutureCore {
- public:
-  OperationCore(OrchestrationContext& ctx, CoreKind kind, std::string what)
-      : FutureCore(ctx.awaits_, kind, std::move(what)), ctx_(ctx) {}
-
-  EventId id = 0;        // of the scheduling event, once recorded
-  std::string name;      // activity or orchestration name
-  InstanceId child;      // sub-orchestrations: the child's id
-  bool detached = false;
-
-  void bind(EventId event) {
-    id = event;
-    set_what(what() + " (#" + std::to_string(event) + ")");
-  }
-
-  void abandon() override { give_up("lost a when_any"); }
-
-  // The code no longer wants the result: asks the operation to stop (request_cancel) and
-  // leaves it out of the open operations, so that its result is not recorded.
-  void give_up(const std::string& reason) {
-    if (settled() || abandoned()) return;
-    FutureCore::abandon();
-    request_cancel(reason, false);
-    ctx_.give_up(*this);
-  }
-
-  // Asks an activity or an attached sub-orchestration to stop, recording the request (its
-  // id is filled in from this core when the request is recorded); timers and detached
-  // children have nobody to ask. Under rules 2 an operation is asked once.
-  void request_cancel(const std::string& reason, bool terminate) {
-    if (cancel_requested_ && ctx_.rules() >= 2) return;
-    cancel_requested_ = true;
-    if (kind() == CoreKind::kActivity) {
-      ctx_.emit(event::ActivityCancelRequested{0, reason}, nullptr, self());
-    } else if (kind() == CoreKind::kChild && !detached) {
-      ctx_.emit(event::SubOrchestrationCancelRequested{0, reason, terminate}, nullptr, self());
-    }
-  }
-
- protected:
-  void released() override {
-    if (ctx_.rules() < 2 || ctx_.closing_) return;
-    give_up("its future was destroyed before it was awaited");
-  }
-
- private:
-  bool cancel_requested_ = false;
-  std::shared_ptr<OperationCore> self() {
-    return std::static_pointer_cast<OperationCore>(shared_from_this());
-  }
-  OrchestrationContext& ctx_;
-};
-
-// A wait for an external event: settled by the next matching EventRaised.
-class EventCore : public FutureCore {
- public:
-  EventCore(OrchestrationContext& ctx, std::string name)
-      : FutureCore(ctx.awaits_, CoreKind::kEvent, describe(name)),
-        ctx_(ctx),
-        name_(std::move(name)) {}
-  ~EventCore() override {
-    if (waiting_) ctx_.remove_event_waiter(this);
-  }
-  const std::string& name() const { return name_; }
-  static std::string describe(const std::string& name) {
-    if (name.starts_with(kTopicEventPrefix)) {
-      return "message on topic '" + name.substr(kTopicEventPrefix.size()) + "'";
-    }
-    return "event '" + name + "'";
-  }
-  void start_waiting() { waiting_ = true; }
-  void deliver(Bytes payload) {
-    waiting_ = false;
-    settle_payload(std::move(payload));
-  }
-  void abandon() override {
-    if (settled() || abandoned()) return;
-    FutureCore::abandon();
-    if (waiting_) ctx_.remove_event_waiter(this);
-    waiting_ = false;
-  }
-
- private:
-  OrchestrationContext& ctx_;
-  std::string name_;
-  bool waiting_ = false;
-};
-
-// A call with a retry policy: a state machine over activity attempts, optional timeout
-// timers and backoff timers, all ordinary durable operations.
-class RetryCore : public FutureCore, public Waiter {
- public:
-  RetryCore(OrchestrationContext& ctx, std::string activity, RetryPolicy policy,
-            std::function<std::shared_ptr<OperationCore>(std::uint32_t)> schedule,
-            std::function<std::shared_ptr<OperationCore>(TimePoint)> timer)
-      : FutureCore(ctx.awaits_, CoreKind::kRetry, "activity '" + activity + "' (with retries)"),
-        ctx_(ctx),
-        activity_(std::move(activity)),
-        policy_(policy),
-        schedule_(std::move(schedule)),
-        timer_(std::move(timer)) {}
-  ~RetryCore() override { stop_listening(); }
-
-  void start() { next_attempt(); }
-
-  void wake() override {
-    if (settled() || abandoned()) return;
-    if (backoff_) {
-      if (!backoff_->settled()) return;
-      stop_listening();
-      backoff_.reset();
-      next_attempt();
-      return;
-    }
-    if (attempt_core_->settled()) {
-      stop_listening();
-      if (timeout_) timeout_->abandon();
-      if (!attempt_core_->error()) {
-        settle_payload(attempt_core_->payload());
-        return;
-      }
-      FailureDetails failure = failure_of(attempt_core_->error());
-      if (!retryable(failure) || attempt_ >= policy_.max_attempts) {
-        settle_error(std::make_exception_ptr(ActivityFailed(activity_, failure, attempt_)));
-        return;
-      }
-      wait_before_next();
-    } else if (timeout_ && timeout_->settled()) {
-      stop_listening();
-      attempt_core_->give_up("the attempt timed out");  // records the cancellation request
-      if (attempt_ >= policy_.max_attempts) {
-        settle_error(std::make_exception_ptr(
-            ActivityTimedOut(activity_, *policy_.attempt_timeout, attempt_)));
-        return;
-      }
-      wait_before_next();
-    }
-  }
-
-  void abandon() override { give_up("lost a when_any"); }
-
- protected:
-  void released() override {
-    if (ctx_.rules() < 2 || ctx_.closing_) return;
-    give_up("its future was destroyed before it was awaited");
-  }
-
- private:
-  void give_up(const std::string& reason) {
-    if (settled() || abandoned()) return;
-    FutureCore::abandon();
-    stop_listening();
-    if (attempt_core_) attempt_core_->give_up(reason);
-    if (timeout_) timeout_->abandon();
-    if (backoff_) backoff_->abandon();
-  }
-
-  static bool retryable(const FailureDetails& f) {
-    return f.retryable && f.category == ErrorCategory::kApplication && f.type != kCancelledType;
-  }
-
-  void next_attempt() {
-    ++attempt_;
-    attempt_core_ = schedule_(attempt_);
-    attempt_core_->add_waiter(this);
-    timeout_.reset();
-    if (policy_.attempt_timeout) {
-      timeout_ = timer_(ctx_.now() + *policy_.attempt_timeout);
-      timeout_->add_waiter(this);
-    }
-  }
-
-  void wait_before_next() {
-    auto delay = policy_.delay_after(attempt_);
-    if (delay.count() == 0 && ctx_.rules() >= 2) {  // nothing to wait for: retry in this turn
-      next_attempt();
-      return;
-    }
-    backoff_ = timer_(ctx_.now() + delay);
-    backoff_->add_waiter(this);
-  }
-
-  void stop_listening() {
-    for (auto* core : {attempt_core_.get(), timeout_.get(), backoff_.get()}) {
-      if (core != nullptr) core->remove_waiter(this);
-    }
-  }
-
-  OrchestrationContext& ctx_;
-  std::string activity_;
-  RetryPolicy policy_;
-  std::function<std::shared_ptr<OperationCore>(std::uint32_t)> schedule_;
-  std::function<std::shared_ptr<OperationCore>(TimePoint)> timer_;
-  std::uint32_t attempt_ = 0;
-  std::shared_ptr<OperationCore> attempt_core_;
-  std::shared_ptr<OperationCore> timeout_;
-  std::shared_ptr<OperationCore> backoff_;
-};
-
-}  // namespace detail
-
-// ---- OrchestrationContext --------------------------------------------------------------------
-
-OrchestrationContext::OrchestrationContext(InstanceId instance, ExecutionId execution,
-                                           std::string name, std::uint32_t version,
-                                           std::shared_ptr<spdlog::logger> logger)
-    : instance_(std::move(instance)),
-      execution_(execution),
-      name_(std::move(name)),
-      version_(version),
-      logger_(std::move(logger),
-              instance_ + "/" + std::to_string(execution_) + " " + name_) {}
-
-OrchestrationContext::~OrchestrationContext() {
-  // Futures still waiting for events must not reach back into a half-destroyed context.
-  event_waiters_.clear();
-}
-
-std::string OrchestrationContext::new_guid() {
-  return uuid_from_seed(instance_ + "/" + std::to_string(execution_) + "/" +
-                        std::to_string(++guids_));
-}
-
-void OrchestrationContext::emit(EventBody body, std::shared_ptr<detail::OperationCore> binds,
-                                std::shared_ptr<detail::OperationCore> cancels) {
-  pending_.push_back(PendingAction{std::move(body), std::move(binds), std::move(cancels)});
-}
-
-std::shared_ptr<detail::FutureCore> OrchestrationContext::schedule_activity(
-    std::string_view name, Bytes input, const RetryPolicy* retry) {
-  if (auto valid = validate_name(name, "activity name"); !valid) {
-    throw_configuration_error(valid.error());
-  }
-  auto schedule_attempt = [this](std::string activity, Bytes payload, std::uint32_t attempt) {
-    auto core = std::make_shared<detail::OperationCore>(*this, detail::CoreKind::kActivity,
-                                                        "activity '" + activity + "'");
-    core->name = activity;
-    emit(event::ActivityScheduled{std::move(activity), std::move(payload), attempt}, core);
-    return core;
-  };
-  if (retry == nullptr) return schedule_attempt(std::string(name), std::move(input), 1);
-  if (retry->max_attempts == 0) {
-    throw ConfigurationError(ErrorCode::kInvalidArgument,
-                             "retry policy for activity '" + std::string(name) +
-                                 "' allows 0 attempts");
-  }
-  auto timer = [this](TimePoint at) {
-    return std::static_pointer_cast<detail::OperationCore>(create_timer(at));
-  };
-  // Each attempt records the input again: the lambda keeps it.
-  auto schedule = [schedule_attempt, activity = std::string(name),
-                   input = std::move(input)](std::uint32_t attempt) {
-    return schedule_attempt(activity, input, attempt);
-  };
-  auto core = std::make_shared<detail::RetryCore>(*this, std::string(name), *retry, schedule, timer);
-  core->start();
-  return core;
-}
-
-std::shared_ptr<detail::FutureCore> OrchestrationContext::create_timer(TimePoint at) {
-  auto core = std::make_shared<detail::OperationCore>(*this, detail::CoreKind::kTimer, "timer");
-  emit(event::TimerCreated{at}, core);
-  return core;
-}
-
-std::shared_ptr<detail::FutureCore> OrchestrationContext::wait_for_event(std::string_view name) {
-  if (auto valid = validate_name(name, "event name"); !valid) {
-    throw_configuration_error(valid.error());
-  }
-  auto core = std::make_shared<detail::EventCore>(*this, std::string(name));
-  // An event that arrived before anyone waited goes to the first wait for its name.
-  for (auto it = buffered_events_.begin(); it != buffered_events_.end(); ++it) {
-    if (it->name == name) {
-      Bytes payload = std::move(it->payload);
-      buffered_events_.erase(it);
-      core->deliver(std::move(payload));
-      return core;
-    }
-  }
-  core->start_waiting();
-  event_waiters_[std::string(name)].push_back(core.get());
-  return core;
-}
-
-void OrchestrationContext::give_up(detail::OperationCore& core) {
-  // Not yet recorded (given up in the turn that created it): the engine leaves it out of
-  // the open operations when it records the scheduling event.
-  if (core.id == 0) return;
-  if (open_.erase(core.id) != 0) given_up_.emplace(core.id, core.kind());
-}
-
-void OrchestrationContext::remove_event_waiter(detail::EventCore* waiter) {
-  auto it = event_waiters_.find(waiter->name());
-  if (it == event_waiters_.end()) return;
-  auto& q = it->second;
-  q.erase(std::remove(q.begin(), q.end(), waiter), q.end());
-  if (q.empty()) event_waiters_.erase(it);
-}
-
-void OrchestrationContext::record_send_event(const InstanceId& instance, std::string_view name,
-                                             Bytes payload) {
-  if (auto valid = validate_instance_id(instance); !valid) throw_configuration_error(valid.error());
-  if (auto valid = validate_name(name, "event name"); !valid) throw_configuration_error(valid.error());
-  emit(event::EventSent{instance, std::string(name), std::move(payload)});
-}
-
-std::pair<std::shared_ptr<detail::FutureCore>, InstanceId> OrchestrationContext::schedule_child(
-    std::string_view name, std::uint32_t version, Bytes input,
-    const SubOrchestrationOptions& options, bool detached) {
-  if (auto valid = validate_name(name, "orchestration name"); !valid) {
-    throw_configuration_error(valid.error());
-  }
-  ++children_;
-  InstanceId child = options.instance.value_or(instance_ + ":" + std::to_string(execution_) +
-                                               ":" + std::to_string(children_));
-  if (auto valid = validate_instance_id(child); !valid) throw_configuration_error(valid.error());
-  auto core = std::make_shared<detail::OperationCore>(
-      *this, detail::CoreKind::kChild,
-      "sub-orchestration '" + std::string(name) + "' (instance '" + child + "')");
-  core->name = std::string(name);
-  core->child = child;
-  core->detached = detached;
-  emit(event::SubOrchestrationScheduled{std::string(name), version, child, std::move(input),
-                                        detached},
-       core);
-  return {core, child};
-}
-
-void OrchestrationContext::request_continue_as_new(Bytes input, std::uint32_t version) {
-  continue_as_new_ = std::make_pair(std::move(input), version);
-}
-
-void OrchestrationContext::subscribe(std::string_view topic) {
-  if (auto valid = validate_name(topic, "topic name"); !valid) throw_configuration_error(valid.error());
-  emit(event::TopicSubscribed{std::string(topic)});
-}
-
-void OrchestrationContext::unsubscribe(std::string_view topic) {
-  if (auto valid = validate_name(topic, "topic name"); !valid) throw_configuration_error(valid.error());
-  emit(event::TopicUnsubscribed{std::string(topic)});
-}
-
-void OrchestrationContext::set_custom_status(std::string status) {
-  custom_status_ = status;
-  emit(event::CustomStatusSet{std::move(status)});
-}
-
-// ---- ReplayEngine -----------------------------------------------------------------------------
 
 namespace {
 
@@ -422,7 +69,8 @@ FailureDetails awaited_cancelled_operation(FailureDetails failure) {
 }
 
 bool is_final(const Outcome& o) {
-  return std::holds_alternative<outcome::Completed>(o) || std::holds_alternative<outcome::Failed>(o) ||
+  return std::holds_alternative<outcome::Completed>(o) ||
+         std::holds_alternative<outcome::Failed>(o) ||
          std::holds_alternative<outcome::Cancelled>(o);
 }
 
@@ -432,7 +80,9 @@ ReplayEngine::ReplayEngine(const Registry& registry, InstanceId instance, Engine
       options_(std::move(options)),
       logger_(options_.logger, instance_) {}
 
-ReplayEngine::~ReplayEngine() { reset_execution(); }
+ReplayEngine::~ReplayEngine() {
+  reset_execution();
+}
 
 const std::string& ReplayEngine::custom_status() const {
   static const std::string kNone;
@@ -457,9 +107,9 @@ Error ReplayEngine::nondeterminism(const HistoryEvent& recorded,
 
 Error ReplayEngine::corrupt(const HistoryEvent& e, const std::string& problem) const {
   return Error::make(ErrorCode::kCorrupt, "history of instance '" + instance_ + "' execution " +
-                                              std::to_string(execution_) + " is corrupt at event #" +
-                                              std::to_string(e.id) + " (" +
-                                              std::string(e.kind_name()) + "): " + problem);
+                                              std::to_string(execution_) +
+                                              " is corrupt at event #" + std::to_string(e.id) +
+                                              " (" + std::string(e.kind_name()) + "): " + problem);
 }
 
 Status ReplayEngine::load(ExecutionId execution, const std::vector<HistoryEvent>& history) {
@@ -614,9 +264,8 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   if (!entry) {
     if (mode_ == Mode::kReplay) return fail(entry.error());
     // A live start of an unknown orchestration fails the instance with a clear reason.
-    ctx_->emit(event::ExecutionFailed{
-        FailureDetails{ErrorCategory::kConfiguration, "duractor::NotRegistered",
-                       entry.error().message}});
+    ctx_->emit(event::ExecutionFailed{FailureDetails{
+        ErrorCategory::kConfiguration, "duractor::NotRegistered", entry.error().message}});
     return {};
   }
   // A cancel that came with the start: the code never runs (the CancelRequested that
@@ -691,7 +340,8 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
     }
     auto core = it->second;
     if (core->kind() != expected) {
-      return fail(corrupt(e, "#" + std::to_string(*completes) + " is not an operation of that kind"));
+      return fail(
+          corrupt(e, "#" + std::to_string(*completes) + " is not an operation of that kind"));
     }
     ctx.open_.erase(it);
     std::visit(
@@ -774,19 +424,22 @@ void ReplayEngine::flush_pending(TurnResult& turn) {
         [&](const auto& body) {
           using T = std::decay_t<decltype(body)>;
           if constexpr (std::is_same_v<T, event::ActivityScheduled>) {
-            turn.actions.emplace_back(std::in_place_type<action::ScheduleActivity>, e.id, body.name, body.input, body.attempt);
+            turn.actions.emplace_back(std::in_place_type<action::ScheduleActivity>, e.id, body.name,
+                                      body.input, body.attempt);
           } else if constexpr (std::is_same_v<T, event::TimerCreated>) {
             turn.actions.emplace_back(std::in_place_type<action::CreateTimer>, e.id, body.fire_at);
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationScheduled>) {
-            turn.actions.emplace_back(std::in_place_type<action::StartChild>, e.id, body.instance, body.name, body.version,
-                                                      body.input, body.detached);
+            turn.actions.emplace_back(std::in_place_type<action::StartChild>, e.id, body.instance,
+                                      body.name, body.version, body.input, body.detached);
           } else if constexpr (std::is_same_v<T, event::EventSent>) {
-            turn.actions.emplace_back(std::in_place_type<action::SendEvent>, body.instance, body.name, body.payload);
+            turn.actions.emplace_back(std::in_place_type<action::SendEvent>, body.instance,
+                                      body.name, body.payload);
           } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested>) {
-            turn.actions.emplace_back(std::in_place_type<action::CancelActivity>, body.scheduled_id, body.reason);
+            turn.actions.emplace_back(std::in_place_type<action::CancelActivity>, body.scheduled_id,
+                                      body.reason);
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationCancelRequested>) {
-            turn.actions.emplace_back(std::in_place_type<action::CancelChild>, body.scheduled_id, action.cancels->child,
-                                                       body.reason, body.terminate);
+            turn.actions.emplace_back(std::in_place_type<action::CancelChild>, body.scheduled_id,
+                                      action.cancels->child, body.reason, body.terminate);
           } else if constexpr (std::is_same_v<T, event::CustomStatusSet>) {
             turn.custom_status = body.status;
           } else if constexpr (std::is_same_v<T, event::TopicSubscribed>) {
@@ -948,17 +601,32 @@ Result<TurnResult> ReplayEngine::run_turn(const std::vector<InboxEntry>& message
   return turn;
 }
 
+TurnResult failed_turn(ExecutionId execution, std::vector<std::uint64_t> consumed,
+                       std::optional<HistoryEvent> started, EventId last_event,
+                       FailureDetails failure, TimePoint now) {
+  TurnResult turn;
+  turn.execution = execution;
+  turn.consumed = std::move(consumed);
+  if (started) {
+    last_event = started->id;
+    turn.started = true;
+    turn.new_events.push_back(std::move(*started));
+  }
+  turn.new_events.push_back(HistoryEvent{last_event + 1, now, event::ExecutionFailed{failure}});
+  turn.outcome = outcome::Failed{std::move(failure)};
+  turn.ended = true;
+  return turn;
+}
+
 TurnResult ReplayEngine::fail_turn(FailureDetails failure, EventId history_length,
                                    const std::vector<InboxEntry>& messages, TimePoint now) {
   reset_execution();
-  TurnResult turn;
-  turn.execution = execution_;
-  for (const auto& m : messages) turn.consumed.push_back(m.seq);
-  next_event_ = history_length + 1;
-  turn.new_events.push_back(HistoryEvent{next_event_++, now, event::ExecutionFailed{failure}});
-  outcome_ = outcome::Failed{std::move(failure)};
-  turn.outcome = outcome_;
-  turn.ended = true;
+  std::vector<std::uint64_t> consumed;
+  for (const auto& m : messages) consumed.push_back(m.seq);
+  auto turn = failed_turn(execution_, std::move(consumed), std::nullopt, history_length,
+                          std::move(failure), now);
+  next_event_ = history_length + 2;
+  outcome_ = turn.outcome;
   broken_ = false;
   return turn;
 }

@@ -115,11 +115,22 @@ struct TurnResult {
   std::vector<HistoryEvent> new_events;  // ids continue the execution's history
   std::vector<std::uint64_t> consumed;   // inbox seqs this turn used or dropped
   std::vector<Action> actions;
-  Outcome outcome;                       // after the turn
-  bool ended = false;                    // the execution ended in this turn
-  bool started = false;                  // the execution started in this turn
+  Outcome outcome;                           // after the turn
+  bool ended = false;                        // the execution ended in this turn
+  bool started = false;                      // the execution started in this turn
   std::optional<std::string> custom_status;  // set if the turn changed it
 };
+
+// The turn that ends execution `execution` with `failure` instead of running its code: how
+// every path that fails an execution from outside the code builds it (ReplayEngine::
+// fail_turn, and in actors/ a turn over a limit, a turn that cannot go on, a poisoned turn
+// or an unreadable history). It consumes `consumed` and has no actions. With `started`
+// (the turn starts the execution) it keeps that ExecutionStarted and records the
+// ExecutionFailed right after it; without, the ExecutionFailed follows `last_event`, the
+// execution's last recorded event.
+TurnResult failed_turn(ExecutionId execution, std::vector<std::uint64_t> consumed,
+                       std::optional<HistoryEvent> started, EventId last_event,
+                       FailureDetails failure, TimePoint now);
 
 struct EngineOptions {
   std::shared_ptr<spdlog::logger> logger;  // default: spdlog's default logger
