@@ -8,8 +8,8 @@
 #include <caf/send.hpp>
 
 #include "duractor/actors/client.h"
-#include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/actors.h"
 #include "duractor/pubsub/broker.h"
 
 namespace duractor {
@@ -38,7 +38,8 @@ struct Host::Impl {
       resubmitted += work->size();
     }
     if (woken + resubmitted > 0) {
-      log.info("resuming: {} instances with messages, {} unfinished activities", woken, resubmitted);
+      log.info("resuming: {} instances with messages, {} unfinished activities", woken,
+               resubmitted);
     }
   }
 };
@@ -58,6 +59,9 @@ Status validate(const HostOptions& o) {
   if (o.max_activity_deliveries == 0 || o.max_turn_deliveries == 0) {
     return fail(ErrorCode::kInvalidArgument,
                 "HostOptions::max_activity_deliveries and max_turn_deliveries must be at least 1");
+  }
+  if (o.suspect_solo < Milliseconds(0)) {
+    return fail(ErrorCode::kInvalidArgument, "HostOptions::suspect_solo must not be negative");
   }
   if (o.activity_timeout >= o.work_lease) {
     return fail(ErrorCode::kInvalidArgument,
@@ -108,6 +112,8 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
   pool.lease = options.work_lease;
   pool.lease_clock = &clock;
   pool.max_deliveries = options.max_activity_deliveries;
+  pool.suspect_gate = &core->suspect_gate;  // one suspect at a time, activity or turn
+  pool.suspect_solo = options.suspect_solo;
   core->pool = std::make_unique<ActivityPool>(
       registry, *impl->store, pool, core->logger, [raw](ActivityOutcome outcome) {
         if (outcome.in_inbox) {  // already in the instance's durable inbox
@@ -121,8 +127,8 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
   broker_options.max_payload_bytes = options.max_payload_bytes;
   core->broker = std::make_unique<Broker>(
       *impl->store,
-      [raw](const InstanceId& id) { caf::anon_send(raw->directory, wake_atom::value, id); },
-      system, core->logger, broker_options);
+      [raw](const InstanceId& id) { caf::anon_send(raw->directory, wake_atom::value, id); }, system,
+      core->logger, broker_options);
   core->broker_actor = spawn_broker_actor(system, *core->broker);
   core->directory = detail::spawn_directory(system, core);
   core->timers = detail::spawn_timer_service(system, core);
@@ -171,16 +177,32 @@ Result<std::unique_ptr<Host>> Host::start(caf::actor_system& system, const Regis
 
 Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Host::~Host() { stop(); }
+Host::~Host() {
+  stop();
+}
 
-Client Host::client() const { return Client(impl_->core); }
-ClientActor Host::client_actor() const { return impl_->core->client_actor; }
-Broker& Host::broker() const { return *impl_->core->broker; }
-BrokerActor Host::broker_actor() const { return impl_->core->broker_actor; }
-Store& Host::store() const { return *impl_->store; }
-const HostOptions& Host::options() const { return impl_->core->options; }
+Client Host::client() const {
+  return Client(impl_->core);
+}
+ClientActor Host::client_actor() const {
+  return impl_->core->client_actor;
+}
+Broker& Host::broker() const {
+  return *impl_->core->broker;
+}
+BrokerActor Host::broker_actor() const {
+  return impl_->core->broker_actor;
+}
+Store& Host::store() const {
+  return *impl_->store;
+}
+const HostOptions& Host::options() const {
+  return impl_->core->options;
+}
 
-void Host::poke_timers() const { caf::anon_send(impl_->core->timers, tick_atom::value); }
+void Host::poke_timers() const {
+  caf::anon_send(impl_->core->timers, tick_atom::value);
+}
 
 std::size_t Host::live_instances() const {
   caf::scoped_actor self{*impl_->system};

@@ -49,15 +49,15 @@ struct HostOptions {
   // Threads of the CAF scheduler, when the host makes its own actor system (0: CAF's
   // default, one per core).
   std::size_t scheduler_threads = 0;
-  std::size_t activity_workers = 8;                        // activities that may run at once
-  Milliseconds activity_timeout{5 * 60 * 1000};            // per attempt; then cancelled
-  Milliseconds work_lease{10 * 60 * 1000};                 // renewed while an activity runs
-  Milliseconds passivate_after{60'000};                    // idle instance actors leave memory
-  std::size_t max_live_instances = 10'000;                 // cap on instance actors in memory
+  std::size_t activity_workers = 8;                             // activities that may run at once
+  Milliseconds activity_timeout{5 * 60 * 1000};                 // per attempt; then cancelled
+  Milliseconds work_lease{10 * 60 * 1000};                      // renewed while an activity runs
+  Milliseconds passivate_after{60'000};                         // idle instance actors leave memory
+  std::size_t max_live_instances = 10'000;                      // cap on instance actors in memory
   std::uint64_t max_history_events = kDefaultMaxHistoryEvents;  // per execution
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;      // inputs, outputs, events
   std::size_t max_custom_status_bytes = kDefaultMaxCustomStatusBytes;  // ctx.set_custom_status
-  std::uint32_t max_turn_attempts = 5;                     // then it fails (not for a full store)
+  std::uint32_t max_turn_attempts = 5;  // then it fails (not for a full store)
   // Poison: work that kills the process. Deliveries are counted durably before the work
   // runs, so that a process that dies running it still counts. An activity delivered more
   // often than this fails with type duractor::ActivityPoisoned instead of running again; a
@@ -65,15 +65,19 @@ struct HostOptions {
   // decoder) fails the instance with type duractor::TurnPoisoned. See docs/operations.md.
   std::uint32_t max_activity_deliveries = 5;
   std::uint32_t max_turn_deliveries = 5;
-  Milliseconds turn_retry_backoff{100};                    // doubled per failed attempt
-  Milliseconds timer_horizon{60'000};                      // timers kept in memory ahead
+  // Suspects — an activity or turn that a previous process was running when it died — run
+  // one at a time, so that a poison item's deaths are not counted against other work. A
+  // suspect activity still running after this long lets the next suspect in.
+  Milliseconds suspect_solo{10'000};
+  Milliseconds turn_retry_backoff{100};  // doubled per failed attempt
+  Milliseconds timer_horizon{60'000};    // timers kept in memory ahead
   // How often the host looks whether other processes (the duractor CLI) wrote to the store:
   // events, cancellations, deletions, imports. Costs nothing while nobody else writes.
   Milliseconds watch_interval{100};
   // Crash tests: lmdb.fault_injector is also called by the host at "turn.committed", for
   // the instance, after a turn committed and before what it decided (activities, timers,
   // messages) is dispatched; an error it returns there is ignored.
-  const Clock* clock = nullptr;  // time for timers, leases and history; default: system
+  const Clock* clock = nullptr;            // time for timers, leases and history; default: system
   std::shared_ptr<spdlog::logger> logger;  // default: spdlog's default logger
 };
 
@@ -86,8 +90,8 @@ class Host {
   // The same on a store the caller opened (any Store implementation); the host owns it from
   // now on and closes it on stop(). options.lmdb is not used. The store's clock should be
   // options.clock (the store's leases and the runtime's timers must agree on the time).
-  static Result<std::unique_ptr<Host>> start(const Registry& registry,
-                                             std::unique_ptr<Store> store, HostOptions options);
+  static Result<std::unique_ptr<Host>> start(const Registry& registry, std::unique_ptr<Store> store,
+                                             HostOptions options);
   // Both, inside the caller's actor system, which must outlive the host.
   static Result<std::unique_ptr<Host>> start(caf::actor_system& system, const Registry& registry,
                                              HostOptions options);

@@ -9,7 +9,7 @@
 // turn's delivery durably (Store::count_turn_delivery; the commit resets it). The previous
 // process is taken to have delivered it once already, so a count of n means delivery n + 1.
 // A turn counted before, by a process that then died, is a suspect: suspects run one at a
-// time (HostCore's RecoveryGate), each counted only when its turn comes, so that when one
+// time (HostCore's SuspectGate, shared with suspect activities), each counted only when its turn comes, so that when one
 // kills the process no bystander's count moves with it. Other inherited turns (the usual
 // recovery after a crash) are counted and run concurrently.
 // Past HostOptions::max_turn_deliveries the instance is failed as duractor::TurnPoisoned
@@ -63,12 +63,12 @@ using Self = caf::stateful_actor<InstanceState>;
 
 void maybe_turn(Self* self);
 
-// Leaves the recovery gate (HostCore), if the actor holds it or waits for it.
+// Leaves the suspect gate (HostCore), if the actor holds it or waits for it.
 void leave_gate(Self* self) {
   auto& s = self->state;
   if (!s.gate_held && !s.gate_waiting) return;
   s.gate_held = s.gate_waiting = false;
-  s.core->recovery_gate.leave(caf::actor_cast<caf::actor>(self));
+  s.core->suspect_gate.leave(self);
 }
 
 // The actor leaves; `deleted`: because the instance no longer exists (deleted here or by
@@ -336,7 +336,7 @@ void run_turn(Self* self) {
   if (!inbox && inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
   if (inbox && !s.delivery_counted && inherited(*s.core, *inbox, s.memory)) {
     // Counted before anything runs the code. A turn counted before (by a process that then
-    // died) is a suspect: suspects run one at a time (RecoveryGate).
+    // died) is a suspect: suspects run one at a time (SuspectGate).
     if (!s.gate_held) {
       auto prior = s.core->store.turn_deliveries(s.id);
       if (!prior) {
@@ -344,9 +344,9 @@ void run_turn(Self* self) {
         return turn_failed(self, prior.error());
       }
       if (*prior > 0) {
-        bool entered = s.core->recovery_gate.enter(
-            caf::actor_cast<caf::actor>(self),
-            [](const caf::actor& next) { caf::anon_send(next, gate_atom::value); });
+        auto me = caf::actor_cast<caf::actor>(self);
+        bool entered =
+            s.core->suspect_gate.enter(self, [me] { caf::anon_send(me, gate_atom::value); });
         if (!entered) {
           s.gate_waiting = true;
           s.wake = true;  // run_turn again when the gate opens

@@ -10,7 +10,8 @@ ActivityPool::ActivityPool(const Registry& registry, Store& store, ActivityPoolO
       store_(store),
       options_(options),
       logger_(std::move(logger)),
-      deliver_(std::move(deliver)) {
+      deliver_(std::move(deliver)),
+      gate_(options_.suspect_gate != nullptr ? *options_.suspect_gate : own_gate_) {
   for (std::size_t i = 0; i < std::max<std::size_t>(options_.threads, 1); ++i) {
     threads_.emplace_back([this] {
       ::pthread_setname_np(::pthread_self(), "duractor-work");
@@ -20,7 +21,9 @@ ActivityPool::ActivityPool(const Registry& registry, Store& store, ActivityPoolO
   watchdog_ = std::thread([this] { watchdog(); });
 }
 
-ActivityPool::~ActivityPool() { stop(); }
+ActivityPool::~ActivityPool() {
+  stop();
+}
 
 std::string ActivityPool::key(const InstanceId& instance, ExecutionId execution, EventId id) {
   return instance + '\0' + std::to_string(execution) + '\0' + std::to_string(id);
@@ -158,18 +161,31 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
   result.execution = item.execution;
   result.scheduled_id = item.scheduled_id;
   ActivityInfo info{item.instance, item.execution, item.scheduled_id, item.activity, item.attempt};
-  ContextLogger log(logger_, item.instance + "/" + std::to_string(item.execution) + " " +
-                                 item.activity + "#" + std::to_string(item.scheduled_id) +
-                                 (item.attempt > 1 ? " attempt " + std::to_string(item.attempt) : ""));
+  ContextLogger log(
+      logger_, item.instance + "/" + std::to_string(item.execution) + " " + item.activity + "#" +
+                   std::to_string(item.scheduled_id) +
+                   (item.attempt > 1 ? " attempt " + std::to_string(item.attempt) : ""));
   // A suspect — an item whose last delivery after a restart never returned — runs alone,
-  // so that if it kills the process again, no other activity's delivery is counted with it.
-  std::unique_lock<std::mutex> alone;
+  // with no other suspect activity or turn (suspect_gate.h), so that if it kills the
+  // process again, no other suspect's delivery is counted with it.
+  struct LeaveGate {
+    ActivityPool* pool;
+    const std::shared_ptr<Task>& task;
+    ~LeaveGate() { pool->leave_gate(task); }
+  } leave_gate_at_exit{this, task};
   if (task->delivery == Delivery::kAgain && item.deliveries >= 2) {
-    alone = std::unique_lock(suspect_mutex_);
+    bool held = gate_.enter_and_wait(task.get(), [&] {
+      std::lock_guard lock(mutex_);
+      return stopping_;
+    });
+    if (!held) return;  // stopping: the item stays for the next start, its count untouched
+    std::lock_guard lock(mutex_);
+    task->gate_held = true;
+    task->gate_since = SystemClock::instance().now();
   }
   if (task->token.cancelled()) {
-    result.failure = FailureDetails{ErrorCategory::kApplication, "duractor::Cancelled",
-                                    task->token.reason()};
+    result.failure =
+        FailureDetails{ErrorCategory::kApplication, "duractor::Cancelled", task->token.reason()};
     return report(task, std::move(result));
   }
   if (!count_delivery(task)) return;
@@ -185,10 +201,10 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     result.output = (*fn)(ctx, item.input);
     if (result.output.size() > options_.max_payload_bytes) {
       result.output.clear();
-      result.failure = FailureDetails{
-          ErrorCategory::kConfiguration, "duractor::LimitExceeded",
-          "the output of activity '" + item.activity + "' is larger than the payload limit of " +
-              std::to_string(options_.max_payload_bytes) + " bytes"};
+      result.failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded",
+                                      "the output of activity '" + item.activity +
+                                          "' is larger than the payload limit of " +
+                                          std::to_string(options_.max_payload_bytes) + " bytes"};
     }
   } catch (...) {
     result.output.clear();
@@ -250,6 +266,15 @@ bool ActivityPool::count_delivery(const std::shared_ptr<Task>& task) {
   return true;
 }
 
+void ActivityPool::leave_gate(const std::shared_ptr<Task>& task) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!task->gate_held) return;
+    task->gate_held = false;
+  }
+  gate_.leave(task.get());
+}
+
 void ActivityPool::report(const std::shared_ptr<Task>& task, message::ActivityResult result,
                           bool in_inbox) {
   {
@@ -263,7 +288,7 @@ void ActivityPool::report(const std::shared_ptr<Task>& task, message::ActivityRe
 void ActivityPool::watchdog() {
   ::pthread_setname_np(::pthread_self(), "duractor-watch");
   for (;;) {
-    std::vector<std::shared_ptr<Task>> late, renew;
+    std::vector<std::shared_ptr<Task>> late, renew, solo_over;
     {
       std::unique_lock lock(mutex_);
       watchdog_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
@@ -275,21 +300,25 @@ void ActivityPool::watchdog() {
       for (auto& [k, task] : tasks_) {
         bool started = task->deadline != TimePoint{};
         if (started && !task->reported && now >= task->deadline) late.push_back(task);
+        if (task->gate_held && now - task->gate_since >= options_.suspect_solo) {
+          solo_over.push_back(task);
+        }
         // Renew a running activity's lease when a third of it is left.
         if (started && task->lease.expires_at - options_.lease / 3 <= lease_now) {
           renew.push_back(task);
         }
       }
     }
+    for (auto& task : solo_over) leave_gate(task);
     for (auto& task : late) {
       task->token.cancel("timed out");
       message::ActivityResult result;
       result.execution = task->item.execution;
       result.scheduled_id = task->item.scheduled_id;
-      result.failure = FailureDetails{
-          ErrorCategory::kApplication, "duractor::ActivityTimedOut",
-          "activity '" + task->item.activity + "' ran longer than " +
-              std::to_string(options_.timeout.count()) + " ms and was cancelled"};
+      result.failure =
+          FailureDetails{ErrorCategory::kApplication, "duractor::ActivityTimedOut",
+                         "activity '" + task->item.activity + "' ran longer than " +
+                             std::to_string(options_.timeout.count()) + " ms and was cancelled"};
       report(task, std::move(result));
     }
     for (auto& task : renew) {

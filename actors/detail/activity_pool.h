@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "duractor/actors/detail/suspect_gate.h"
 #include "duractor/runtime/limits.h"
 #include "duractor/runtime/registry.h"
 #include "duractor/store/store.h"
@@ -35,12 +36,18 @@
 namespace duractor {
 
 struct ActivityPoolOptions {
-  std::size_t threads = 8;                  // activities that may run at once
-  Milliseconds timeout{5 * 60 * 1000};      // an attempt running longer is cancelled
+  std::size_t threads = 8;              // activities that may run at once
+  Milliseconds timeout{5 * 60 * 1000};  // an attempt running longer is cancelled
   std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;  // a larger output becomes a failure
-  Milliseconds lease{10 * 60 * 1000};       // work item leases, renewed while running
-  const Clock* lease_clock = nullptr;       // the store's clock (leases); default: system
-  std::uint32_t max_deliveries = 5;         // past it an item fails as poison, unrun
+  Milliseconds lease{10 * 60 * 1000};  // work item leases, renewed while running
+  const Clock* lease_clock = nullptr;  // the store's clock (leases); default: system
+  std::uint32_t max_deliveries = 5;    // past it an item fails as poison, unrun
+  // Suspect items pass this gate one at a time, with suspect turns when the host shares its
+  // gate (null: the pool's own). A suspect still running after `suspect_solo` leaves it, so
+  // that a long activity does not hold up every other suspect: it has outlived the moment
+  // a process-killing item usually strikes.
+  detail::SuspectGate* suspect_gate = nullptr;
+  Milliseconds suspect_solo{10 * 1000};
 };
 
 // Whether an item's delivery to the pool is already counted in the store.
@@ -101,6 +108,9 @@ class ActivityPool {
     // given back if the pool stops the run.
     bool counted = false;
     std::uint32_t uncounted = 0;
+    // A suspect holds the gate while it runs, for at most suspect_solo from `gate_since`.
+    bool gate_held = false;
+    TimePoint gate_since;
   };
   static std::string key(const InstanceId& instance, ExecutionId execution, EventId id);
   void work();
@@ -112,6 +122,8 @@ class ActivityPool {
   void report(const std::shared_ptr<Task>& task, message::ActivityResult result,
               bool in_inbox = false);
   void give_back(const std::vector<std::shared_ptr<Task>>& tasks);
+  // Leaves the suspect gate if `task` holds it.
+  void leave_gate(const std::shared_ptr<Task>& task);
 
   const Registry& registry_;
   Store& store_;
@@ -127,7 +139,8 @@ class ActivityPool {
   std::map<std::string, std::shared_ptr<Task>> tasks_;  // queued and running, by key
   std::set<std::uint64_t> items_;                       // work ids queued or running
   std::size_t running_ = 0;
-  std::mutex suspect_mutex_;  // held by the one suspect item running (run())
+  detail::SuspectGate own_gate_;  // when options_.suspect_gate is null
+  detail::SuspectGate& gate_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::thread watchdog_;

@@ -15,52 +15,13 @@
 #include "duractor/actors/client_protocol.h"
 #include "duractor/actors/detail/activity_pool.h"
 #include "duractor/actors/detail/completion_hub.h"
+#include "duractor/actors/detail/suspect_gate.h"
 #include "duractor/actors/host.h"
 #include "duractor/pubsub/broker.h"
 #include "duractor/runtime/log.h"
 #include "duractor/store/store.h"
 
 namespace duractor::detail {
-
-// Suspect turns — counted by a previous process that then died before they committed — run
-// one at a time, so that when one kills the process no other instance's turn was counted
-// with it (instance_actor.cc). An actor enters before it counts such a turn and leaves when
-// the turn committed, failed, or the actor ends; an actor that has to wait is sent `go`
-// when it may enter. Thread-safe.
-class RecoveryGate {
- public:
-  // True if `who` holds the gate now (it did, or it was free); false: queued.
-  template <class Go>
-  bool enter(const caf::actor& who, Go go) {
-    std::lock_guard lock(mutex_);
-    if (!holder_ || holder_ == who) {
-      holder_ = who;
-      return true;
-    }
-    if (std::find(waiting_.begin(), waiting_.end(), who) == waiting_.end()) {
-      waiting_.push_back(who);
-      go_ = std::move(go);
-    }
-    return false;
-  }
-  // `who` leaves: the gate passes to the next waiting actor; a waiting `who` is forgotten.
-  void leave(const caf::actor& who) {
-    std::lock_guard lock(mutex_);
-    waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), who), waiting_.end());
-    if (holder_ != who) return;
-    holder_ = caf::actor();
-    if (waiting_.empty()) return;
-    holder_ = waiting_.front();
-    waiting_.pop_front();
-    if (go_) go_(holder_);
-  }
-
- private:
-  std::mutex mutex_;
-  caf::actor holder_;
-  std::deque<caf::actor> waiting_;
-  std::function<void(const caf::actor&)> go_;  // tells an actor it holds the gate
-};
 
 struct HostCore {
   HostCore(const Registry& r, HostOptions o, Store& s, const Clock& c)
@@ -75,7 +36,9 @@ struct HostCore {
   // at or below them were left by a previous process, which may have died processing them
   // (poison detection, instance_actor.cc). Set before the actors start.
   SequenceMarks inherited;
-  RecoveryGate recovery_gate;
+  // Suspect turns and suspect activities pass it one at a time (suspect_gate.h); declared
+  // before the pool, which uses it, so that it outlives it.
+  SuspectGate suspect_gate;
   CompletionHub hub;
   std::unique_ptr<ActivityPool> pool;
   std::unique_ptr<Broker> broker;

@@ -6,7 +6,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,8 @@ class LinePipe {
   std::vector<std::string> read_all_lines();
   // Reads one line, waiting for it; empty if every writer closed its end first.
   std::string read_line();
+  // The same, giving up after `timeout`: nullopt if it passed, or every writer closed.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
 
  private:
   int read_fd_ = -1;
