@@ -26,12 +26,15 @@
 #include "duractor/runtime/task.h"              // IWYU pragma: export
 #include "duractor/runtime/time.h"              // IWYU pragma: export
 #include "duractor/runtime/version.h"           // IWYU pragma: export
-#include "duractor/store/lmdb_store.h"          // IWYU pragma: export
-#include "duractor/store/store.h"               // IWYU pragma: export
-#include "duractor/pubsub/broker.h"             // IWYU pragma: export
-#include "duractor/pubsub/broker_protocol.h"    // IWYU pragma: export
-#include "duractor/pubsub/caf_errors.h"         // IWYU pragma: export
-#include "duractor/pubsub/lifecycle.h"          // IWYU pragma: export
-#include "duractor/actors/client.h"             // IWYU pragma: export
-#include "duractor/actors/client_protocol.h"    // IWYU pragma: export
-#include "duractor/actors/host.h"               // IWYU pragma: export
+
+#include "duractor/store/lmdb_store.h"  // IWYU pragma: export
+#include "duractor/store/store.h"       // IWYU pragma: export
+
+#include "duractor/pubsub/broker.h"           // IWYU pragma: export
+#include "duractor/pubsub/broker_protocol.h"  // IWYU pragma: export
+#include "duractor/pubsub/caf_errors.h"       // IWYU pragma: export
+#include "duractor/pubsub/lifecycle.h"        // IWYU pragma: export
+
+#include "duractor/actors/client.h"           // IWYU pragma: export
+#include "duractor/actors/client_protocol.h"  // IWYU pragma: export
+#include "duractor/actors/host.h"             // IWYU pragma: export

@@ -4,8 +4,8 @@
 
 #include <caf/send.hpp>
 
-#include "duractor/actors/detail/host_core.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/host_core.h"
 
 namespace duractor {
 
@@ -13,11 +13,10 @@ namespace {
 
 Status check_payload(const detail::HostCore& core, std::string_view what, std::size_t size) {
   if (size > core.options.max_payload_bytes) {
-    return fail(ErrorCode::kLimitExceeded,
-                std::string(what) + " is " + std::to_string(size) +
-                    " bytes, over the payload limit of " +
-                    std::to_string(core.options.max_payload_bytes) +
-                    " bytes (HostOptions::max_payload_bytes)");
+    return fail(ErrorCode::kLimitExceeded, std::string(what) + " is " + std::to_string(size) +
+                                               " bytes, over the payload limit of " +
+                                               std::to_string(core.options.max_payload_bytes) +
+                                               " bytes (HostOptions::max_payload_bytes)");
   }
   return {};
 }
@@ -37,8 +36,8 @@ auto while_open(detail::HostCore& core, F&& f) -> decltype(f()) {
 
 }  // namespace
 
-Result<NewInstance> detail::start_request(const HostCore& core, std::string_view name, InstanceId id,
-                                          Bytes input, std::uint32_t version) {
+Result<NewInstance> detail::start_request(const HostCore& core, std::string_view name,
+                                          InstanceId id, Bytes input, std::uint32_t version) {
   if (auto ok = check_accepting(core); !ok) return fail(ok.error());
   if (auto known = core.registry.orchestration(name, version); !known) return fail(known.error());
   if (auto ok = check_payload(core, "the input", input.size()); !ok) return fail(ok.error());
@@ -69,15 +68,18 @@ Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes pa
                 "event name '" + std::string(name) + "': names starting with '" +
                     std::string(kTopicEventPrefix) + "' are reserved for topic publications");
   }
-  return while_open(*core_, [&] { return core_->broker->raise_event(id, name, std::move(payload)); });
+  return while_open(*core_,
+                    [&] { return core_->broker->raise_event(id, name, std::move(payload)); });
 }
 
 Result<PublishReceipt> Client::publish(std::string topic, Bytes payload) {
-  return while_open(*core_, [&] { return core_->broker->publish(std::move(topic), std::move(payload)); });
+  return while_open(*core_,
+                    [&] { return core_->broker->publish(std::move(topic), std::move(payload)); });
 }
 
 Status Client::cancel(const InstanceId& id, std::string reason, bool terminate) {
-  return while_open(*core_, [&] { return core_->broker->cancel(id, std::move(reason), terminate); });
+  return while_open(*core_,
+                    [&] { return core_->broker->cancel(id, std::move(reason), terminate); });
 }
 
 Result<InstanceInfo> Client::status(const InstanceId& id) {

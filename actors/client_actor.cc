@@ -11,10 +11,10 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "duractor/pubsub/caf_errors.h"
 #include "duractor/actors/client.h"
-#include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/actors.h"
+#include "duractor/pubsub/caf_errors.h"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<duractor::Error>)
 

@@ -13,8 +13,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/actors.h"
 
 namespace duractor::detail {
 namespace {
@@ -27,7 +27,7 @@ struct DirectoryState {
     bool passivating = false;
     SteadyTime idle_since;
     std::optional<std::list<InstanceId>::iterator> idle;  // its place in idle_order
-    std::vector<caf::message> held;  // for an actor that is passivating
+    std::vector<caf::message> held;                       // for an actor that is passivating
   };
   std::shared_ptr<HostCore> core;
   std::unordered_map<InstanceId, Entry> entries;
@@ -164,12 +164,14 @@ caf::behavior directory_behavior(Self* self, std::shared_ptr<HostCore> core) {
     }
     forget(self, id);
   });
-  auto sweep_every =
-      std::max(std::chrono::milliseconds(10),
-               std::min(std::chrono::milliseconds(1000), self->state.core->options.passivate_after / 2));
+  auto sweep_every = std::max(
+      std::chrono::milliseconds(10),
+      std::min(std::chrono::milliseconds(1000), self->state.core->options.passivate_after / 2));
   self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
-      [=](wake_atom, const InstanceId& id) { route(self, id, caf::make_message(wake_atom::value)); },
+      [=](wake_atom, const InstanceId& id) {
+        route(self, id, caf::make_message(wake_atom::value));
+      },
       [=](deliver_atom, const InstanceId& id, MemoryMessage& m) {
         route(self, id, caf::make_message(deliver_atom::value, std::move(m)));
       },

@@ -9,12 +9,12 @@
 // turn's delivery durably (Store::count_turn_delivery; the commit resets it). The previous
 // process is taken to have delivered it once already, so a count of n means delivery n + 1.
 // A turn counted before, by a process that then died, is a suspect: suspects run one at a
-// time (HostCore's SuspectGate, shared with suspect activities), each counted only when its turn comes, so that when one
-// kills the process no bystander's count moves with it. Other inherited turns (the usual
-// recovery after a crash) are counted and run concurrently.
-// Past HostOptions::max_turn_deliveries the instance is failed as duractor::TurnPoisoned
-// from the store's records, without running its code (plan_turn_without_code). Turns of
-// messages this process saw arrive — nearly all of them — are not counted: no extra write.
+// time (HostCore's SuspectGate, shared with suspect activities), each counted only when its turn
+// comes, so that when one kills the process no bystander's count moves with it. Other inherited
+// turns (the usual recovery after a crash) are counted and run concurrently. Past
+// HostOptions::max_turn_deliveries the instance is failed as duractor::TurnPoisoned from the
+// store's records, without running its code (plan_turn_without_code). Turns of messages this
+// process saw arrive — nearly all of them — are not counted: no extra write.
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>

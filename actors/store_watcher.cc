@@ -17,8 +17,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/actors.h"
 
 namespace duractor::detail {
 namespace {

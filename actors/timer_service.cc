@@ -13,8 +13,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "duractor/actors/detail/actors.h"
 #include "duractor/actors/detail/actor_messages.h"
+#include "duractor/actors/detail/actors.h"
 
 namespace duractor::detail {
 namespace {
@@ -78,7 +78,8 @@ void tick(Self* self) {
   // Next check: when the earliest timer is due (in real time), at least once a second.
   auto wait = std::chrono::milliseconds(1000);
   if (!s.near.empty()) {
-    auto until = std::chrono::duration_cast<std::chrono::milliseconds>(s.near.begin()->first.first - now);
+    auto until =
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.near.begin()->first.first - now);
     wait = std::clamp(until, std::chrono::milliseconds(1), wait);
   }
   self->delayed_send(self, wait, tick_atom::value, ++s.generation);

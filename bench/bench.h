@@ -27,9 +27,9 @@ struct Figure {
 };
 
 struct Options {
-  double seconds = 2.0;       // measuring time per figure
-  bool quick = false;         // smaller sizes, for a run that fits in a minute
-  std::string dir = "/tmp";   // where stores are created (and removed)
+  double seconds = 2.0;      // measuring time per figure
+  bool quick = false;        // smaller sizes, for a run that fits in a minute
+  std::string dir = "/tmp";  // where stores are created (and removed)
 };
 
 class Report {

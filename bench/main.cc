@@ -5,9 +5,9 @@
 // threads or page cache state that an earlier workload left behind (memory figures in
 // particular); the child hands its figures back as JSON lines through a pipe.
 
-#include <CLI/CLI.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (list) {
-    for (const auto& w : workloads()) std::printf("%-24s %s\n", w.name.c_str(), w.description.c_str());
+    for (const auto& w : workloads())
+      std::printf("%-24s %s\n", w.name.c_str(), w.description.c_str());
     return 0;
   }
   Report report;

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <thread>
 
-#include "duractor/actors/client.h"
-#include "duractor/actors/host.h"
 #include "bench/bench.h"
 #include "bench/raw_lmdb.h"
 #include "bench/runtime_support.h"
+#include "duractor/actors/client.h"
+#include "duractor/actors/host.h"
 #include "duractor/pubsub/broker.h"
 
 namespace duractor::bench {
@@ -51,7 +51,9 @@ void until(Done done) {
   while (!done()) std::this_thread::sleep_for(10ms);
 }
 
-std::string id(const char* prefix, int i) { return prefix + std::to_string(i); }
+std::string id(const char* prefix, int i) {
+  return prefix + std::to_string(i);
+}
 
 // Delivers `rounds` publications to `n` subscribers. The baseline makes the same
 // deliveries one instance at a time: `rounds` times, an event raised at each of `n`
@@ -76,7 +78,8 @@ void fanout(const Options& o, Report& report) {
       auto receipt = client.publish("ticks", r + 1);
       check(receipt);
       if (receipt->delivered.size() != static_cast<std::size_t>(n)) {
-        throw std::runtime_error("publication reached " + std::to_string(receipt->delivered.size()));
+        throw std::runtime_error("publication reached " +
+                                 std::to_string(receipt->delivered.size()));
       }
     }
     publish_rate = static_cast<double>(rounds) * n / seconds_since(start);
@@ -158,8 +161,8 @@ void roundtrip(const Options& o, Report& report) {
   double floor_ms = 2e3 / raw_lmdb_commits_per_second(raw.path(), 4, 150, std::min(o.seconds, 1.0));
   report.add({"pubsub.roundtrip", "raise, resume, complete, notified: p50", quantile(ms, 0.5), "ms",
               floor_ms, "two synced raw LMDB commits"});
-  report.add({"pubsub.roundtrip", "raise, resume, complete, notified: p99", quantile(ms, 0.99), "ms",
-              floor_ms, "two synced raw LMDB commits"});
+  report.add({"pubsub.roundtrip", "raise, resume, complete, notified: p99", quantile(ms, 0.99),
+              "ms", floor_ms, "two synced raw LMDB commits"});
 }
 
 const Register kFanout{"pubsub.fanout", "publish to 10,000 subscribed instances (durable)", fanout};

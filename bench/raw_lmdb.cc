@@ -13,7 +13,8 @@ double raw_lmdb_commits_per_second(const std::string& dir, int puts, int value_b
                                    double seconds) {
   MDB_env* env = nullptr;
   auto check = [](int rc, const char* what) {
-    if (rc != 0) throw std::runtime_error(std::string("raw lmdb ") + what + ": " + mdb_strerror(rc));
+    if (rc != 0)
+      throw std::runtime_error(std::string("raw lmdb ") + what + ": " + mdb_strerror(rc));
   };
   check(mdb_env_create(&env), "create");
   check(mdb_env_set_mapsize(env, std::size_t{1} << 32), "mapsize");

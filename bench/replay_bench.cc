@@ -69,8 +69,8 @@ void replay_flat(const Options& o, Report& report) {
     double total = seconds(std::chrono::steady_clock::now() - start) / repeats;
     double per_event = total * 1e9 / static_cast<double>(history.size());
     if (base_ns == 0) base_ns = per_event;
-    report.add({w, "replay " + std::to_string(history.size()) + " events, total", total * 1e3,
-                "ms", std::nullopt, ""});
+    report.add({w, "replay " + std::to_string(history.size()) + " events, total", total * 1e3, "ms",
+                std::nullopt, ""});
     report.add({w, "replay " + std::to_string(history.size()) + " events, per event", per_event,
                 "ns/event", base_ns, "per event at 1,000"});
   }
@@ -98,10 +98,11 @@ void replay_incremental(const Options& o, Report& report) {
       TimePoint now = from_unix_ms(1'700'000'000'000);
       auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < kTimedTurns; ++i) {
-        auto turn = engine.run_turn({InboxEntry{++seq, now,
-                                                message::ActivityResult{1, pending, encode(std::int64_t{1}),
-                                                                        std::nullopt}}},
-                                    now);
+        auto turn = engine.run_turn(
+            {InboxEntry{
+                ++seq, now,
+                message::ActivityResult{1, pending, encode(std::int64_t{1}), std::nullopt}}},
+            now);
         if (!turn) throw std::runtime_error(turn.error().to_string());
         pending = std::get<action::ScheduleActivity>(turn->actions.at(0)).id;
       }
@@ -114,7 +115,8 @@ void replay_incremental(const Options& o, Report& report) {
   }
 }
 
-const Register kFlat{"replay.flat", "replay time per event at 1k, 10k and 100k events", replay_flat};
+const Register kFlat{"replay.flat", "replay time per event at 1k, 10k and 100k events",
+                     replay_flat};
 const Register kIncremental{"replay.incremental",
                             "one turn on a live coroutine at history length 100 vs 10,000",
                             replay_incremental};

@@ -14,10 +14,10 @@
 
 #include <spdlog/sinks/null_sink.h>
 
-#include "duractor/actors/client.h"
-#include "duractor/actors/host.h"
 #include "bench/bench.h"
 #include "bench/runtime_support.h"
+#include "duractor/actors/client.h"
+#include "duractor/actors/host.h"
 
 namespace duractor::bench {
 namespace {
@@ -160,7 +160,9 @@ void restart(const Options& o, Report& report) {
     lo.sync = false;
     auto store = LmdbStore::open(lo);
     check(store);
-    parallel(n, 32, [&](int i) { check((*store)->enqueue("w-" + std::to_string(i), message::Event{"go", encode(1)})); });
+    parallel(n, 32, [&](int i) {
+      check((*store)->enqueue("w-" + std::to_string(i), message::Event{"go", encode(1)}));
+    });
   }
   auto start = std::chrono::steady_clock::now();
   auto host = start_host(registry, host_options(dir.path()));

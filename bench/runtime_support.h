@@ -22,7 +22,8 @@ inline HostOptions host_options(const std::string& dir, std::size_t live_cap = 1
   o.lmdb.initial_map_size = std::uint64_t{1} << 30;
   o.activity_workers = 8;
   o.max_live_instances = live_cap;
-  o.logger = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+  o.logger =
+      std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
   return o;
 }
 

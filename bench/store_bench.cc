@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <cstdio>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -62,14 +62,16 @@ class Writer {
       auto inbox = store_.read_inbox(current_);
       if (!lock || !inbox || inbox->empty()) return done(false);
       lock_ = *lock;
-      t.events = {HistoryEvent{1, TimePoint{}, event::ExecutionStarted{"Bench", 1, payload_, {}, {}}}};
+      t.events = {
+          HistoryEvent{1, TimePoint{}, event::ExecutionStarted{"Bench", 1, payload_, {}, {}}}};
       t.consumed = {inbox->front().seq};
       t.update.status = InstanceStatus::kRunning;
       next_event_ = 2;
     } else {
-      t.events = {
-          HistoryEvent{next_event_, TimePoint{}, event::ActivityCompleted{next_event_ - 1, payload_}},
-          HistoryEvent{next_event_ + 1, TimePoint{}, event::ActivityScheduled{"Step", payload_, 1}}};
+      t.events = {HistoryEvent{next_event_, TimePoint{},
+                               event::ActivityCompleted{next_event_ - 1, payload_}},
+                  HistoryEvent{next_event_ + 1, TimePoint{},
+                               event::ActivityScheduled{"Step", payload_, 1}}};
       t.work = {NewWorkItem{next_event_ + 1, "Step", payload_, 1}};
       if (previous_work_ != 0) t.finished_work = {previous_work_};
       next_event_ += 2;
@@ -78,7 +80,8 @@ class Writer {
     t.execution = 1;
     bool last = turns_per_instance_ != 0 && turn_ == turns_per_instance_;
     if (last) {
-      t.events.push_back(HistoryEvent{next_event_, TimePoint{}, event::ExecutionCompleted{payload_}});
+      t.events.push_back(
+          HistoryEvent{next_event_, TimePoint{}, event::ExecutionCompleted{payload_}});
       t.update.status = InstanceStatus::kCompleted;
       t.update.output = payload_;
     }

@@ -146,7 +146,8 @@ Checked<std::string> read_input(const std::string& path, const std::string& what
     text << std::cin.rdbuf();
   } else {
     std::ifstream file(path, std::ios::binary);
-    if (!file) return failure(kExitUsage, "cannot read " + what + " " + path + ": " + std::strerror(errno));
+    if (!file)
+      return failure(kExitUsage, "cannot read " + what + " " + path + ": " + std::strerror(errno));
     text << file.rdbuf();
   }
   return text.str();
@@ -172,7 +173,8 @@ Checked<Milliseconds> lock_timeout(const Options& o) {
   auto timeout = duration_flag("--lock-timeout", o.lock_timeout);
   if (!timeout) return std::unexpected(timeout.error());
   if (*timeout < kMinLockTimeout) {
-    return failure(kExitUsage, "--lock-timeout " + o.lock_timeout + " is too short: a write needs at least " +
+    return failure(kExitUsage, "--lock-timeout " + o.lock_timeout +
+                                   " is too short: a write needs at least " +
                                    format_duration(kMinLockTimeout) + " to take the writer lock");
   }
   return *timeout;
@@ -251,7 +253,8 @@ Checked<int> show(Context& c) {
   Table fields({"Instance", info->id});
   fields.add({"Orchestration", info->name + " v" + std::to_string(info->version)});
   fields.add({"Status", std::string(to_string(info->status))});
-  if (!info->custom_status.empty()) fields.add({"Custom status", cut(info->custom_status, c.width())});
+  if (!info->custom_status.empty())
+    fields.add({"Custom status", cut(info->custom_status, c.width())});
   fields.add({"Created", time_and_age(info->created_at, c.now)});
   fields.add({"Updated", time_and_age(info->updated_at, c.now)});
   if (info->completed_at) fields.add({"Completed", time_and_age(*info->completed_at, c.now)});
@@ -273,7 +276,8 @@ Checked<int> show(Context& c) {
     for (const auto& t : *topics) joined += (joined.empty() ? "" : ", ") + t;
     fields.add({"Topics", joined});
   }
-  std::string waiting = inbox->empty() ? "empty" : plural(inbox->size(), "message", "messages") + ":";
+  std::string waiting =
+      inbox->empty() ? "empty" : plural(inbox->size(), "message", "messages") + ":";
   for (const auto& m : *inbox) {
     waiting += " " + std::string(to_string(kind_of(m.message)));
     if (const auto* e = std::get_if<message::Event>(&m.message)) waiting += " '" + e->name + "'";
@@ -348,7 +352,8 @@ Checked<int> history(Context& c) {
 
 Checked<int> raise(Context& c) {
   if (!c.o.payload.empty() && !c.o.payload_file.empty()) {
-    return failure(kExitUsage, "give the payload either as an argument or with --payload-file, not both");
+    return failure(kExitUsage,
+                   "give the payload either as an argument or with --payload-file, not both");
   }
   std::string text = c.o.payload;
   std::string what = "the payload";
@@ -394,10 +399,8 @@ Checked<int> cancel(Context& c) {
   });
   if (!seq) return std::unexpected(seq.error());
   if (c.o.json) {
-    c.print(Json{{"instance", c.o.id},
-                 {"reason", c.o.reason},
-                 {"terminate", c.o.terminate},
-                 {"seq", *seq}});
+    c.print(Json{
+        {"instance", c.o.id}, {"reason", c.o.reason}, {"terminate", c.o.terminate}, {"seq", *seq}});
   } else {
     c.out << (c.o.terminate ? "termination" : "cancellation") << " of " << c.o.id
           << " requested (inbox seq " << *seq << ")\n";
@@ -437,8 +440,8 @@ Checked<int> remove(Context& c) {
   }
   c.out << "deleted " << c.o.id;
   if (summary->deleted.size() > 1) {
-    c.out << " and " << plural(summary->deleted.size() - 1, "sub-orchestration", "sub-orchestrations")
-          << " (";
+    c.out << " and "
+          << plural(summary->deleted.size() - 1, "sub-orchestration", "sub-orchestrations") << " (";
     for (std::size_t i = 1; i < summary->deleted.size(); ++i) {
       c.out << (i > 1 ? ", " : "") << summary->deleted[i];
     }
@@ -472,8 +475,9 @@ Checked<int> purge(Context& c) {
   auto query = make_query(c, &filtered);
   if (!query) return std::unexpected(query.error());
   if (!filtered) {
-    return failure(kExitUsage, "purge needs a filter: --status, --name, --older-than, "
-                               "--newer-than or --parent");
+    return failure(kExitUsage,
+                   "purge needs a filter: --status, --name, --older-than, "
+                   "--newer-than or --parent");
   }
   if (query->statuses.empty()) {
     query->statuses = {InstanceStatus::kCompleted, InstanceStatus::kFailed,
@@ -564,8 +568,8 @@ Checked<int> purge(Context& c) {
     c.out << "would delete " << plural(matched.size() - refused.size(), "instance", "instances")
           << (c.o.no_cascade ? "" : " (and their sub-orchestrations)");
     for (const auto& id : matched) {
-      bool skipped = std::any_of(refused.begin(), refused.end(),
-                                 [&](const auto& r) { return r.first == id; });
+      bool skipped =
+          std::any_of(refused.begin(), refused.end(), [&](const auto& r) { return r.first == id; });
       if (!skipped) c.out << "\n  " << id;
     }
     c.out << '\n';
@@ -622,13 +626,13 @@ Checked<int> queues(Context& c) {
       activity_json.push_back(
           Json{{"activity", name}, {"items", a.items}, {"oldest", iso_time(a.oldest)}});
     }
-    c.print(Json{
-        {"inbox", {{"instances", depths->size()}, {"messages", messages}, {"top", top_json}}},
-        {"work", {{"items", work->size()}, {"activities", activity_json}}},
-        {"timers",
-         {{"timers", timers->size()},
-          {"due", due},
-          {"earliest", timers->empty() ? Json() : timer_json(timers->front())}}}});
+    c.print(
+        Json{{"inbox", {{"instances", depths->size()}, {"messages", messages}, {"top", top_json}}},
+             {"work", {{"items", work->size()}, {"activities", activity_json}}},
+             {"timers",
+              {{"timers", timers->size()},
+               {"due", due},
+               {"earliest", timers->empty() ? Json() : timer_json(timers->front())}}}});
     return kExitOk;
   }
   c.out << "Inboxes: " << plural(messages, "message", "messages") << " in "
@@ -693,8 +697,9 @@ Checked<int> stats(Context& c) {
   }
   char percent[16];
   std::snprintf(percent, sizeof percent, "%.1f%%",
-                s->map_size == 0 ? 0.0 : 100.0 * static_cast<double>(s->used_bytes) /
-                                             static_cast<double>(s->map_size));
+                s->map_size == 0 ? 0.0
+                                 : 100.0 * static_cast<double>(s->used_bytes) /
+                                       static_cast<double>(s->map_size));
   Table table({"Store", s->path});
   table.add({"File size", format_bytes(s->file_bytes) + " (data.mdb)"});
   table.add({"Map size", format_bytes(s->map_size)});
@@ -802,8 +807,8 @@ Checked<int> import_instance(Context& c) {
   if (c.o.json) {
     c.print(Json{{"instance", id}, {"from", original}, {"events", *events}});
   } else {
-    c.out << "imported " << original << (id == original ? "" : " as " + id) << " into "
-          << c.o.store << ": " << plural(*events, "history event", "history events") << '\n';
+    c.out << "imported " << original << (id == original ? "" : " as " + id) << " into " << c.o.store
+          << ": " << plural(*events, "history event", "history events") << '\n';
   }
   return kExitOk;
 }
@@ -811,12 +816,14 @@ Checked<int> import_instance(Context& c) {
 // ---- the command line ----
 
 void add_filters(CLI::App* command, Options& o) {
-  command->add_option("--status", o.statuses,
-                      "only these statuses (pending, running, completed, failed, cancelled); "
-                      "repeat or separate with commas")
+  command
+      ->add_option("--status", o.statuses,
+                   "only these statuses (pending, running, completed, failed, cancelled); "
+                   "repeat or separate with commas")
       ->delimiter(',');
   command->add_option("--name", o.name, "only this orchestration");
-  command->add_option("--older-than", o.older_than, "only instances created longer ago (30s, 10m, 2h, 7d)");
+  command->add_option("--older-than", o.older_than,
+                      "only instances created longer ago (30s, 10m, 2h, 7d)");
   command->add_option("--newer-than", o.newer_than, "only instances created more recently");
   command->add_option("--parent", o.parent, "only sub-orchestrations of this instance");
 }
@@ -849,13 +856,15 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   list_cmd->add_option("--after", o.after, "start after this id (the previous page's last)");
   list_cmd->callback([&] { command = list; });
 
-  auto* show_cmd = app.add_subcommand("show", "an instance: status, executions, input, output or failure, inbox");
+  auto* show_cmd = app.add_subcommand(
+      "show", "an instance: status, executions, input, output or failure, inbox");
   add_id(show_cmd, o);
   show_cmd->callback([&] { command = show; });
 
   auto* history_cmd = app.add_subcommand("history", "an instance's history, as a table or JSON");
   add_id(history_cmd, o);
-  auto* execution_flag = history_cmd->add_option("--execution", o.execution, "this execution (default: the latest)");
+  auto* execution_flag =
+      history_cmd->add_option("--execution", o.execution, "this execution (default: the latest)");
   history_cmd->add_flag("--all", o.all_executions, "every execution")->excludes(execution_flag);
   history_cmd->callback([&] { command = history; });
 
@@ -863,30 +872,38 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add_id(raise_cmd, o);
   raise_cmd->add_option("event", o.event, "the event name")->required();
   raise_cmd->add_option("payload", o.payload, "the payload as JSON (default: null)");
-  raise_cmd->add_option("--payload-file", o.payload_file, "read the payload's JSON from a file (- for stdin)");
+  raise_cmd->add_option("--payload-file", o.payload_file,
+                        "read the payload's JSON from a file (- for stdin)");
   raise_cmd->callback([&] { command = raise; });
 
-  auto* cancel_cmd = app.add_subcommand("cancel", "ask an instance to stop (cooperatively, or at once with --terminate)");
+  auto* cancel_cmd = app.add_subcommand(
+      "cancel", "ask an instance to stop (cooperatively, or at once with --terminate)");
   add_id(cancel_cmd, o);
   cancel_cmd->add_option("--reason", o.reason, "why")->capture_default_str();
-  cancel_cmd->add_flag("--terminate", o.terminate, "end it at once, without letting its code compensate");
+  cancel_cmd->add_flag("--terminate", o.terminate,
+                       "end it at once, without letting its code compensate");
   cancel_cmd->callback([&] { command = cancel; });
 
   auto* delete_cmd = app.add_subcommand("delete", "delete an instance and its sub-orchestrations");
   add_id(delete_cmd, o);
-  delete_cmd->add_flag("--force", o.force, "also when it (or a sub-orchestration) has not finished");
+  delete_cmd->add_flag("--force", o.force,
+                       "also when it (or a sub-orchestration) has not finished");
   delete_cmd->add_flag("--no-cascade", o.no_cascade, "keep its sub-orchestrations");
   delete_cmd->callback([&] { command = remove; });
 
-  auto* purge_cmd = app.add_subcommand("purge", "delete the instances a filter matches (finished ones, unless --status says otherwise)");
+  auto* purge_cmd = app.add_subcommand(
+      "purge",
+      "delete the instances a filter matches (finished ones, unless --status says otherwise)");
   add_filters(purge_cmd, o);
   purge_cmd->add_flag("--force", o.force, "also those that have not finished");
   purge_cmd->add_flag("--no-cascade", o.no_cascade, "keep their sub-orchestrations");
   purge_cmd->add_flag("--dry-run", o.dry_run, "only list what would be deleted");
   purge_cmd->callback([&] { command = purge; });
 
-  auto* queues_cmd = app.add_subcommand("queues", "queue depths: inbox messages, activity work items, timers");
-  queues_cmd->add_option("--top", o.top, "list this many of the fullest inboxes")->capture_default_str();
+  auto* queues_cmd =
+      app.add_subcommand("queues", "queue depths: inbox messages, activity work items, timers");
+  queues_cmd->add_option("--top", o.top, "list this many of the fullest inboxes")
+      ->capture_default_str();
   queues_cmd->callback([&] { command = queues; });
 
   auto* stats_cmd = app.add_subcommand("stats", "store statistics: size, map use, counts");

@@ -26,13 +26,20 @@ Result<Milliseconds> parse_duration(std::string_view text) {
     }
     auto unit = text.substr(digits, unit_end - digits);
     std::int64_t scale = 0;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit == "d") scale = 86'400'000;
-    else if (unit == "w") scale = 7 * 86'400'000LL;
-    else return bad();
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else if (unit == "d")
+      scale = 86'400'000;
+    else if (unit == "w")
+      scale = 7 * 86'400'000LL;
+    else
+      return bad();
     total += number * scale;
     i = unit_end;
   }
@@ -45,7 +52,8 @@ std::string format_duration(Milliseconds d) {
     std::int64_t ms;
     const char* name;
   };
-  static constexpr Unit kUnits[] = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
+  static constexpr Unit kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
   std::int64_t left = d.count();
   if (left < 1000) return std::to_string(left) + "ms";
   std::string out;

@@ -30,7 +30,9 @@ void replace_binaries(Json& value) {
   }
 }
 
-Json optional_time(const std::optional<TimePoint>& t) { return t ? Json(iso_time(*t)) : Json(); }
+Json optional_time(const std::optional<TimePoint>& t) {
+  return t ? Json(iso_time(*t)) : Json();
+}
 
 Json parent_json(const std::optional<ParentLink>& parent) {
   if (!parent) return Json();
@@ -45,7 +47,8 @@ Json optional_failure(const std::optional<FailureDetails>& failure) {
 
 Json carried_json(const std::vector<CarriedEvent>& carried) {
   Json out = Json::array();
-  for (const auto& c : carried) out.push_back(Json{{"name", c.name}, {"payload", payload_json(c.payload)}});
+  for (const auto& c : carried)
+    out.push_back(Json{{"name", c.name}, {"payload", payload_json(c.payload)}});
   return out;
 }
 
@@ -123,7 +126,9 @@ struct EventFields {
     j["input"] = payload_json(e.input);
     j["version"] = e.version;
   }
-  void operator()(const event::ExecutionCompleted& e) const { j["output"] = payload_json(e.output); }
+  void operator()(const event::ExecutionCompleted& e) const {
+    j["output"] = payload_json(e.output);
+  }
   void operator()(const event::ExecutionFailed& e) const { j["failure"] = failure_json(e.failure); }
   void operator()(const event::ExecutionCancelled& e) const { j["reason"] = e.reason; }
   void operator()(const event::CustomStatusSet& e) const { j["status"] = e.status; }

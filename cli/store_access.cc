@@ -12,11 +12,18 @@ namespace duractor::cli {
 std::unexpected<Failure> failure(const Error& error) {
   int code = kExitFailed;
   switch (error.code) {
-    case ErrorCode::kNotFound: code = kExitNotFound; break;
-    case ErrorCode::kInvalidArgument: code = kExitUsage; break;
+    case ErrorCode::kNotFound:
+      code = kExitNotFound;
+      break;
+    case ErrorCode::kInvalidArgument:
+      code = kExitUsage;
+      break;
     case ErrorCode::kFailedPrecondition:
-    case ErrorCode::kAlreadyExists: code = kExitRefused; break;
-    default: break;
+    case ErrorCode::kAlreadyExists:
+      code = kExitRefused;
+      break;
+    default:
+      break;
   }
   return std::unexpected(Failure{code, error.message});
 }
@@ -29,7 +36,7 @@ Status check_store_path(const std::string& path, bool create) {
     return fail(ErrorCode::kInvalidArgument,
                 "no store given: pass --store PATH or set DURACTOR_STORE");
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (create) return {};
     return fail(ErrorCode::kNotFound, "store " + path + " does not exist");
@@ -105,7 +112,9 @@ StoreWriter::~StoreWriter() {
   abandoned_stores->push_back(store_.release());
 }
 
-void StoreWriter::arm() { gate_->state = Gate::kWaiting; }
+void StoreWriter::arm() {
+  gate_->state = Gate::kWaiting;
+}
 
 bool StoreWriter::abandon() {
   int expected = Gate::kWaiting;
@@ -114,7 +123,8 @@ bool StoreWriter::abandon() {
 }
 
 Failure StoreWriter::locked() const {
-  return Failure{kExitLocked, "store " + path_ + " is locked for writing by another process (waited " +
+  return Failure{kExitLocked, "store " + path_ +
+                                  " is locked for writing by another process (waited " +
                                   format_duration(lock_timeout_) +
                                   " for its writer lock; see --lock-timeout); nothing was written"};
 }

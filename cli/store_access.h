@@ -79,7 +79,9 @@ class StoreWriter {
   struct Gate;
   StoreWriter(std::string path, Milliseconds lock_timeout, std::shared_ptr<Gate> gate,
               std::unique_ptr<LmdbStore> store)
-      : path_(std::move(path)), lock_timeout_(lock_timeout), gate_(std::move(gate)),
+      : path_(std::move(path)),
+        lock_timeout_(lock_timeout),
+        gate_(std::move(gate)),
         store_(std::move(store)) {}
   // Arms the gate before writes are started.
   void arm();

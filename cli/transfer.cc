@@ -102,7 +102,8 @@ Json export_document(const InstanceImage& image, const std::string& source, Time
   }
   doc["executions"] = std::move(executions);
   Json inbox = Json::array(), work = Json::array(), timers = Json::array();
-  for (const auto& m : image.inbox) inbox.push_back(with_record(message_json(m), encode_message(m)));
+  for (const auto& m : image.inbox)
+    inbox.push_back(with_record(message_json(m), encode_message(m)));
   for (const auto& w : image.work) work.push_back(with_record(work_json(w), encode_work_item(w)));
   for (const auto& t : image.timers) timers.push_back(with_record(timer_json(t), encode_timer(t)));
   doc["inbox"] = std::move(inbox);
@@ -116,17 +117,17 @@ Result<InstanceImage> read_export_document(const Json& document) {
   if (!document.is_object()) return bad("document", "expected a JSON object");
   auto format = document.find("format");
   if (format == document.end() || *format != Json(std::string(kExportFormat))) {
-    return bad("format", "expected \"" + std::string(kExportFormat) +
-                             "\" (not a duractor export file?)");
+    return bad("format",
+               "expected \"" + std::string(kExportFormat) + "\" (not a duractor export file?)");
   }
   auto version = document.find("version");
   if (version == document.end() || !version->is_number_integer()) {
     return bad("version", "missing or not an integer");
   }
   if (version->get<int>() > kExportVersion) {
-    return fail(ErrorCode::kInvalidArgument,
-                "version: the file has version " + version->dump() +
-                    ", newer than this duractor reads (" + std::to_string(kExportVersion) + ")");
+    return fail(ErrorCode::kInvalidArgument, "version: the file has version " + version->dump() +
+                                                 ", newer than this duractor reads (" +
+                                                 std::to_string(kExportVersion) + ")");
   }
   InstanceImage image;
   auto instance = document.find("instance");
@@ -134,8 +135,9 @@ Result<InstanceImage> read_export_document(const Json& document) {
   auto info = read_record<InstanceInfo>(*instance, "instance", decode_instance);
   if (!info) return fail(info.error());
   if (auto it = instance->find("id"); it != instance->end() && *it != Json(info->id)) {
-    return bad("instance.id", "is " + it->dump() + " but the record holds \"" + info->id +
-                                  "\" (the record decides: to import under another id, use --as, not an edit)");
+    return bad("instance.id",
+               "is " + it->dump() + " but the record holds \"" + info->id +
+                   "\" (the record decides: to import under another id, use --as, not an edit)");
   }
   image.info = std::move(*info);
 

@@ -8,9 +8,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "duractor/pubsub/caf_errors.h"
 #include "duractor/pubsub/broker_protocol.h"
-
+#include "duractor/pubsub/caf_errors.h"
 
 namespace duractor {
 
@@ -47,8 +46,9 @@ void Broker::raise_event_async(const InstanceId& instance, std::string_view name
 
 Status Broker::raise_event(const InstanceId& instance, std::string_view name, Bytes payload) {
   auto r = wait_for_callback<bool>([&](auto done) {
-    raise_event_async(instance, name, std::move(payload),
-                      [done](Status s) { done(s ? Result<bool>(true) : std::unexpected(s.error())); });
+    raise_event_async(instance, name, std::move(payload), [done](Status s) {
+      done(s ? Result<bool>(true) : std::unexpected(s.error()));
+    });
   });
   if (!r) return fail(r.error());
   return {};
@@ -99,7 +99,8 @@ namespace {
 using answer_atom = caf::atom_constant<caf::atom("danswer")>;
 
 // The broker's interface plus the answers that come back from the store's writer thread.
-using BrokerActorImpl = BrokerActor::extend<caf::reacts_to<answer_atom, std::uint64_t, caf::message>>;
+using BrokerActorImpl =
+    BrokerActor::extend<caf::reacts_to<answer_atom, std::uint64_t, caf::message>>;
 
 struct BrokerState {
   Broker* broker = nullptr;
@@ -127,9 +128,9 @@ std::uint64_t park(Self self, Promise& promise) {
 template <class Value>
 auto answer_with(caf::actor me, std::uint64_t token, Value value) {
   return [me = std::move(me), token, value = std::move(value)](Status s) {
-    caf::anon_send(me, answer_atom::value, token,
-                   s ? caf::make_message(ok_atom::value, value)
-                     : caf::make_message(to_caf_error(s.error())));
+    caf::anon_send(
+        me, answer_atom::value, token,
+        s ? caf::make_message(ok_atom::value, value) : caf::make_message(to_caf_error(s.error())));
   };
 }
 
@@ -158,10 +159,10 @@ BrokerActorImpl::behavior_type broker_behavior(Self self, Broker* broker) {
         auto promise = self->make_response_promise<ok_atom, std::uint64_t>();
         auto token = park(self, promise);
         self->state.broker->publish_async(topic, payload, [me, token](Result<PublishReceipt> r) {
-          caf::anon_send(me, answer_atom::value, token,
-                         r ? caf::make_message(ok_atom::value,
-                                               static_cast<std::uint64_t>(r->delivered.size()))
-                           : caf::make_message(to_caf_error(r.error())));
+          caf::anon_send(
+              me, answer_atom::value, token,
+              r ? caf::make_message(ok_atom::value, static_cast<std::uint64_t>(r->delivered.size()))
+                : caf::make_message(to_caf_error(r.error())));
         });
         return promise;
       },
@@ -177,8 +178,7 @@ BrokerActorImpl::behavior_type broker_behavior(Self self, Broker* broker) {
           promise.deliver(std::move(answer));
         }
       },
-      [=](subscribe_atom,
-          const LifecycleFilter& filter) -> caf::result<ok_atom, std::uint64_t> {
+      [=](subscribe_atom, const LifecycleFilter& filter) -> caf::result<ok_atom, std::uint64_t> {
         auto subscriber = caf::actor_cast<caf::actor>(self->current_sender());
         if (!subscriber) {
           return to_caf_error(

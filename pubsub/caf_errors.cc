@@ -10,10 +10,9 @@ constexpr caf::atom_value kCategory = caf::atom("duractor");
 }
 
 caf::error to_caf_error(const Error& error) {
-  return caf::error(static_cast<std::uint8_t>(static_cast<std::uint8_t>(error.code) + 1),
-                    kCategory,
-                    caf::make_message(error.message, static_cast<std::uint8_t>(error.category),
-                                      error.retryable));
+  return caf::error(
+      static_cast<std::uint8_t>(static_cast<std::uint8_t>(error.code) + 1), kCategory,
+      caf::make_message(error.message, static_cast<std::uint8_t>(error.category), error.retryable));
 }
 
 Error from_caf_error(const caf::error& error) {
@@ -36,8 +35,8 @@ Error from_caf_error(const caf::error& error) {
   if (error == caf::sec::request_timeout) {
     return Error::make(ErrorCode::kTimeout, "the runtime did not answer in time");
   }
-  return Error::make(ErrorCode::kInternal, "actor system error (code " +
-                                               std::to_string(error.code()) + ")");
+  return Error::make(ErrorCode::kInternal,
+                     "actor system error (code " + std::to_string(error.code()) + ")");
 }
 
 }  // namespace duractor

@@ -7,16 +7,20 @@
 
 #include "duractor/pubsub/broker_protocol.h"
 
-
 namespace duractor {
 
 std::string_view to_string(LifecycleKind kind) {
   switch (kind) {
-    case LifecycleKind::kStarted: return "started";
-    case LifecycleKind::kCompleted: return "completed";
-    case LifecycleKind::kFailed: return "failed";
-    case LifecycleKind::kCancelled: return "cancelled";
-    case LifecycleKind::kCustomStatus: return "custom status";
+    case LifecycleKind::kStarted:
+      return "started";
+    case LifecycleKind::kCompleted:
+      return "completed";
+    case LifecycleKind::kFailed:
+      return "failed";
+    case LifecycleKind::kCancelled:
+      return "cancelled";
+    case LifecycleKind::kCustomStatus:
+      return "custom status";
   }
   return "unknown";
 }
@@ -31,9 +35,15 @@ bool LifecycleFilter::matches(const LifecycleEvent& e) const {
 LifecycleSubscription::LifecycleSubscription(LifecycleHub* hub, std::uint64_t id,
                                              LifecycleFilter filter, LifecycleOptions options,
                                              std::function<void(const LifecycleEvent&)> deliver)
-    : hub_(hub), id_(id), filter_(std::move(filter)), options_(options), deliver_(std::move(deliver)) {}
+    : hub_(hub),
+      id_(id),
+      filter_(std::move(filter)),
+      options_(options),
+      deliver_(std::move(deliver)) {}
 
-LifecycleSubscription::~LifecycleSubscription() { unsubscribe(); }
+LifecycleSubscription::~LifecycleSubscription() {
+  unsubscribe();
+}
 
 void LifecycleSubscription::unsubscribe() {
   if (hub_ != nullptr) {

@@ -86,7 +86,8 @@ class LifecycleSubscription {
  private:
   friend class LifecycleHub;
   LifecycleSubscription(LifecycleHub* hub, std::uint64_t id, LifecycleFilter filter,
-                        LifecycleOptions options, std::function<void(const LifecycleEvent&)> deliver);
+                        LifecycleOptions options,
+                        std::function<void(const LifecycleEvent&)> deliver);
   void offer(const LifecycleEvent& event, ContextLogger& log);
   void run();
   void stop();
@@ -116,9 +117,9 @@ class LifecycleHub {
 
   // Calls `callback` for each matching notification, in order, on the subscription's own
   // thread (it may block: only this subscriber waits).
-  std::shared_ptr<LifecycleSubscription> subscribe(LifecycleFilter filter,
-                                                   std::function<void(const LifecycleEvent&)> callback,
-                                                   LifecycleOptions options = {});
+  std::shared_ptr<LifecycleSubscription> subscribe(
+      LifecycleFilter filter, std::function<void(const LifecycleEvent&)> callback,
+      LifecycleOptions options = {});
   // Sends each matching notification to `actor` (see above).
   std::shared_ptr<LifecycleSubscription> subscribe(LifecycleFilter filter, caf::actor actor,
                                                    LifecycleOptions options = {});

@@ -6,7 +6,9 @@ namespace duractor {
 
 CancellationToken::CancellationToken() : state_(std::make_shared<State>()) {}
 
-bool CancellationToken::cancelled() const { return state_->cancelled.load(); }
+bool CancellationToken::cancelled() const {
+  return state_->cancelled.load();
+}
 
 std::string CancellationToken::reason() const {
   std::lock_guard lock(state_->mutex);

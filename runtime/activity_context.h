@@ -63,11 +63,10 @@ class ActivityContext {
   ActivityContext(ActivityInfo info, CancellationToken token, ContextLogger logger)
       : info_(std::move(info)), token_(std::move(token)), logger_(std::move(logger)) {}
   explicit ActivityContext(ActivityInfo info)
-      : ActivityContext(info, CancellationToken(),
-                        ContextLogger(nullptr, info.instance + "/" +
-                                                   std::to_string(info.execution) + " " +
-                                                   info.name + "#" +
-                                                   std::to_string(info.scheduled_id))) {}
+      : ActivityContext(
+            info, CancellationToken(),
+            ContextLogger(nullptr, info.instance + "/" + std::to_string(info.execution) + " " +
+                                       info.name + "#" + std::to_string(info.scheduled_id))) {}
 
   const InstanceId& instance_id() const { return info_.instance; }
   ExecutionId execution_id() const { return info_.execution; }

@@ -4,34 +4,56 @@ namespace duractor {
 
 std::string_view to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kAlreadyExists: return "already exists";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kBusy: return "busy";
-    case ErrorCode::kFailedPrecondition: return "failed precondition";
-    case ErrorCode::kCorrupt: return "corrupt";
-    case ErrorCode::kIo: return "I/O error";
-    case ErrorCode::kStoreFull: return "store full";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kNondeterminism: return "nondeterminism";
-    case ErrorCode::kNotRegistered: return "not registered";
-    case ErrorCode::kPayloadMismatch: return "payload mismatch";
-    case ErrorCode::kLimitExceeded: return "limit exceeded";
-    case ErrorCode::kCancelled: return "cancelled";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kShutdown: return "shut down";
-    case ErrorCode::kApplicationFailure: return "application failure";
-    case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kInvalidArgument:
+      return "invalid argument";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kAlreadyExists:
+      return "already exists";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kBusy:
+      return "busy";
+    case ErrorCode::kFailedPrecondition:
+      return "failed precondition";
+    case ErrorCode::kCorrupt:
+      return "corrupt";
+    case ErrorCode::kIo:
+      return "I/O error";
+    case ErrorCode::kStoreFull:
+      return "store full";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kNondeterminism:
+      return "nondeterminism";
+    case ErrorCode::kNotRegistered:
+      return "not registered";
+    case ErrorCode::kPayloadMismatch:
+      return "payload mismatch";
+    case ErrorCode::kLimitExceeded:
+      return "limit exceeded";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kShutdown:
+      return "shut down";
+    case ErrorCode::kApplicationFailure:
+      return "application failure";
+    case ErrorCode::kInternal:
+      return "internal error";
   }
   return "unknown error";
 }
 
 std::string_view to_string(ErrorCategory category) {
   switch (category) {
-    case ErrorCategory::kApplication: return "application";
-    case ErrorCategory::kConfiguration: return "configuration";
-    case ErrorCategory::kInfrastructure: return "infrastructure";
+    case ErrorCategory::kApplication:
+      return "application";
+    case ErrorCategory::kConfiguration:
+      return "configuration";
+    case ErrorCategory::kInfrastructure:
+      return "infrastructure";
   }
   return "unknown";
 }

@@ -19,25 +19,25 @@ enum class ErrorCategory : std::uint8_t {
 };
 
 enum class ErrorCode : std::uint8_t {
-  kInvalidArgument,   // the caller passed something malformed (bad id, empty name, ...)
-  kNotFound,          // no such instance / execution / work item
-  kAlreadyExists,     // an instance with this id exists (and the start was not idempotent)
-  kConflict,          // the caller's view is stale: history moved on, lock or lease lost
-  kBusy,              // the resource is held by someone else right now; retry later
-  kFailedPrecondition,// the target is not in a state that allows this (a finished instance)
-  kCorrupt,           // a stored record or file is not what it should be
-  kIo,                // the operating system failed a read, write or sync
-  kStoreFull,         // the store reached its configured maximum size
-  kUnsupported,       // a newer on-disk format or store layout than this build reads
-  kNondeterminism,    // orchestration code diverged from its recorded history
-  kNotRegistered,     // no orchestration or activity registered under a name
-  kPayloadMismatch,   // a payload does not decode as the type the code expects
-  kLimitExceeded,     // a configured limit (history length, payload size) was hit
-  kCancelled,         // the operation or instance was cancelled
-  kTimeout,           // a deadline passed
-  kShutdown,          // the store or runtime is closing
-  kApplicationFailure,// user code failed; the message carries its details
-  kInternal,          // a bug in duractor
+  kInvalidArgument,     // the caller passed something malformed (bad id, empty name, ...)
+  kNotFound,            // no such instance / execution / work item
+  kAlreadyExists,       // an instance with this id exists (and the start was not idempotent)
+  kConflict,            // the caller's view is stale: history moved on, lock or lease lost
+  kBusy,                // the resource is held by someone else right now; retry later
+  kFailedPrecondition,  // the target is not in a state that allows this (a finished instance)
+  kCorrupt,             // a stored record or file is not what it should be
+  kIo,                  // the operating system failed a read, write or sync
+  kStoreFull,           // the store reached its configured maximum size
+  kUnsupported,         // a newer on-disk format or store layout than this build reads
+  kNondeterminism,      // orchestration code diverged from its recorded history
+  kNotRegistered,       // no orchestration or activity registered under a name
+  kPayloadMismatch,     // a payload does not decode as the type the code expects
+  kLimitExceeded,       // a configured limit (history length, payload size) was hit
+  kCancelled,           // the operation or instance was cancelled
+  kTimeout,             // a deadline passed
+  kShutdown,            // the store or runtime is closing
+  kApplicationFailure,  // user code failed; the message carries its details
+  kInternal,            // a bug in duractor
 };
 
 std::string_view to_string(ErrorCode code);
@@ -69,6 +69,8 @@ using Status = std::expected<void, Error>;
 inline std::unexpected<Error> fail(ErrorCode code, std::string message) {
   return std::unexpected(Error::make(code, std::move(message)));
 }
-inline std::unexpected<Error> fail(Error error) { return std::unexpected(std::move(error)); }
+inline std::unexpected<Error> fail(Error error) {
+  return std::unexpected(std::move(error));
+}
 
 }  // namespace duractor

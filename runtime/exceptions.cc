@@ -11,8 +11,8 @@ namespace {
 
 std::string demangle(const char* mangled) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                              std::free);
+  std::unique_ptr<char, void (*)(void*)> text(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   std::string name = status == 0 && text ? text.get() : mangled;
   // The standard library's inline namespaces are noise to a reader.
   for (const char* noise : {"__cxx11::", "__1::"}) {
@@ -60,7 +60,9 @@ ConfigurationError::ConfigurationError(ErrorCode code, std::string message)
                                            "duractor::ConfigurationError", message}),
       code_(code) {}
 
-std::string exception_type_name(const std::exception& e) { return demangle(typeid(e).name()); }
+std::string exception_type_name(const std::exception& e) {
+  return demangle(typeid(e).name());
+}
 
 FailureDetails failure_of(std::exception_ptr error) {
   try {

@@ -41,8 +41,8 @@ struct Orchestration {
   // Waits for the instance to finish and gives its output (see Client::wait_output).
   template <class Client>
   Result<std::conditional_t<std::is_void_v<Out>, Unit, Out>> wait(Client& client,
-                                                                   const InstanceId& id,
-                                                                   Milliseconds timeout) const {
+                                                                  const InstanceId& id,
+                                                                  Milliseconds timeout) const {
     return client.template wait_output<Out>(id, timeout);
   }
   // Starts and waits.

@@ -8,27 +8,48 @@ namespace duractor {
 
 std::string_view to_string(EventKind kind) {
   switch (kind) {
-    case EventKind::kExecutionStarted: return "ExecutionStarted";
-    case EventKind::kActivityScheduled: return "ActivityScheduled";
-    case EventKind::kActivityCompleted: return "ActivityCompleted";
-    case EventKind::kActivityFailed: return "ActivityFailed";
-    case EventKind::kActivityCancelRequested: return "ActivityCancelRequested";
-    case EventKind::kTimerCreated: return "TimerCreated";
-    case EventKind::kTimerFired: return "TimerFired";
-    case EventKind::kEventRaised: return "EventRaised";
-    case EventKind::kEventSent: return "EventSent";
-    case EventKind::kSubOrchestrationScheduled: return "SubOrchestrationScheduled";
-    case EventKind::kSubOrchestrationCompleted: return "SubOrchestrationCompleted";
-    case EventKind::kSubOrchestrationFailed: return "SubOrchestrationFailed";
-    case EventKind::kSubOrchestrationCancelRequested: return "SubOrchestrationCancelRequested";
-    case EventKind::kCancelRequested: return "CancelRequested";
-    case EventKind::kContinuedAsNew: return "ContinuedAsNew";
-    case EventKind::kExecutionCompleted: return "ExecutionCompleted";
-    case EventKind::kExecutionFailed: return "ExecutionFailed";
-    case EventKind::kExecutionCancelled: return "ExecutionCancelled";
-    case EventKind::kCustomStatusSet: return "CustomStatusSet";
-    case EventKind::kTopicSubscribed: return "TopicSubscribed";
-    case EventKind::kTopicUnsubscribed: return "TopicUnsubscribed";
+    case EventKind::kExecutionStarted:
+      return "ExecutionStarted";
+    case EventKind::kActivityScheduled:
+      return "ActivityScheduled";
+    case EventKind::kActivityCompleted:
+      return "ActivityCompleted";
+    case EventKind::kActivityFailed:
+      return "ActivityFailed";
+    case EventKind::kActivityCancelRequested:
+      return "ActivityCancelRequested";
+    case EventKind::kTimerCreated:
+      return "TimerCreated";
+    case EventKind::kTimerFired:
+      return "TimerFired";
+    case EventKind::kEventRaised:
+      return "EventRaised";
+    case EventKind::kEventSent:
+      return "EventSent";
+    case EventKind::kSubOrchestrationScheduled:
+      return "SubOrchestrationScheduled";
+    case EventKind::kSubOrchestrationCompleted:
+      return "SubOrchestrationCompleted";
+    case EventKind::kSubOrchestrationFailed:
+      return "SubOrchestrationFailed";
+    case EventKind::kSubOrchestrationCancelRequested:
+      return "SubOrchestrationCancelRequested";
+    case EventKind::kCancelRequested:
+      return "CancelRequested";
+    case EventKind::kContinuedAsNew:
+      return "ContinuedAsNew";
+    case EventKind::kExecutionCompleted:
+      return "ExecutionCompleted";
+    case EventKind::kExecutionFailed:
+      return "ExecutionFailed";
+    case EventKind::kExecutionCancelled:
+      return "ExecutionCancelled";
+    case EventKind::kCustomStatusSet:
+      return "CustomStatusSet";
+    case EventKind::kTopicSubscribed:
+      return "TopicSubscribed";
+    case EventKind::kTopicUnsubscribed:
+      return "TopicUnsubscribed";
   }
   return "UnknownEvent";
 }
@@ -37,7 +58,9 @@ EventKind HistoryEvent::kind() const {
   return std::visit([](const auto& e) { return std::decay_t<decltype(e)>::kKind; }, body);
 }
 
-std::string_view HistoryEvent::kind_name() const { return to_string(kind()); }
+std::string_view HistoryEvent::kind_name() const {
+  return to_string(kind());
+}
 
 std::optional<EventId> HistoryEvent::completes() const {
   return std::visit(
@@ -72,7 +95,8 @@ std::string failure_text(const FailureDetails& f) {
 
 struct Describer {
   std::string operator()(const event::ExecutionStarted& e) const {
-    std::string s = e.name + " v" + std::to_string(e.version) + " input=" + describe_payload(e.input);
+    std::string s =
+        e.name + " v" + std::to_string(e.version) + " input=" + describe_payload(e.input);
     if (e.parent) {
       s += " parent=" + e.parent->instance + "/" + std::to_string(e.parent->execution) + "#" +
            std::to_string(e.parent->scheduled_id);
@@ -131,12 +155,8 @@ struct Describer {
   std::string operator()(const event::ExecutionCompleted& e) const {
     return "output=" + describe_payload(e.output);
   }
-  std::string operator()(const event::ExecutionFailed& e) const {
-    return failure_text(e.failure);
-  }
-  std::string operator()(const event::ExecutionCancelled& e) const {
-    return "reason=" + e.reason;
-  }
+  std::string operator()(const event::ExecutionFailed& e) const { return failure_text(e.failure); }
+  std::string operator()(const event::ExecutionCancelled& e) const { return "reason=" + e.reason; }
   std::string operator()(const event::CustomStatusSet& e) const { return e.status; }
   std::string operator()(const event::TopicSubscribed& e) const { return e.topic; }
   std::string operator()(const event::TopicUnsubscribed& e) const { return e.topic; }

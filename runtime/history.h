@@ -91,10 +91,10 @@ struct ExecutionStarted {
   std::string name;
   std::uint32_t version = 0;
   Bytes input;
-  std::optional<ParentLink> parent;         // set for sub-orchestrations awaited by a parent
-  std::vector<CarriedEvent> carried_events; // unconsumed events from the previous execution
-  std::uint32_t rules = kFirstRules;        // kFirstRules..kCurrentRules, see above
-  std::string custom_status;                // the previous execution's last custom status
+  std::optional<ParentLink> parent;          // set for sub-orchestrations awaited by a parent
+  std::vector<CarriedEvent> carried_events;  // unconsumed events from the previous execution
+  std::uint32_t rules = kFirstRules;         // kFirstRules..kCurrentRules, see above
+  std::string custom_status;                 // the previous execution's last custom status
   bool operator==(const ExecutionStarted&) const = default;
 };
 

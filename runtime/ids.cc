@@ -11,20 +11,18 @@ namespace {
 Status validate_text(std::string_view text, std::string_view what, std::size_t max_bytes) {
   if (text.empty()) return fail(ErrorCode::kInvalidArgument, std::string(what) + " is empty");
   if (text.size() > max_bytes) {
-    return fail(ErrorCode::kInvalidArgument, std::string(what) + " is " +
-                                                 std::to_string(text.size()) +
-                                                 " bytes long; the limit is " +
-                                                 std::to_string(max_bytes));
+    return fail(ErrorCode::kInvalidArgument,
+                std::string(what) + " is " + std::to_string(text.size()) +
+                    " bytes long; the limit is " + std::to_string(max_bytes));
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c == 0x7f) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "0x%02x", c);
-      return fail(ErrorCode::kInvalidArgument, std::string(what) + " '" +
-                                                   std::string(text.substr(0, i)) +
-                                                   "...' contains control character " + hex +
-                                                   " at byte " + std::to_string(i));
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string(what) + " '" + std::string(text.substr(0, i)) +
+                      "...' contains control character " + hex + " at byte " + std::to_string(i));
     }
   }
   return {};

@@ -6,12 +6,18 @@ namespace duractor {
 
 std::string_view to_string(MessageKind kind) {
   switch (kind) {
-    case MessageKind::kStart: return "Start";
-    case MessageKind::kEvent: return "Event";
-    case MessageKind::kCancel: return "Cancel";
-    case MessageKind::kActivityResult: return "ActivityResult";
-    case MessageKind::kTimerFired: return "TimerFired";
-    case MessageKind::kChildResult: return "ChildResult";
+    case MessageKind::kStart:
+      return "Start";
+    case MessageKind::kEvent:
+      return "Event";
+    case MessageKind::kCancel:
+      return "Cancel";
+    case MessageKind::kActivityResult:
+      return "ActivityResult";
+    case MessageKind::kTimerFired:
+      return "TimerFired";
+    case MessageKind::kChildResult:
+      return "ChildResult";
   }
   return "UnknownMessage";
 }

@@ -81,9 +81,9 @@ struct ChildResult {
 
 }  // namespace message
 
-using InboxMessage = std::variant<message::Start, message::Event, message::Cancel,
-                                  message::ActivityResult, message::TimerFired,
-                                  message::ChildResult>;
+using InboxMessage =
+    std::variant<message::Start, message::Event, message::Cancel, message::ActivityResult,
+                 message::TimerFired, message::ChildResult>;
 
 // Publications on a topic reach each subscribed instance as an Event with this name; the
 // prefix is reserved (clients cannot raise events named "topic:...").

@@ -4,11 +4,16 @@ namespace duractor {
 
 std::string_view to_string(InstanceStatus status) {
   switch (status) {
-    case InstanceStatus::kPending: return "pending";
-    case InstanceStatus::kRunning: return "running";
-    case InstanceStatus::kCompleted: return "completed";
-    case InstanceStatus::kFailed: return "failed";
-    case InstanceStatus::kCancelled: return "cancelled";
+    case InstanceStatus::kPending:
+      return "pending";
+    case InstanceStatus::kRunning:
+      return "running";
+    case InstanceStatus::kCompleted:
+      return "completed";
+    case InstanceStatus::kFailed:
+      return "failed";
+    case InstanceStatus::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }

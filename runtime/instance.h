@@ -30,15 +30,15 @@ inline bool is_terminal(InstanceStatus s) {
 // What the store keeps about an instance.
 struct InstanceInfo {
   InstanceId id;
-  std::string name;            // orchestration name
-  std::uint32_t version = 0;   // orchestration version of the current execution
+  std::string name;           // orchestration name
+  std::uint32_t version = 0;  // orchestration version of the current execution
   InstanceStatus status = InstanceStatus::kPending;
-  ExecutionId execution = 0;   // the current (latest) execution; 0 before the first turn
+  ExecutionId execution = 0;  // the current (latest) execution; 0 before the first turn
   TimePoint created_at;
-  TimePoint updated_at;        // when any field above or below last changed
+  TimePoint updated_at;  // when any field above or below last changed
   std::optional<TimePoint> completed_at;
-  Bytes input;                 // input the instance was started with
-  Bytes output;                // set when completed
+  Bytes input;                            // input the instance was started with
+  Bytes output;                           // set when completed
   std::optional<FailureDetails> failure;  // set when failed (or cancelled: type Cancelled)
   std::string custom_status;
   std::optional<ParentLink> parent;

@@ -18,8 +18,8 @@ Result<msgpack::object_handle> unpack_exactly(std::string_view bytes) {
     msgpack::object_handle handle =
         msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
     if (offset != bytes.size()) {
-      return fail(ErrorCode::kCorrupt, std::to_string(bytes.size() - offset) +
-                                           " trailing bytes after the value");
+      return fail(ErrorCode::kCorrupt,
+                  std::to_string(bytes.size() - offset) + " trailing bytes after the value");
     }
     return handle;
   } catch (const msgpack::insufficient_bytes&) {

@@ -72,8 +72,8 @@ Result<T> decode(std::string_view bytes) {
   try {
     return handle->get().template as<T>();
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kPayloadMismatch, "payload does not decode as " +
-                                                 std::string(type_name<T>()) + ": " + e.what());
+    return fail(ErrorCode::kPayloadMismatch,
+                "payload does not decode as " + std::string(type_name<T>()) + ": " + e.what());
   }
 }
 

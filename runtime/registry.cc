@@ -25,8 +25,8 @@ Registry& Registry::add_orchestration(std::string name, std::uint32_t version,
   if (!function) throw std::invalid_argument("orchestration '" + name + "' has no function");
   auto& versions = orchestrations_[name];
   if (!versions.emplace(version, OrchestrationEntry{name, version, std::move(function)}).second) {
-    throw std::invalid_argument("orchestration '" + name + "' version " +
-                                std::to_string(version) + " is registered twice");
+    throw std::invalid_argument("orchestration '" + name + "' version " + std::to_string(version) +
+                                " is registered twice");
   }
   return *this;
 }

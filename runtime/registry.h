@@ -44,9 +44,8 @@ Task<Bytes> run_orchestration(F function, std::string name, OrchestrationContext
                               Bytes input) {
   auto decoded = decode<In>(input);
   if (!decoded) {
-    throw ConfigurationError(ErrorCode::kPayloadMismatch,
-                             "the input of orchestration '" + name + "': " +
-                                 decoded.error().message);
+    throw ConfigurationError(ErrorCode::kPayloadMismatch, "the input of orchestration '" + name +
+                                                              "': " + decoded.error().message);
   }
   if constexpr (std::is_void_v<Out>) {
     co_await function(ctx, std::move(*decoded));
@@ -71,21 +70,22 @@ class Registry {
   template <class In, class Out, class F>
   Registry& add(const Activity<In, Out>& activity, F function) {
     std::string name(activity.name);
-    return add_activity(name, [function = std::move(function), name](ActivityContext& ctx,
-                                                                     const Bytes& input) -> Bytes {
-      auto decoded = decode<In>(input);
-      if (!decoded) {
-        throw ConfigurationError(ErrorCode::kPayloadMismatch,
-                                 "the input of activity '" + name + "': " +
-                                     decoded.error().message);
-      }
-      if constexpr (std::is_void_v<Out>) {
-        function(ctx, std::move(*decoded));
-        return encode(Unit{});
-      } else {
-        return encode(static_cast<Out>(function(ctx, std::move(*decoded))));
-      }
-    });
+    return add_activity(
+        name,
+        [function = std::move(function), name](ActivityContext& ctx, const Bytes& input) -> Bytes {
+          auto decoded = decode<In>(input);
+          if (!decoded) {
+            throw ConfigurationError(
+                ErrorCode::kPayloadMismatch,
+                "the input of activity '" + name + "': " + decoded.error().message);
+          }
+          if constexpr (std::is_void_v<Out>) {
+            function(ctx, std::move(*decoded));
+            return encode(Unit{});
+          } else {
+            return encode(static_cast<Out>(function(ctx, std::move(*decoded))));
+          }
+        });
   }
 
   // Registers an orchestration version: `function(OrchestrationContext&, In) -> Task<Out>`.

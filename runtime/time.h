@@ -11,8 +11,12 @@ namespace duractor {
 using Milliseconds = std::chrono::milliseconds;
 using TimePoint = std::chrono::time_point<std::chrono::system_clock, Milliseconds>;
 
-inline std::int64_t to_unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint from_unix_ms(std::int64_t ms) { return TimePoint(Milliseconds(ms)); }
+inline std::int64_t to_unix_ms(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint from_unix_ms(std::int64_t ms) {
+  return TimePoint(Milliseconds(ms));
+}
 
 // A source of the current time. Thread-safe: now() may be called from any thread.
 class Clock {

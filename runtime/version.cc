@@ -6,6 +6,8 @@
 
 namespace duractor {
 
-const char* version() noexcept { return DURACTOR_VERSION; }
+const char* version() noexcept {
+  return DURACTOR_VERSION;
+}
 
 }  // namespace duractor

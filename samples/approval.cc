@@ -75,7 +75,9 @@ Task<std::string> expense(OrchestrationContext& ctx, Claim claim) {
 void wait_until_waiting(duractor::Client& client, const std::string& id) {
   for (;;) {
     auto info = samples::or_exit(client.status(id), "status");
-    if (info.custom_status == "waiting for a decision" || info.status != duractor::InstanceStatus::kRunning) return;
+    if (info.custom_status == "waiting for a decision" ||
+        info.status != duractor::InstanceStatus::kRunning)
+      return;
     std::this_thread::sleep_for(10ms);
   }
 }
@@ -88,21 +90,25 @@ int main(int argc, char** argv) {
   registry.add(Expense, expense);
 
   auto host = samples::or_exit(
-      duractor::Host::start(registry, samples::options(argc > 1 ? argv[1] : "duractor-approval-store")),
+      duractor::Host::start(registry,
+                            samples::options(argc > 1 ? argv[1] : "duractor-approval-store")),
       "start");
   auto client = host->client();
 
   // Claim 1: the manager approves within the deadline (24 hours).
-  samples::or_exit(Expense.start(client, "claim-1", Claim{"ada", 120, 24 * 3600 * 1000}), "start claim-1");
+  samples::or_exit(Expense.start(client, "claim-1", Claim{"ada", 120, 24 * 3600 * 1000}),
+                   "start claim-1");
   wait_until_waiting(client, "claim-1");
   auto raised = client.raise("claim-1", "Decision", Decision{true, "grace"});
   if (!raised && raised.error().code != duractor::ErrorCode::kFailedPrecondition) {
     samples::or_exit(raised, "raise");  // (kFailedPrecondition: decided on an earlier run)
   }
-  std::printf("claim-1: %s\n", samples::or_exit(Expense.wait(client, "claim-1", 30s), "claim-1").c_str());
+  std::printf("claim-1: %s\n",
+              samples::or_exit(Expense.wait(client, "claim-1", 30s), "claim-1").c_str());
 
   // Claim 2: nobody answers; the deadline (1 second) passes.
-  auto result = samples::or_exit(Expense.run(client, "claim-2", Claim{"linus", 80, 1000}, 30s), "claim-2");
+  auto result =
+      samples::or_exit(Expense.run(client, "claim-2", Claim{"linus", 80, 1000}, 30s), "claim-2");
   std::printf("claim-2: %s\n", result.c_str());
   return 0;
 }

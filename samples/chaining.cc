@@ -36,12 +36,13 @@ struct Reservation {
 
 const duractor::Activity<Order, Order> Validate{"Validate"};
 const duractor::Activity<Order, Reservation> Reserve{"Reserve"};
-const duractor::Activity<Reservation, std::string> Charge{"Charge"};  // -> payment id
+const duractor::Activity<Reservation, std::string> Charge{"Charge"};           // -> payment id
 const duractor::Activity<std::vector<std::string>, std::string> Ship{"Ship"};  // -> tracking
 const duractor::Orchestration<Order, std::string> Fulfil{"Fulfil", 1};
 
 Order validate(ActivityContext&, Order order) {
-  if (order.quantity <= 0) throw std::invalid_argument("order " + order.id + ": quantity must be positive");
+  if (order.quantity <= 0)
+    throw std::invalid_argument("order " + order.id + ": quantity must be positive");
   std::printf("  validated %s: %d x %s\n", order.id.c_str(), order.quantity, order.sku.c_str());
   return order;
 }
@@ -52,7 +53,8 @@ Reservation reserve(ActivityContext&, Order order) {
 }
 
 std::string charge(ActivityContext&, Reservation r) {
-  std::printf("  charged %d.%02d EUR for %s\n", r.total_cents / 100, r.total_cents % 100, r.order.c_str());
+  std::printf("  charged %d.%02d EUR for %s\n", r.total_cents / 100, r.total_cents % 100,
+              r.order.c_str());
   return "pay-" + r.order;
 }
 
@@ -85,7 +87,8 @@ int main(int argc, char** argv) {
   registry.add(Fulfil, fulfil);
 
   auto host = samples::or_exit(
-      duractor::Host::start(registry, samples::options(argc > 1 ? argv[1] : "duractor-chaining-store")),
+      duractor::Host::start(registry,
+                            samples::options(argc > 1 ? argv[1] : "duractor-chaining-store")),
       "start");
   auto client = host->client();
 

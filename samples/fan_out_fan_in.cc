@@ -23,7 +23,8 @@ using duractor::Task;
 
 const duractor::Activity<std::string, int> CountWords{"CountWords"};
 const duractor::Orchestration<std::vector<std::string>, int> WordCount{"WordCount", 1};
-const duractor::Orchestration<std::vector<std::string>, int> BatchedWordCount{"BatchedWordCount", 1};
+const duractor::Orchestration<std::vector<std::string>, int> BatchedWordCount{"BatchedWordCount",
+                                                                              1};
 
 int count_words(ActivityContext&, std::string text) {
   std::this_thread::sleep_for(50ms);  // the real work takes a while
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
   registry.add(BatchedWordCount, batched_word_count);
 
   auto host = samples::or_exit(
-      duractor::Host::start(registry, samples::options(argc > 1 ? argv[1] : "duractor-fan-out-store")),
+      duractor::Host::start(registry,
+                            samples::options(argc > 1 ? argv[1] : "duractor-fan-out-store")),
       "start");
   auto client = host->client();
 
@@ -81,13 +83,15 @@ int main(int argc, char** argv) {
   };
   auto start = std::chrono::steady_clock::now();
   int total = samples::or_exit(WordCount.run(client, "word-count-1", documents, 30s), "word count");
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
   std::printf("%zu documents, %d words (all at once, %lld ms)\n", documents.size(), total,
               static_cast<long long>(ms.count()));
 
   std::vector<std::string> many;
   for (int i = 0; i < 3; ++i) many.insert(many.end(), documents.begin(), documents.end());
-  total = samples::or_exit(BatchedWordCount.run(client, "word-count-2", many, 30s), "batched word count");
+  total = samples::or_exit(BatchedWordCount.run(client, "word-count-2", many, 30s),
+                           "batched word count");
   std::printf("%zu documents, %d words (in batches of 4)\n", many.size(), total);
   return 0;
 }

@@ -43,7 +43,9 @@ bool check_health(ActivityContext&, std::string) {
   int n = ++checks;
   return n < 4 || n > 7;
 }
-void alert(ActivityContext&, std::string message) { std::printf("  ALERT: %s\n", message.c_str()); }
+void alert(ActivityContext&, std::string message) {
+  std::printf("  ALERT: %s\n", message.c_str());
+}
 
 // One round per execution; returns the number of rounds when stopped.
 Task<int> monitor(OrchestrationContext& ctx, Watch watch) {
@@ -74,28 +76,33 @@ int main(int argc, char** argv) {
   registry.add(Monitor, monitor);
 
   auto host = samples::or_exit(
-      duractor::Host::start(registry, samples::options(argc > 1 ? argv[1] : "duractor-monitor-store")),
+      duractor::Host::start(registry,
+                            samples::options(argc > 1 ? argv[1] : "duractor-monitor-store")),
       "start");
   auto client = host->client();
 
-  samples::or_exit(Monitor.start(client, "monitor-shop", Watch{"https://shop.example/health", 100, 0, {}, false}),
+  samples::or_exit(Monitor.start(client, "monitor-shop",
+                                 Watch{"https://shop.example/health", 100, 0, {}, false}),
                    "start monitor");
   std::string last;
   for (int i = 0; i < 100; ++i) {  // about a second
     auto info = samples::or_exit(Monitor.status(client, "monitor-shop"), "status");
-    if (info.status != duractor::InstanceStatus::kPending && info.status != duractor::InstanceStatus::kRunning) break;
+    if (info.status != duractor::InstanceStatus::kPending &&
+        info.status != duractor::InstanceStatus::kRunning)
+      break;
     if (info.custom_status != last && !info.custom_status.empty()) {
       last = info.custom_status;
-      std::printf("monitor-shop execution %llu: %s\n", static_cast<unsigned long long>(info.execution),
-                  last.c_str());
+      std::printf("monitor-shop execution %llu: %s\n",
+                  static_cast<unsigned long long>(info.execution), last.c_str());
     }
     std::this_thread::sleep_for(10ms);
   }
   auto stopped = client.raise("monitor-shop", "Stop", std::string("maintenance window"));
-  if (!stopped && stopped.error().code != duractor::ErrorCode::kFailedPrecondition) samples::or_exit(stopped, "stop");
+  if (!stopped && stopped.error().code != duractor::ErrorCode::kFailedPrecondition)
+    samples::or_exit(stopped, "stop");
   int rounds = samples::or_exit(Monitor.wait(client, "monitor-shop", 30s), "monitor");
   auto history = samples::or_exit(client.history("monitor-shop", 0), "history");
-  std::printf("monitor-shop stopped after %d rounds; its current history has %zu events\n", rounds + 1,
-              history.size());
+  std::printf("monitor-shop stopped after %d rounds; its current history has %zu events\n",
+              rounds + 1, history.size());
   return 0;
 }

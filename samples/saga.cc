@@ -53,8 +53,12 @@ std::string rent_car(ActivityContext& ctx, Trip t) {
   std::printf("  car in %s rented for %s\n", t.city.c_str(), t.traveller.c_str());
   return "CAR-" + t.traveller;
 }
-void cancel_flight(ActivityContext&, std::string booking) { std::printf("  cancelled flight %s\n", booking.c_str()); }
-void cancel_hotel(ActivityContext&, std::string booking) { std::printf("  cancelled hotel %s\n", booking.c_str()); }
+void cancel_flight(ActivityContext&, std::string booking) {
+  std::printf("  cancelled flight %s\n", booking.c_str());
+}
+void cancel_hotel(ActivityContext&, std::string booking) {
+  std::printf("  cancelled hotel %s\n", booking.c_str());
+}
 
 Task<std::vector<std::string>> book_trip(OrchestrationContext& ctx, Trip trip) {
   // Each undo step, pushed once its step has succeeded; run in reverse on failure.
@@ -94,7 +98,8 @@ int main(int argc, char** argv) {
       "start");
   auto client = host->client();
 
-  auto ok = samples::or_exit(BookTrip.run(client, "trip-ada", Trip{"ada", "Lisbon", false}, 30s), "trip-ada");
+  auto ok = samples::or_exit(BookTrip.run(client, "trip-ada", Trip{"ada", "Lisbon", false}, 30s),
+                             "trip-ada");
   std::printf("trip-ada booked:");
   for (const auto& b : ok) std::printf(" %s", b.c_str());
   std::printf("\n");

@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
 
   // An activity worker takes the work item and completes it into the inbox.
   auto work = store.take_work(1, 30s);
-  if (!work || work->empty()) return die(work ? Error::make(ErrorCode::kInternal, "no work") : work.error());
+  if (!work || work->empty())
+    return die(work ? Error::make(ErrorCode::kInternal, "no work") : work.error());
   auto greeting = "Hello, " + *decode<std::string>(work->front().item.input) + "!";
   if (auto r = store.complete_work(work->front().lease,
                                    message::ActivityResult{0, 0, encode(greeting), std::nullopt});

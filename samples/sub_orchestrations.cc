@@ -25,14 +25,17 @@ const duractor::Activity<std::string, bool> Verify{"Verify"};
 const duractor::Activity<std::string, void> Announce{"Announce"};
 const duractor::Orchestration<std::string, std::string> RegionalDeploy{"RegionalDeploy", 1};
 const duractor::Orchestration<std::string, void> ReleaseNotes{"ReleaseNotes", 1};
-const duractor::Orchestration<std::string, std::vector<std::string>> GlobalRollout{"GlobalRollout", 1};
+const duractor::Orchestration<std::string, std::vector<std::string>> GlobalRollout{"GlobalRollout",
+                                                                                   1};
 
 std::string deploy(ActivityContext& ctx, std::string target) {
   std::this_thread::sleep_for(30ms);
   std::printf("  deployed %s (%s)\n", target.c_str(), ctx.instance_id().c_str());
   return target + "@" + std::to_string(ctx.attempt());
 }
-bool verify(ActivityContext&, std::string) { return true; }
+bool verify(ActivityContext&, std::string) {
+  return true;
+}
 void announce(ActivityContext&, std::string release) {
   std::printf("  release notes for %s sent\n", release.c_str());
 }
@@ -40,7 +43,8 @@ void announce(ActivityContext&, std::string release) {
 // One region: "<release> <region>" in, a summary out.
 Task<std::string> regional_deploy(OrchestrationContext& ctx, std::string target) {
   auto deployed = co_await ctx.call(Deploy, target);
-  if (!co_await ctx.call(Verify, deployed)) throw std::runtime_error(target + " failed verification");
+  if (!co_await ctx.call(Verify, deployed))
+    throw std::runtime_error(target + " failed verification");
   co_return target + " ok";
 }
 
@@ -54,8 +58,9 @@ Task<std::vector<std::string>> global_rollout(OrchestrationContext& ctx, std::st
   std::vector<DurableFuture<std::string>> regions;
   for (const auto& region : kRegions) {
     // An explicit child id: readable in listings and stable across replays.
-    regions.push_back(ctx.call(RegionalDeploy, release + " " + region,
-                               duractor::SubOrchestrationOptions{ctx.instance_id() + "/" + region}));
+    regions.push_back(
+        ctx.call(RegionalDeploy, release + " " + region,
+                 duractor::SubOrchestrationOptions{ctx.instance_id() + "/" + region}));
   }
   auto results = co_await ctx.when_all(std::move(regions));
   ctx.start_detached(ReleaseNotes, release);
@@ -72,14 +77,17 @@ int main(int argc, char** argv) {
   registry.add(GlobalRollout, global_rollout);
 
   auto host = samples::or_exit(
-      duractor::Host::start(registry, samples::options(argc > 1 ? argv[1] : "duractor-sub-orchestrations-store")),
+      duractor::Host::start(
+          registry, samples::options(argc > 1 ? argv[1] : "duractor-sub-orchestrations-store")),
       "start");
   auto client = host->client();
 
-  auto regions = samples::or_exit(GlobalRollout.run(client, "rollout-42", "release-42", 30s), "rollout");
+  auto regions =
+      samples::or_exit(GlobalRollout.run(client, "rollout-42", "release-42", 30s), "rollout");
   for (const auto& r : regions) std::printf("%s\n", r.c_str());
   auto child = samples::or_exit(client.status("rollout-42/eu-west"), "status");
-  std::printf("child rollout-42/eu-west: %s, parent %s\n", std::string(to_string(child.status)).c_str(),
+  std::printf("child rollout-42/eu-west: %s, parent %s\n",
+              std::string(to_string(child.status)).c_str(),
               child.parent ? child.parent->instance.c_str() : "none");
 
   // The detached orchestration has an id of its own; list finds it by name.
@@ -88,7 +96,8 @@ int main(int argc, char** argv) {
   auto notes = samples::or_exit(client.list(query), "list");
   for (const auto& info : notes.instances) {
     auto done = samples::or_exit(client.wait(info.id, 30s), "release notes");
-    std::printf("detached %s: %s\n", done.name.c_str(), std::string(to_string(done.status)).c_str());
+    std::printf("detached %s: %s\n", done.name.c_str(),
+                std::string(to_string(done.status)).c_str());
   }
   return 0;
 }

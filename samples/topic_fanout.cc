@@ -45,9 +45,10 @@ int main(int argc, char** argv) {
   duractor::Registry registry;
   registry.add(PriceAlert, price_alert);
 
-  auto host = samples::or_exit(
-      duractor::Host::start(registry, samples::options(argc > 1 ? argv[1] : "duractor-topic-store")),
-      "start");
+  auto host =
+      samples::or_exit(duractor::Host::start(
+                           registry, samples::options(argc > 1 ? argv[1] : "duractor-topic-store")),
+                       "start");
   auto client = host->client();
 
   // Tell us when an alert fires (after its commit).
@@ -61,10 +62,12 @@ int main(int argc, char** argv) {
       });
 
   std::vector<Alert> alerts = {{"ada", 950}, {"grace", 900}, {"linus", 800}};
-  for (const auto& a : alerts) samples::or_exit(PriceAlert.start(client, "alert-" + a.who, a), "start");
+  for (const auto& a : alerts)
+    samples::or_exit(PriceAlert.start(client, "alert-" + a.who, a), "start");
   // Publications reach the instances subscribed when they commit: wait for the three.
   for (const auto& a : alerts) {
-    while (samples::or_exit(client.status("alert-" + a.who), "status").custom_status != "watching") {
+    while (samples::or_exit(client.status("alert-" + a.who), "status").custom_status !=
+           "watching") {
       std::this_thread::sleep_for(5ms);
     }
   }

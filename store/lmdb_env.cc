@@ -47,8 +47,9 @@ Error lmdb_error(int rc, std::string_view what, std::string_view path) {
       // LMDB reports a short write as EIO: the usual causes are a full disk or a file size
       // limit rather than failing hardware.
       return Error::make(ErrorCode::kIo,
-                         message + "input/output error (a write failed: the disk may be full, "
-                                   "a file size limit reached, or the device failing)");
+                         message +
+                             "input/output error (a write failed: the disk may be full, "
+                             "a file size limit reached, or the device failing)");
     default:
       return Error::make(ErrorCode::kIo, message + mdb_strerror(rc));
   }

@@ -29,24 +29,22 @@ Result<JournalUndo> LmdbStore::Impl::reconcile(Tx& tx) {
     auto known = journal_index.all();
     std::unordered_set<std::uint64_t> indexed, present;
     for (const auto& entry : known) indexed.insert(entry.second);
-    DURACTOR_TRY(tx.scan_from(t.journal, "",
-                              [&](std::string_view k, std::string_view v) -> Result<bool> {
-                                auto seq = detail::get_be64(k);
-                                present.insert(seq);
-                                if (indexed.count(seq) != 0) return true;
-                                auto record = decode_journal_record(v);
-                                if (!record) {
-                                  return fail(tx.corrupt("journal record " + std::to_string(seq),
-                                                         record.error()));
-                                }
-                                if (!record->events.empty()) {
-                                  journal_index.add(record->instance,
-                                                    {record->execution, record->first_event,
-                                                     record->first_event + record->events.size() - 1,
-                                                     seq});
-                                }
-                                return true;
-                              }));
+    DURACTOR_TRY(
+        tx.scan_from(t.journal, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+          auto seq = detail::get_be64(k);
+          present.insert(seq);
+          if (indexed.count(seq) != 0) return true;
+          auto record = decode_journal_record(v);
+          if (!record) {
+            return fail(tx.corrupt("journal record " + std::to_string(seq), record.error()));
+          }
+          if (!record->events.empty()) {
+            journal_index.add(record->instance,
+                              {record->execution, record->first_event,
+                               record->first_event + record->events.size() - 1, seq});
+          }
+          return true;
+        }));
     for (const auto& entry : known) {
       if (present.count(entry.second) == 0) gone.push_back(entry);
     }

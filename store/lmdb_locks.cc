@@ -28,21 +28,20 @@ Result<std::vector<LeasedWork>> LmdbStore::take_work(std::size_t max, Millisecon
   auto now = impl_->now();
   std::vector<LeasedWork> out;
   auto st = impl_->read([&](Tx& tx) -> Status {
-    return tx.scan_from(tx.tables().work, "",
-                        [&](std::string_view k, std::string_view v) -> Result<bool> {
-                          if (out.size() >= max) return false;
-                          auto id = detail::get_be64(k);
-                          auto lease = impl_->lease_table.try_lease(id, now, duration);
-                          if (!lease) return true;  // leased by another worker
-                          auto item = decode_work_item(v);
-                          if (!item) {
-                            impl_->lease_table.release(*lease);
-                            return fail(tx.corrupt("work item " + std::to_string(id),
-                                                   item.error()));
-                          }
-                          out.push_back(LeasedWork{std::move(*item), *lease});
-                          return true;
-                        });
+    return tx.scan_from(
+        tx.tables().work, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+          if (out.size() >= max) return false;
+          auto id = detail::get_be64(k);
+          auto lease = impl_->lease_table.try_lease(id, now, duration);
+          if (!lease) return true;  // leased by another worker
+          auto item = decode_work_item(v);
+          if (!item) {
+            impl_->lease_table.release(*lease);
+            return fail(tx.corrupt("work item " + std::to_string(id), item.error()));
+          }
+          out.push_back(LeasedWork{std::move(*item), *lease});
+          return true;
+        });
   });
   if (!st) return fail(st.error());
   return out;

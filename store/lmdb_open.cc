@@ -25,7 +25,7 @@ constexpr std::uint32_t kStoreFormat = 1;
 
 Status prepare_directory(const LmdbOptions& o) {
   if (o.path.empty()) return fail(ErrorCode::kInvalidArgument, "store path is empty");
-  struct stat st{};
+  struct stat st {};
   if (::stat(o.path.c_str(), &st) != 0) {
     if (errno != ENOENT) return fail(lmdb_error(errno, "open", o.path));
     if (!o.create_if_missing || o.read_only) {
@@ -120,19 +120,19 @@ Result<bool> initialise(LmdbStore::Impl& impl, bool write) {
     return fail(ErrorCode::kCorrupt, "store " + o.path + ": not initialised (no format marker)");
   }
   // Index the journal: one entry per record not yet compacted.
-  DURACTOR_TRY(tx.scan_from(t.journal, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
-    auto record = decode_journal_record(v);
-    if (!record) {
-      return fail(tx.corrupt("journal record " + std::to_string(detail::get_be64(k)),
-                             record.error()));
-    }
-    if (record->events.empty()) return true;
-    impl.journal_index.add(record->instance,
-                            {record->execution, record->first_event,
-                             record->first_event + record->events.size() - 1,
-                             detail::get_be64(k)});
-    return true;
-  }));
+  DURACTOR_TRY(
+      tx.scan_from(t.journal, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+        auto record = decode_journal_record(v);
+        if (!record) {
+          return fail(
+              tx.corrupt("journal record " + std::to_string(detail::get_be64(k)), record.error()));
+        }
+        if (record->events.empty()) return true;
+        impl.journal_index.add(record->instance, {record->execution, record->first_event,
+                                                  record->first_event + record->events.size() - 1,
+                                                  detail::get_be64(k)});
+        return true;
+      }));
   impl.journal_records = tx.entries(t.journal);
   rc = guard.commit();
   if (rc != 0) return fail(impl.error(rc, "initialise"));
@@ -173,7 +173,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(LmdbOptions options) {
   MDB_stat env_stat;
   mdb_env_stat(impl->env, &env_stat);
   std::uint64_t needed = (info.me_last_pgno + 1) * std::uint64_t{env_stat.ms_psize};
-  struct stat file{};
+  struct stat file {};
   if (::stat((o.path + "/data.mdb").c_str(), &file) == 0 &&
       static_cast<std::uint64_t>(file.st_size) < needed) {
     return fail(ErrorCode::kCorrupt, "store " + o.path + ": data.mdb is truncated: it has " +

@@ -77,7 +77,8 @@ Result<std::vector<InboxEntry>> LmdbStore::read_inbox(const InstanceId& id, std:
                                 [&](std::string_view, std::string_view v) -> Result<bool> {
                                   if (max != 0 && out.size() >= max) return false;
                                   auto m = decode_message(v);
-                                  if (!m) return fail(tx.corrupt("inbox of '" + id + "'", m.error()));
+                                  if (!m)
+                                    return fail(tx.corrupt("inbox of '" + id + "'", m.error()));
                                   out.push_back(std::move(*m));
                                   return true;
                                 }));
@@ -107,28 +108,26 @@ Result<std::vector<InstanceId>> LmdbStore::instances_with_messages(const std::st
   });
 }
 
-Result<std::vector<InboxDepth>> LmdbStore::inbox_depths(const std::string& after,
-                                                         std::size_t max) {
+Result<std::vector<InboxDepth>> LmdbStore::inbox_depths(const std::string& after, std::size_t max) {
   return impl_->read([&](Tx& tx) -> Result<std::vector<InboxDepth>> {
     std::vector<InboxDepth> out;
     std::string start = after.empty() ? std::string() : after + '\x01';
-    DURACTOR_TRY(tx.scan_from(tx.tables().inbox, start,
-                              [&](std::string_view k, std::string_view v) -> Result<bool> {
-                                auto id = detail::id_of_key(k);
-                                if (!id) return true;
-                                if (!out.empty() && out.back().instance == *id) {
-                                  ++out.back().messages;
-                                  return true;
-                                }
-                                if (max != 0 && out.size() >= max) return false;
-                                auto m = decode_message(v);
-                                if (!m) {
-                                  return fail(tx.corrupt("inbox of '" + std::string(*id) + "'",
-                                                         m.error()));
-                                }
-                                out.push_back(InboxDepth{std::string(*id), 1, m->enqueued_at});
-                                return true;
-                              }));
+    DURACTOR_TRY(tx.scan_from(
+        tx.tables().inbox, start, [&](std::string_view k, std::string_view v) -> Result<bool> {
+          auto id = detail::id_of_key(k);
+          if (!id) return true;
+          if (!out.empty() && out.back().instance == *id) {
+            ++out.back().messages;
+            return true;
+          }
+          if (max != 0 && out.size() >= max) return false;
+          auto m = decode_message(v);
+          if (!m) {
+            return fail(tx.corrupt("inbox of '" + std::string(*id) + "'", m.error()));
+          }
+          out.push_back(InboxDepth{std::string(*id), 1, m->enqueued_at});
+          return true;
+        }));
     return out;
   });
 }
@@ -261,8 +260,8 @@ Result<InstanceImage> LmdbStore::export_instance(const InstanceId& id) {
       if (*stored) {
         auto record = decode_execution(**stored);
         if (!record) {
-          return fail(tx.corrupt("execution " + std::to_string(x) + " of '" + id + "'",
-                                 record.error()));
+          return fail(
+              tx.corrupt("execution " + std::to_string(x) + " of '" + id + "'", record.error()));
         }
         execution.info = *record;
       }
@@ -272,13 +271,13 @@ Result<InstanceImage> LmdbStore::export_instance(const InstanceId& id) {
       image.executions.push_back(std::move(execution));
     }
     auto prefix = instance_prefix(id);
-    DURACTOR_TRY(tx.scan_prefix(t.inbox, prefix,
-                                [&](std::string_view, std::string_view v) -> Result<bool> {
-                                  auto m = decode_message(v);
-                                  if (!m) return fail(tx.corrupt("inbox of '" + id + "'", m.error()));
-                                  image.inbox.push_back(std::move(*m));
-                                  return true;
-                                }));
+    DURACTOR_TRY(
+        tx.scan_prefix(t.inbox, prefix, [&](std::string_view, std::string_view v) -> Result<bool> {
+          auto m = decode_message(v);
+          if (!m) return fail(tx.corrupt("inbox of '" + id + "'", m.error()));
+          image.inbox.push_back(std::move(*m));
+          return true;
+        }));
     std::vector<std::uint64_t> work_ids;
     std::vector<std::string> timer_keys;
     DURACTOR_TRY(tx.scan_prefix(t.work_index, prefix,
@@ -330,7 +329,7 @@ Result<StoreStats> LmdbStore::stats() {
     s.readers = info.me_numreaders;
     s.max_readers = info.me_maxreaders;
     s.last_commit = info.me_last_txnid;
-    struct stat file{};
+    struct stat file {};
     if (::stat((s.path + "/data.mdb").c_str(), &file) == 0) {
       s.file_bytes = static_cast<std::uint64_t>(file.st_size);
     }
@@ -339,24 +338,26 @@ Result<StoreStats> LmdbStore::stats() {
     // Executions that continued as new have records; every started instance also has its
     // current execution.
     s.executions = tx.entries(t.executions);
-    DURACTOR_TRY(tx.scan_from(t.instances, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
-      auto instance = decode_instance(v);
-      if (!instance) {
-        return fail(tx.corrupt("instance row " + std::to_string(detail::get_be64(k)),
-                               instance.error()));
-      }
-      if (instance->execution != 0) ++s.executions;
-      auto status = static_cast<std::size_t>(instance->status);
-      if (status < s.instances_by_status.size()) ++s.instances_by_status[status];
-      return true;
-    }));
+    DURACTOR_TRY(
+        tx.scan_from(t.instances, "", [&](std::string_view k, std::string_view v) -> Result<bool> {
+          auto instance = decode_instance(v);
+          if (!instance) {
+            return fail(tx.corrupt("instance row " + std::to_string(detail::get_be64(k)),
+                                   instance.error()));
+          }
+          if (instance->execution != 0) ++s.executions;
+          auto status = static_cast<std::size_t>(instance->status);
+          if (status < s.instances_by_status.size()) ++s.instances_by_status[status];
+          return true;
+        }));
     s.history_events = tx.entries(t.history);
     s.journal_records = tx.entries(t.journal);
-    DURACTOR_TRY(tx.scan_from(t.journal, "", [&](std::string_view, std::string_view v) -> Result<bool> {
-      auto record = decode_journal_record(v);
-      if (record) s.history_events += record->events.size();
-      return true;
-    }));
+    DURACTOR_TRY(
+        tx.scan_from(t.journal, "", [&](std::string_view, std::string_view v) -> Result<bool> {
+          auto record = decode_journal_record(v);
+          if (record) s.history_events += record->events.size();
+          return true;
+        }));
     s.inbox_messages = tx.entries(t.inbox);
     s.work_items = tx.entries(t.work);
     s.timers = tx.entries(t.timers);

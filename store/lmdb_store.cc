@@ -15,7 +15,9 @@ namespace duractor {
 LmdbStore::LmdbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LmdbStore::~LmdbStore() = default;
 
-const std::string& LmdbStore::path() const { return impl_->options.path; }
+const std::string& LmdbStore::path() const {
+  return impl_->options.path;
+}
 std::uint64_t LmdbStore::map_size() const {
   std::shared_lock lock(impl_->env_mutex);
   return impl_->map_size;
@@ -32,7 +34,7 @@ LmdbStore::Impl::~Impl() {
 }
 
 Error LmdbStore::Impl::with_free_space(Error e) const {
-  struct statvfs fs{};
+  struct statvfs fs {};
   if (e.code == ErrorCode::kIo && ::statvfs(options.path.c_str(), &fs) == 0) {
     e.message += " [" + std::to_string(std::uint64_t{fs.f_bavail} * fs.f_frsize) +
                  " bytes free on the device]";

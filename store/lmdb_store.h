@@ -49,10 +49,10 @@ struct FaultStep {
 using FaultInjector = std::function<Status(const FaultStep& step)>;
 
 struct LmdbOptions {
-  std::string path;                // the store directory
-  bool create_if_missing = true;   // create the directory (one level) if it does not exist
-  bool read_only = false;          // open for reading only; writes fail kFailedPrecondition
-  bool sync = true;                // fsync every commit; off for tests only (see above)
+  std::string path;               // the store directory
+  bool create_if_missing = true;  // create the directory (one level) if it does not exist
+  bool read_only = false;         // open for reading only; writes fail kFailedPrecondition
+  bool sync = true;               // fsync every commit; off for tests only (see above)
   std::uint64_t initial_map_size = std::uint64_t{64} << 20;  // bytes
   // The store grows its map by doubling when full, up to this size; past it, writes fail
   // with kStoreFull.
@@ -82,8 +82,8 @@ struct LmdbOptions {
   // is written. Lets a caller give up waiting for a lock that another process holds
   // without the risk that its write still commits later (the CLI's --lock-timeout).
   std::function<Status()> write_gate;
-  const Clock* clock = nullptr;     // for timestamps, locks and leases; default: system clock
-  FaultInjector fault_injector;     // tests only
+  const Clock* clock = nullptr;  // for timestamps, locks and leases; default: system clock
+  FaultInjector fault_injector;  // tests only
 };
 
 class LmdbStore final : public Store {
@@ -131,9 +131,8 @@ class LmdbStore final : public Store {
   Result<ExecutionHistory> read_latest_history(const InstanceId& id) override;
   Result<std::vector<InboxEntry>> read_inbox(const InstanceId& id, std::size_t max = 0) override;
   Result<std::vector<InstanceId>> instances_with_messages(const std::string& after,
-                                                         std::size_t max) override;
-  Result<std::vector<InboxDepth>> inbox_depths(const std::string& after,
-                                              std::size_t max) override;
+                                                          std::size_t max) override;
+  Result<std::vector<InboxDepth>> inbox_depths(const std::string& after, std::size_t max) override;
   Result<std::vector<TimerEntry>> due_timers(TimePoint now, std::size_t max) override;
   Result<std::optional<TimerEntry>> next_timer() override;
   Result<std::vector<WorkItem>> list_work(std::uint64_t after, std::size_t max) override;

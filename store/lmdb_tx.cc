@@ -1,9 +1,9 @@
 // Tx, one transaction's view of the LMDB store's tables: the record operations the
 // store's reads and writes are made of (see store/detail/lmdb_tx.h for each contract).
 
+#include "duractor/store/detail/lmdb_tx.h"
 #include "duractor/runtime/detail/codec.h"
 #include "duractor/store/detail/keys.h"
-#include "duractor/store/detail/lmdb_tx.h"
 
 #include <string>
 
@@ -130,20 +130,19 @@ Result<bool> Tx::journal_record_present(const InstanceId& id,
 Result<std::vector<JournalRecord>> Tx::unindexed_records(const InstanceId& id,
                                                          ExecutionId execution) {
   std::vector<JournalRecord> out;
-  auto st = scan_from(t.journal, detail::journal_key(index_.high_water() + 1),
-                      [&](std::string_view k, std::string_view v) -> Result<bool> {
-                        auto record = decode_journal_record(v);
-                        if (!record) {
-                          return fail(corrupt("journal record " +
-                                                  std::to_string(detail::get_be64(k)),
-                                              record.error()));
-                        }
-                        if (record->instance == id &&
-                            (execution == 0 || record->execution == execution)) {
-                          out.push_back(std::move(*record));
-                        }
-                        return true;
-                      });
+  auto st = scan_from(
+      t.journal, detail::journal_key(index_.high_water() + 1),
+      [&](std::string_view k, std::string_view v) -> Result<bool> {
+        auto record = decode_journal_record(v);
+        if (!record) {
+          return fail(
+              corrupt("journal record " + std::to_string(detail::get_be64(k)), record.error()));
+        }
+        if (record->instance == id && (execution == 0 || record->execution == execution)) {
+          out.push_back(std::move(*record));
+        }
+        return true;
+      });
   if (!st) return fail(st.error());
   return out;
 }
@@ -175,16 +174,15 @@ Result<std::vector<HistoryEvent>> Tx::history(const InstanceId& id, ExecutionId 
     return "history of '" + id + "' execution " + std::to_string(execution) + " event " +
            std::to_string(event);
   };
-  auto st = scan_prefix(t.history, prefix,
-                        [&](std::string_view k, std::string_view v) -> Result<bool> {
-                          auto e = decode_event(v);
-                          if (!e) {
-                            return fail(corrupt(where(detail::get_be64(k.substr(prefix.size()))),
-                                                e.error()));
-                          }
-                          events.push_back(std::move(*e));
-                          return true;
-                        });
+  auto st =
+      scan_prefix(t.history, prefix, [&](std::string_view k, std::string_view v) -> Result<bool> {
+        auto e = decode_event(v);
+        if (!e) {
+          return fail(corrupt(where(detail::get_be64(k.substr(prefix.size()))), e.error()));
+        }
+        events.push_back(std::move(*e));
+        return true;
+      });
   if (!st) return fail(st.error());
   auto append = [&](const JournalRecord& r) -> Status {
     for (std::size_t i = 0; i < r.events.size(); ++i) {
@@ -247,8 +245,7 @@ Status Tx::compact_journal(std::size_t max, JournalUndo& moved) {
     if (records.size() >= max) return false;
     auto record = decode_journal_record(v);
     if (!record) {
-      return fail(corrupt("journal record " + std::to_string(detail::get_be64(k)),
-                          record.error()));
+      return fail(corrupt("journal record " + std::to_string(detail::get_be64(k)), record.error()));
     }
     records.emplace_back(detail::get_be64(k), std::move(*record));
     return true;
@@ -256,8 +253,8 @@ Status Tx::compact_journal(std::size_t max, JournalUndo& moved) {
   if (!st) return fail(st.error());
   for (auto& [seq, r] : records) {
     for (std::size_t i = 0; i < r.events.size(); ++i) {
-      DURACTOR_TRY(put(t.history, history_key(r.instance, r.execution, r.first_event + i),
-                       r.events[i]));
+      DURACTOR_TRY(
+          put(t.history, history_key(r.instance, r.execution, r.first_event + i), r.events[i]));
     }
     DURACTOR_TRY(del(t.journal, detail::journal_key(seq)));
     DURACTOR_TRY(fault("compact_journal.record", r.instance));
@@ -292,8 +289,8 @@ Status Tx::fault(std::string_view step, std::string_view instance) {
 }
 
 Error Tx::corrupt(std::string_view where, const Error& cause) {
-  return Error::make(cause.code, "store " + path_ + ": " + std::string(where) + ": " +
-                                     cause.message);
+  return Error::make(cause.code,
+                     "store " + path_ + ": " + std::string(where) + ": " + cause.message);
 }
 
 Result<std::optional<std::uint64_t>> Tx::instance_row(const InstanceId& id) {
@@ -301,8 +298,8 @@ Result<std::optional<std::uint64_t>> Tx::instance_row(const InstanceId& id) {
   if (!raw) return fail(raw.error());
   if (!*raw) return std::optional<std::uint64_t>();
   if ((*raw)->size() != 8) {
-    return fail(ErrorCode::kCorrupt, "store " + path_ + ": row of instance '" + id +
-                                         "' is malformed");
+    return fail(ErrorCode::kCorrupt,
+                "store " + path_ + ": row of instance '" + id + "' is malformed");
   }
   return std::optional<std::uint64_t>(detail::get_be64(**raw));
 }
@@ -314,8 +311,8 @@ Result<std::optional<InstanceInfo>> Tx::instance(const InstanceId& id) {
   auto raw = get(t.instances, detail::row_key(**row));
   if (!raw) return fail(raw.error());
   if (!*raw) {
-    return fail(ErrorCode::kCorrupt, "store " + path_ + ": record of instance '" + id +
-                                         "' (row " + std::to_string(**row) + ") is missing");
+    return fail(ErrorCode::kCorrupt, "store " + path_ + ": record of instance '" + id + "' (row " +
+                                         std::to_string(**row) + ") is missing");
   }
   auto info = decode_instance(**raw);
   if (!info) return fail(corrupt("instance '" + id + "'", info.error()));
@@ -450,8 +447,7 @@ Result<std::optional<WorkItem>> Tx::remove_work(std::uint64_t work_id) {
   if (!item) return fail(corrupt("work item " + std::to_string(work_id), item.error()));
   auto d = del(t.work, key);
   if (!d) return fail(d.error());
-  d = del(t.work_index, detail::scheduled_key(item->instance, item->execution,
-                                              item->scheduled_id));
+  d = del(t.work_index, detail::scheduled_key(item->instance, item->execution, item->scheduled_id));
   if (!d) return fail(d.error());
   return std::optional<WorkItem>(std::move(*item));
 }
@@ -474,22 +470,22 @@ Result<std::optional<TimerEntry>> Tx::remove_timer(const TimerKey& key) {
 Result<std::vector<std::uint64_t>> Tx::drop_pending(const InstanceId& id, ExecutionId execution) {
   auto prefix = execution == 0 ? instance_prefix(id) : execution_key(id, execution);
   std::vector<std::uint64_t> work_ids;
-  auto st = scan_prefix(t.work_index, prefix,
-                        [&](std::string_view, std::string_view v) -> Result<bool> {
-                          if (v.size() == 8) work_ids.push_back(detail::get_be64(v));
-                          return true;
-                        });
+  auto st =
+      scan_prefix(t.work_index, prefix, [&](std::string_view, std::string_view v) -> Result<bool> {
+        if (v.size() == 8) work_ids.push_back(detail::get_be64(v));
+        return true;
+      });
   if (!st) return fail(st.error());
   for (auto w : work_ids) {
     auto r = remove_work(w);
     if (!r) return fail(r.error());
   }
   std::vector<std::string> timer_keys;
-  st = scan_prefix(t.timer_index, prefix,
-                   [&](std::string_view, std::string_view v) -> Result<bool> {
-                     timer_keys.emplace_back(v);
-                     return true;
-                   });
+  st =
+      scan_prefix(t.timer_index, prefix, [&](std::string_view, std::string_view v) -> Result<bool> {
+        timer_keys.emplace_back(v);
+        return true;
+      });
   if (!st) return fail(st.error());
   for (const auto& k : timer_keys) {
     if (k.size() != 16) continue;

@@ -208,10 +208,10 @@ Status LmdbStore::Impl::execute_batch(std::vector<std::unique_ptr<PendingWrite>>
     Status committed;
     Attempt a = try_batch(single, one, one_failed, committed);
     if (a == Attempt::kMapFull) {
-      results[i] = fail(ErrorCode::kStoreFull,
-                        "store " + options.path + " is full: it reached its maximum size of " +
-                            std::to_string(options.max_map_size) +
-                            " bytes (LmdbOptions::max_map_size)");
+      results[i] =
+          fail(ErrorCode::kStoreFull,
+               "store " + options.path + " is full: it reached its maximum size of " +
+                   std::to_string(options.max_map_size) + " bytes (LmdbOptions::max_map_size)");
     } else if (a == Attempt::kRetry && !one_failed[0]) {
       results[i] = fail(ErrorCode::kIo, "store " + options.path + ": map resized repeatedly");
     } else {

@@ -83,8 +83,8 @@ Result<CreateOutcome> LmdbStore::Impl::create_instance(Tx& tx, const NewInstance
     if (r.idempotent && e.name == r.name && e.input == r.input) {
       return CreateOutcome::kAlreadyExisted;
     }
-    std::string why = "instance '" + r.id + "' already exists (orchestration '" + e.name +
-                      "', " + std::string(to_string(e.status)) + ")";
+    std::string why = "instance '" + r.id + "' already exists (orchestration '" + e.name + "', " +
+                      std::string(to_string(e.status)) + ")";
     if (r.idempotent) {
       why += e.name != r.name ? "; the repeated start names orchestration '" + r.name + "'"
                               : "; the repeated start has a different input";
@@ -115,7 +115,8 @@ Status LmdbStore::Impl::create_child(Tx& tx, const InstanceId& id, const std::st
   start.input = input;
   start.parent = parent;
   DURACTOR_TRY(tx.append_inbox(id, std::move(start)));
-  if (parent) DURACTOR_TRY(tx.put(tx.tables().children, detail::child_key(parent->instance, id), ""));
+  if (parent)
+    DURACTOR_TRY(tx.put(tx.tables().children, detail::child_key(parent->instance, id), ""));
   return {};
 }
 
@@ -140,8 +141,7 @@ Result<std::uint64_t> LmdbStore::Impl::enqueue(Tx& tx, const InstanceId& id, Inb
     return fail(ErrorCode::kFailedPrecondition,
                 "instance '" + id + "' has " + std::string(to_string(info->status)) +
                     "; it accepts no more " +
-                    (std::holds_alternative<message::Event>(message) ? "events"
-                                                                      : "cancellations"));
+                    (std::holds_alternative<message::Event>(message) ? "events" : "cancellations"));
   }
   return tx.append_inbox(id, std::move(message));
 }
@@ -160,25 +160,24 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
   // Which execution, and do the event ids continue it?
   bool new_execution = t.execution == info.execution + 1;
   if (!new_execution && t.execution != info.execution) {
-    return fail(ErrorCode::kInvalidArgument,
-                "turn for execution " + std::to_string(t.execution) + " of '" + id +
-                    "', whose current execution is " + std::to_string(info.execution));
+    return fail(ErrorCode::kInvalidArgument, "turn for execution " + std::to_string(t.execution) +
+                                                 " of '" + id + "', whose current execution is " +
+                                                 std::to_string(info.execution));
   }
   EventId last = 0;
   if (new_execution) {
-    const auto* started = t.events.empty()
-                              ? nullptr
-                              : std::get_if<event::ExecutionStarted>(&t.events.front().body);
+    const auto* started =
+        t.events.empty() ? nullptr : std::get_if<event::ExecutionStarted>(&t.events.front().body);
     if (started == nullptr || t.events.front().id != 1) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "turn starting execution " + std::to_string(t.execution) + " of '" + id +
-                      "' must begin with ExecutionStarted #1");
+      return fail(ErrorCode::kInvalidArgument, "turn starting execution " +
+                                                   std::to_string(t.execution) + " of '" + id +
+                                                   "' must begin with ExecutionStarted #1");
     }
   } else {
     if (info.execution == 0) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "instance '" + id + "' has no execution " + std::to_string(t.execution) +
-                      " yet; its first turn must start one");
+      return fail(ErrorCode::kInvalidArgument, "instance '" + id + "' has no execution " +
+                                                   std::to_string(t.execution) +
+                                                   " yet; its first turn must start one");
     }
     auto l = tx.last_event(id, t.execution);
     if (!l) return fail(l.error());
@@ -237,8 +236,8 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
     done.completed_at = tx.now();
     done.event_count = last + t.events.size();
     done.continued_as_new = true;
-    DURACTOR_TRY(tx.put(tx.tables().executions, execution_key(id, t.execution),
-                        encode_execution(done)));
+    DURACTOR_TRY(
+        tx.put(tx.tables().executions, execution_key(id, t.execution), encode_execution(done)));
   }
   if (!encoded.empty()) {
     DURACTOR_TRY(tx.append_journal(id, t.execution, t.events.front().id, std::move(encoded)));
@@ -347,24 +346,24 @@ Status LmdbStore::Impl::deliver(Tx& tx, const InstanceId& from, const OutboundMe
       existing = std::move(*e);
     }
     if (valid && !existing) {
-      DURACTOR_TRY(create_child(tx, m.target, start->name, start->version, start->input,
-                                start->parent));
+      DURACTOR_TRY(
+          create_child(tx, m.target, start->name, start->version, start->input, start->parent));
       note(m.target);
       return {};
     }
     if (!start->parent) {
-      out.undelivered.push_back("detached orchestration '" + start->name + "' as '" + m.target +
-                                "': " + (valid ? "the instance id is already taken" : valid.error().message));
+      out.undelivered.push_back(
+          "detached orchestration '" + start->name + "' as '" + m.target +
+          "': " + (valid ? "the instance id is already taken" : valid.error().message));
     } else {
       message::ChildResult failure;
       failure.execution = start->parent->execution;
       failure.scheduled_id = start->parent->scheduled_id;
       failure.failure = FailureDetails{
           ErrorCategory::kConfiguration, "duractor::InstanceAlreadyExists",
-          valid ? "cannot start sub-orchestration '" + start->name + "': instance id '" +
-                      m.target + "' is already taken"
-                : "cannot start sub-orchestration '" + start->name +
-                      "': " + valid.error().message};
+          valid ? "cannot start sub-orchestration '" + start->name + "': instance id '" + m.target +
+                      "' is already taken"
+                : "cannot start sub-orchestration '" + start->name + "': " + valid.error().message};
       auto parent = tx.instance(start->parent->instance);
       if (!parent) return fail(parent.error());
       if (*parent) {
@@ -381,8 +380,8 @@ Status LmdbStore::Impl::deliver(Tx& tx, const InstanceId& from, const OutboundMe
   if (!target) return fail(target.error());
   if (!*target) {  // recorded as sent in history; nobody to receive it
     const auto* event = std::get_if<message::Event>(&m.message);
-    out.undelivered.push_back((event ? "event '" + event->name + "'" : std::string("a message")) + " to '" +
-                              m.target + "': no such instance");
+    out.undelivered.push_back((event ? "event '" + event->name + "'" : std::string("a message")) +
+                              " to '" + m.target + "': no such instance");
     return {};
   }
   auto seq = tx.append_inbox(m.target, m.message);
@@ -410,8 +409,7 @@ Result<InstanceId> LmdbStore::Impl::complete_work(Tx& tx, const WorkLease& lease
   return item.instance;
 }
 
-Status LmdbStore::Impl::record_delivery(Tx& tx, const WorkLease& lease,
-                                       std::uint32_t deliveries) {
+Status LmdbStore::Impl::record_delivery(Tx& tx, const WorkLease& lease, std::uint32_t deliveries) {
   DURACTOR_TRY(lease_table.check_lease(lease));
   auto key = detail::work_key(lease.item);
   auto raw = tx.get(tx.tables().work, key);
@@ -438,9 +436,9 @@ Result<std::uint32_t> LmdbStore::Impl::count_turn_delivery(Tx& tx, const Instanc
   std::uint32_t count = 0;
   if (*raw) {
     if ((*raw)->size() != 4) {
-      return fail(ErrorCode::kCorrupt, "store " + options.path +
-                                           ": turn-delivery count of instance '" + id +
-                                           "' is malformed");
+      return fail(
+          ErrorCode::kCorrupt,
+          "store " + options.path + ": turn-delivery count of instance '" + id + "' is malformed");
     }
     count = detail::get_be32(**raw);
   }
@@ -564,9 +562,9 @@ Result<std::uint64_t> LmdbStore::Impl::import_instance(Tx& tx, const InstanceIma
   auto existing = tx.instance(id);
   if (!existing) return fail(existing.error());
   if (*existing) {
-    return fail(ErrorCode::kAlreadyExists,
-                "instance '" + id + "' already exists (orchestration '" + (*existing)->name +
-                    "', " + std::string(to_string((*existing)->status)) + ")");
+    return fail(ErrorCode::kAlreadyExists, "instance '" + id + "' already exists (orchestration '" +
+                                               (*existing)->name + "', " +
+                                               std::string(to_string((*existing)->status)) + ")");
   }
   DURACTOR_TRY(tx.put_instance(info));
   // History goes straight to the history table, not to the journal: the journal is this
@@ -574,8 +572,8 @@ Result<std::uint64_t> LmdbStore::Impl::import_instance(Tx& tx, const InstanceIma
   std::uint64_t events = 0;
   for (const auto& x : image.executions) {
     if (x.info.continued_as_new) {
-      DURACTOR_TRY(tx.put(t.executions, execution_key(id, x.info.execution),
-                          encode_execution(x.info)));
+      DURACTOR_TRY(
+          tx.put(t.executions, execution_key(id, x.info.execution), encode_execution(x.info)));
     }
     for (const auto& e : x.events) {
       DURACTOR_TRY(tx.put(t.history, history_key(id, x.info.execution, e.id), encode_event(e)));
@@ -623,11 +621,9 @@ void LmdbStore::create_instance_async(NewInstance request, Callback<CreateOutcom
 void LmdbStore::enqueue_async(InstanceId instance, InboxMessage message,
                               Callback<std::uint64_t> done) {
   auto* impl = impl_.get();
-  impl->submit<std::uint64_t>(
-      [impl, id = std::move(instance), m = std::move(message)](Tx& tx) {
-        return impl->enqueue(tx, id, m);
-      },
-      std::move(done));
+  impl->submit<std::uint64_t>([impl, id = std::move(instance),
+                               m = std::move(message)](Tx& tx) { return impl->enqueue(tx, id, m); },
+                              std::move(done));
 }
 
 void LmdbStore::commit_turn_async(TurnCommit turn, Callback<TurnCommitted> done) {
@@ -689,9 +685,9 @@ void LmdbStore::fire_timers_async(std::vector<TimerKey> keys,
 
 void LmdbStore::publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) {
   auto* impl = impl_.get();
-  impl->submit<PublishReceipt>(
-      [impl, t = std::move(topic), p = std::move(payload)](Tx& tx) { return impl->publish(tx, t, p); },
-      std::move(done));
+  impl->submit<PublishReceipt>([impl, t = std::move(topic),
+                                p = std::move(payload)](Tx& tx) { return impl->publish(tx, t, p); },
+                               std::move(done));
 }
 
 void LmdbStore::delete_instance_async(InstanceId id, DeleteOptions options,

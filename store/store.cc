@@ -7,9 +7,8 @@ Result<CreateOutcome> Store::create_instance(NewInstance request) {
 }
 
 Result<std::uint64_t> Store::enqueue(InstanceId instance, InboxMessage message) {
-  return wait_for_callback<std::uint64_t>([&](auto done) {
-    enqueue_async(std::move(instance), std::move(message), std::move(done));
-  });
+  return wait_for_callback<std::uint64_t>(
+      [&](auto done) { enqueue_async(std::move(instance), std::move(message), std::move(done)); });
 }
 
 Result<TurnCommitted> Store::commit_turn(TurnCommit turn) {
@@ -18,9 +17,8 @@ Result<TurnCommitted> Store::commit_turn(TurnCommit turn) {
 }
 
 Result<InstanceId> Store::complete_work(WorkLease lease, message::ActivityResult result) {
-  return wait_for_callback<InstanceId>([&](auto done) {
-    complete_work_async(lease, std::move(result), std::move(done));
-  });
+  return wait_for_callback<InstanceId>(
+      [&](auto done) { complete_work_async(lease, std::move(result), std::move(done)); });
 }
 
 Result<std::vector<InstanceId>> Store::fire_timers(std::vector<TimerKey> keys) {
@@ -29,9 +27,8 @@ Result<std::vector<InstanceId>> Store::fire_timers(std::vector<TimerKey> keys) {
 }
 
 Result<PublishReceipt> Store::publish(std::string topic, Bytes payload) {
-  return wait_for_callback<PublishReceipt>([&](auto done) {
-    publish_async(std::move(topic), std::move(payload), std::move(done));
-  });
+  return wait_for_callback<PublishReceipt>(
+      [&](auto done) { publish_async(std::move(topic), std::move(payload), std::move(done)); });
 }
 
 Result<DeleteSummary> Store::delete_instance(InstanceId id, DeleteOptions options) {

@@ -29,8 +29,8 @@
 
 #include "duractor/runtime/error.h"
 #include "duractor/runtime/history.h"
-#include "duractor/runtime/instance.h"
 #include "duractor/runtime/inbox_message.h"
+#include "duractor/runtime/instance.h"
 #include "duractor/runtime/time.h"
 
 namespace duractor {
@@ -139,10 +139,10 @@ struct OutboundMessage {
 // Instance metadata changes committed with a turn. Unset fields are left as they are.
 struct InstanceUpdate {
   std::optional<InstanceStatus> status;
-  std::optional<std::string> name;           // set when an execution starts
-  std::optional<std::uint32_t> version;      // set when an execution starts
-  std::optional<Bytes> output;               // set on completion
-  std::optional<FailureDetails> failure;     // set on failure or cancellation
+  std::optional<std::string> name;        // set when an execution starts
+  std::optional<std::uint32_t> version;   // set when an execution starts
+  std::optional<Bytes> output;            // set on completion
+  std::optional<FailureDetails> failure;  // set on failure or cancellation
   std::optional<std::string> custom_status;
 };
 
@@ -174,9 +174,9 @@ struct PublishReceipt {
 };
 
 struct TurnCommitted {
-  std::vector<WorkItem> work;         // the created work items, with their ids
-  std::vector<TimerEntry> timers;     // the created timers, with their keys
-  std::vector<InstanceId> woken;      // instances that received an outbound message
+  std::vector<WorkItem> work;      // the created work items, with their ids
+  std::vector<TimerEntry> timers;  // the created timers, with their keys
+  std::vector<InstanceId> woken;   // instances that received an outbound message
   // Outbound messages nobody could take, each described ("event 'E' to 'x': no such
   // instance"); a detached start whose id is taken is one. Sub-orchestration starts that
   // fail are not here: their parent gets the failure.
@@ -190,8 +190,8 @@ struct InstanceQuery {
   std::optional<TimePoint> created_after;   // inclusive
   std::optional<TimePoint> created_before;  // exclusive
   std::optional<InstanceId> parent;
-  std::string after;           // page token: only ids ordered after this one
-  std::size_t limit = 100;     // at most this many per page (0: no limit)
+  std::string after;        // page token: only ids ordered after this one
+  std::size_t limit = 100;  // at most this many per page (0: no limit)
 };
 
 struct InstancePage {
@@ -226,12 +226,12 @@ struct SequenceMarks {
 
 struct StoreStats {
   std::string path;
-  std::uint64_t file_bytes = 0;    // size of the store's file(s) on disk
-  std::uint64_t map_size = 0;      // bytes reserved for the store file
-  std::uint64_t used_bytes = 0;    // bytes of it in use
-  std::uint64_t page_size = 0;     // store-specific (LMDB): bytes per page
-  std::uint64_t readers = 0;       // store-specific (LMDB): reader slots in use, all processes
-  std::uint64_t max_readers = 0;   // store-specific (LMDB): reader slots available
+  std::uint64_t file_bytes = 0;   // size of the store's file(s) on disk
+  std::uint64_t map_size = 0;     // bytes reserved for the store file
+  std::uint64_t used_bytes = 0;   // bytes of it in use
+  std::uint64_t page_size = 0;    // store-specific (LMDB): bytes per page
+  std::uint64_t readers = 0;      // store-specific (LMDB): reader slots in use, all processes
+  std::uint64_t max_readers = 0;  // store-specific (LMDB): reader slots available
   std::uint64_t instances = 0;
   // Instances per status, indexed by InstanceStatus (pending, running, completed, ...).
   std::array<std::uint64_t, 5> instances_by_status{};
@@ -242,7 +242,7 @@ struct StoreStats {
   std::uint64_t work_items = 0;
   std::uint64_t timers = 0;
   std::uint64_t subscriptions = 0;  // (topic, instance) pairs
-  std::uint64_t last_commit = 0;   // increases with every committed write
+  std::uint64_t last_commit = 0;    // increases with every committed write
 };
 
 // One instance's waiting inbox messages (Store::inbox_depths).
@@ -435,11 +435,11 @@ class Store {
   // Ids of instances with at least one inbox message, ordered by id, starting after
   // `after`, at most `max`.
   virtual Result<std::vector<InstanceId>> instances_with_messages(const std::string& after,
-                                                                 std::size_t max) = 0;
+                                                                  std::size_t max) = 0;
   // Instances with at least one inbox message and how many each has, ordered by id,
   // starting after `after`, at most `max` (0: all).
   virtual Result<std::vector<InboxDepth>> inbox_depths(const std::string& after,
-                                                      std::size_t max) = 0;
+                                                       std::size_t max) = 0;
   // Timers due at `now` (fire_at <= now), earliest first, at most `max`.
   virtual Result<std::vector<TimerEntry>> due_timers(TimePoint now, std::size_t max) = 0;
   // The earliest timer, if any.

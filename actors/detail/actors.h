@@ -14,8 +14,7 @@ namespace duractor::detail {
 // The directory: instance id -> instance actor; activation, passivation, the live cap.
 caf::actor spawn_directory(caf::actor_system& system, std::shared_ptr<HostCore> core);
 // One instance's actor; spawned (and monitored) by the directory.
-caf::actor spawn_instance(caf::local_actor* parent, std::shared_ptr<HostCore> core,
-                          InstanceId id);
+caf::actor spawn_instance(caf::local_actor* parent, std::shared_ptr<HostCore> core, InstanceId id);
 // Durable timers: near ones in memory, fired as in-memory results; lease maintenance.
 caf::actor spawn_timer_service(caf::actor_system& system, std::shared_ptr<HostCore> core);
 // The client protocol for other actors (actors/client_protocol.h).

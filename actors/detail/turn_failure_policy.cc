@@ -18,9 +18,12 @@ FailureDetails turn_failure(const Error& error, std::uint32_t attempts) {
 bool store_unavailable(const Error& error) {
   switch (error.code) {
     case ErrorCode::kStoreFull:
-    case ErrorCode::kBusy: return true;
-    case ErrorCode::kIo: return error.retryable;  // not a permission error
-    default: return false;
+    case ErrorCode::kBusy:
+      return true;
+    case ErrorCode::kIo:
+      return error.retryable;  // not a permission error
+    default:
+      return false;
   }
 }
 

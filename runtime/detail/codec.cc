@@ -90,8 +90,12 @@ std::vector<CarriedEvent> read_carried(FieldReader& r, std::string_view field) {
   return events;
 }
 
-void write_time(RecordWriter& w, TimePoint t) { w.i64(to_unix_ms(t)); }
-TimePoint read_time(FieldReader& r, std::string_view field) { return from_unix_ms(r.i64(field)); }
+void write_time(RecordWriter& w, TimePoint t) {
+  w.i64(to_unix_ms(t));
+}
+TimePoint read_time(FieldReader& r, std::string_view field) {
+  return from_unix_ms(r.i64(field));
+}
 
 void write_optional_time(RecordWriter& w, const std::optional<TimePoint>& t) {
   if (t) {

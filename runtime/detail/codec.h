@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "duractor/runtime/history.h"
-#include "duractor/runtime/instance.h"
 #include "duractor/runtime/inbox_message.h"
+#include "duractor/runtime/instance.h"
 
 namespace duractor {
 

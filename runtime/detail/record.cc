@@ -5,17 +5,27 @@ namespace {
 
 std::string_view type_label(msgpack::type::object_type t) {
   switch (t) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "boolean";
-    case msgpack::type::POSITIVE_INTEGER: return "positive integer";
-    case msgpack::type::NEGATIVE_INTEGER: return "negative integer";
+    case msgpack::type::NIL:
+      return "nil";
+    case msgpack::type::BOOLEAN:
+      return "boolean";
+    case msgpack::type::POSITIVE_INTEGER:
+      return "positive integer";
+    case msgpack::type::NEGATIVE_INTEGER:
+      return "negative integer";
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "string";
-    case msgpack::type::BIN: return "binary";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    case msgpack::type::EXT: return "extension";
+    case msgpack::type::FLOAT64:
+      return "float";
+    case msgpack::type::STR:
+      return "string";
+    case msgpack::type::BIN:
+      return "binary";
+    case msgpack::type::ARRAY:
+      return "array";
+    case msgpack::type::MAP:
+      return "map";
+    case msgpack::type::EXT:
+      return "extension";
   }
   return "unknown type";
 }
@@ -163,13 +173,13 @@ Result<msgpack::object_handle> open_record(std::string_view bytes, std::string_v
   auto version = static_cast<std::uint8_t>(bytes[0]);
   if (version != kRecordFormatVersion) {
     if (version > kRecordFormatVersion) {
-      return fail(ErrorCode::kUnsupported,
-                  std::string(what) + ": record format version " + std::to_string(version) +
-                      " is newer than this build understands (" +
-                      std::to_string(kRecordFormatVersion) + ")");
+      return fail(ErrorCode::kUnsupported, std::string(what) + ": record format version " +
+                                               std::to_string(version) +
+                                               " is newer than this build understands (" +
+                                               std::to_string(kRecordFormatVersion) + ")");
     }
-    return fail(ErrorCode::kCorrupt, std::string(what) + ": unknown record format version " +
-                                         std::to_string(version));
+    return fail(ErrorCode::kCorrupt,
+                std::string(what) + ": unknown record format version " + std::to_string(version));
   }
   auto handle = unpack_exactly(bytes.substr(1));
   if (!handle) return fail(handle.error().with_context(what));

@@ -33,7 +33,7 @@ class RecordWriter {
   RecordWriter& str(std::string_view v);
   RecordWriter& bin(std::string_view v);  // opaque bytes (payloads)
   RecordWriter& nil();
-  RecordWriter& array(std::uint32_t n);   // header of a nested array; its n elements follow
+  RecordWriter& array(std::uint32_t n);  // header of a nested array; its n elements follow
 
   std::string finish() && { return std::move(out_); }
 

@@ -48,7 +48,8 @@ void Cloud::call(const std::string& what, const std::string& call, const std::st
     jitter = std::uniform_real_distribution<double>(0.5, 1.5)(random_);
     roll = std::uniform_real_distribution<double>(0, 1)(random_);
   }
-  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(options_.latency.count() * jitter));
+  std::this_thread::sleep_for(
+      std::chrono::duration<double, std::milli>(options_.latency.count() * jitter));
   if (roll < options_.failure_rate) {
     {
       std::lock_guard lock(mutex_);
@@ -70,7 +71,8 @@ void Cloud::save() const {
   std::filesystem::rename(temp, options_.state_file);  // all or nothing
 }
 
-CloudResource Cloud::create(const std::string& kind, const std::string& name, const std::string& parent) {
+CloudResource Cloud::create(const std::string& kind, const std::string& name,
+                            const std::string& parent) {
   call("create " + kind + " " + name, "create", name);
   std::lock_guard lock(mutex_);
   for (const auto& [id, r] : state_["resources"].items()) {
@@ -90,13 +92,15 @@ CloudResource Cloud::create(const std::string& kind, const std::string& name, co
   int n = state_["next"].get<int>();
   state_["next"] = n + 1;
   std::string id = kind.substr(0, 3) + "-" + std::to_string(1000 + n);
-  std::string address = kind == "dns" ? name : "10.0." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 2);
-  state_["resources"][id] = {{"kind", kind},       {"name", name},          {"address", address},
-                             {"parent", parent},   {"created_ms", now_ms()}, {"release", ""}};
+  std::string address =
+      kind == "dns" ? name : "10.0." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 2);
+  state_["resources"][id] = {{"kind", kind},     {"name", name},           {"address", address},
+                             {"parent", parent}, {"created_ms", now_ms()}, {"release", ""}};
   state_["creations"][name] = state_["creations"].value(name, 0) + 1;
   log_call("create", name, "created");
   save();
-  std::printf("  cloud: created %s %s (%s, %s)\n", kind.c_str(), name.c_str(), id.c_str(), address.c_str());
+  std::printf("  cloud: created %s %s (%s, %s)\n", kind.c_str(), name.c_str(), id.c_str(),
+              address.c_str());
   return to_resource(id, state_["resources"][id]);
 }
 
@@ -115,7 +119,8 @@ bool Cloud::healthy(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto& resources = state_["resources"];
   if (!resources.contains(id)) throw CloudError(404, "cloud API: 404 no resource " + id);
-  return now_ms() - resources[id].at("created_ms").get<std::int64_t>() >= options_.boot_time.count();
+  return now_ms() - resources[id].at("created_ms").get<std::int64_t>() >=
+         options_.boot_time.count();
 }
 
 void Cloud::deploy(const std::string& id, const std::string& release) {

@@ -25,11 +25,11 @@
 namespace provisioning {
 
 struct CloudOptions {
-  std::string state_file;                          // where the cloud's state lives
-  std::chrono::milliseconds latency{150};          // per call, on average
-  double failure_rate = 0.1;                       // share of calls that fail with 503
-  std::chrono::milliseconds boot_time{800};        // until a new VM reports healthy
-  std::set<std::string> broken;                    // kinds whose creation always fails
+  std::string state_file;                    // where the cloud's state lives
+  std::chrono::milliseconds latency{150};    // per call, on average
+  double failure_rate = 0.1;                 // share of calls that fail with 503
+  std::chrono::milliseconds boot_time{800};  // until a new VM reports healthy
+  std::set<std::string> broken;              // kinds whose creation always fails
   std::uint64_t seed = 42;
 };
 

@@ -16,8 +16,8 @@
 //   provisioning [STORE-DIR] [--env NAME] [--vms N] [--latency-ms MS] [--failure-rate R]
 //                [--approval auto|manual|reject] [--break KIND] ...     (--help for all)
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <mutex>
@@ -43,20 +43,30 @@ int main(int argc, char** argv) {
   int latency_ms = 150, boot_ms = 800, approve_after_ms = 300;
   double failure_rate = 0.1;
   app.add_option("store", store, "the store directory")->capture_default_str();
-  app.add_option("--cloud-state", cloud_state, "the simulated cloud's state file (default: <store>-cloud.json)");
+  app.add_option("--cloud-state", cloud_state,
+                 "the simulated cloud's state file (default: <store>-cloud.json)");
   app.add_option("--env", spec.name, "the environment's name")->capture_default_str();
-  app.add_option("--vms", spec.vms, "how many VMs")->capture_default_str()->check(CLI::Range(1, 20));
+  app.add_option("--vms", spec.vms, "how many VMs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 20));
   app.add_option("--release", spec.release, "the release to roll out")->capture_default_str();
   app.add_option("--latency-ms", latency_ms, "cloud API latency per call")->capture_default_str();
   app.add_option("--failure-rate", failure_rate, "share of cloud calls that fail with 503")
-      ->capture_default_str()->check(CLI::Range(0.0, 0.9));
-  app.add_option("--boot-ms", boot_ms, "how long a VM takes to become healthy")->capture_default_str();
-  app.add_option("--approval", approval_mode, "auto: approve after --approve-after-ms; manual: wait for "
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--boot-ms", boot_ms, "how long a VM takes to become healthy")
+      ->capture_default_str();
+  app.add_option("--approval", approval_mode,
+                 "auto: approve after --approve-after-ms; manual: wait for "
                  "an Approval event (e.g. from the CLI); reject")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "manual", "reject"}));
-  app.add_option("--approve-after-ms", approve_after_ms, "delay before the automatic decision")->capture_default_str();
-  app.add_option("--approval-deadline-ms", spec.approval_deadline_ms, "how long the gate waits")->capture_default_str();
-  app.add_option("--break", broken, "make creating this kind of resource fail for good "
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "manual", "reject"}));
+  app.add_option("--approve-after-ms", approve_after_ms, "delay before the automatic decision")
+      ->capture_default_str();
+  app.add_option("--approval-deadline-ms", spec.approval_deadline_ms, "how long the gate waits")
+      ->capture_default_str();
+  app.add_option("--break", broken,
+                 "make creating this kind of resource fail for good "
                  "(network, database, vm, dns): shows the rollback");
   CLI11_PARSE(app, argc, argv);
   if (cloud_state.empty()) cloud_state = store + "-cloud.json";
@@ -77,7 +87,8 @@ int main(int argc, char** argv) {
 
   // Progress: custom status changes of the provisioning and its health checks.
   auto progress = host->broker().lifecycle().subscribe(
-      duractor::LifecycleFilter{{duractor::LifecycleKind::kCustomStatus}, std::nullopt, std::nullopt},
+      duractor::LifecycleFilter{
+          {duractor::LifecycleKind::kCustomStatus}, std::nullopt, std::nullopt},
       [&](const duractor::LifecycleEvent& e) {
         if (e.instance.rfind(id, 0) != 0) return;
         std::printf("progress %s: %s\n", e.instance.c_str(), e.custom_status.c_str());
@@ -90,8 +101,9 @@ int main(int argc, char** argv) {
     std::printf("%s has finished already (%s); provision another with --env\n", id.c_str(),
                 std::string(to_string(before->status)).c_str());
   } else {
-    std::printf("provisioning %s: %d VMs, release %s (pid %d: kill -9 it and run again to resume)\n",
-                spec.name.c_str(), spec.vms, spec.release.c_str(), static_cast<int>(::getpid()));
+    std::printf(
+        "provisioning %s: %d VMs, release %s (pid %d: kill -9 it and run again to resume)\n",
+        spec.name.c_str(), spec.vms, spec.release.c_str(), static_cast<int>(::getpid()));
   }
   // Starting an existing instance with the same input is a no-op: this line starts or resumes.
   samples::or_exit(provisioning::Provision.start(client, id, spec), "start");
@@ -106,15 +118,19 @@ int main(int argc, char** argv) {
     if (info.custom_status != "awaiting approval" || decided) continue;
     decided = true;
     if (approval_mode == "manual") {
-      std::printf("approve with:  duractor --store %s raise %s Approval '{\"approved\": true, \"by\": \"you\"}'\n",
-                  store.c_str(), id.c_str());
+      std::printf(
+          "approve with:  duractor --store %s raise %s Approval '{\"approved\": true, \"by\": "
+          "\"you\"}'\n",
+          store.c_str(), id.c_str());
       continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(approve_after_ms));
     provisioning::Approval approval{approval_mode == "auto", approver};
-    std::printf("%s %s the rollout\n", approver.c_str(), approval.approved ? "approves" : "rejects");
+    std::printf("%s %s the rollout\n", approver.c_str(),
+                approval.approved ? "approves" : "rejects");
     auto raised = client.raise(id, "Approval", approval);
-    if (!raised) std::printf("could not raise the approval: %s\n", raised.error().to_string().c_str());
+    if (!raised)
+      std::printf("could not raise the approval: %s\n", raised.error().to_string().c_str());
   }
 
   auto info = samples::or_exit(client.wait(id, 5s), "wait");
@@ -129,7 +145,8 @@ int main(int argc, char** argv) {
   std::printf("environment %s is ready at %s, running %s:\n", env.name.c_str(), env.url.c_str(),
               env.release.c_str());
   for (const auto& r : env.resources) {
-    std::printf("  %-8s %-28s %-9s %s\n", r.kind.c_str(), r.name.c_str(), r.id.c_str(), r.address.c_str());
+    std::printf("  %-8s %-28s %-9s %s\n", r.kind.c_str(), r.name.c_str(), r.id.c_str(),
+                r.address.c_str());
   }
   return 0;
 }

@@ -29,7 +29,9 @@ duractor::RetryPolicy cloud_retry() {
   return duractor::RetryPolicy::exponential(6, 100ms, 2.0, 2s).with_attempt_timeout(30s);
 }
 
-Resource to_payload(const CloudResource& r) { return {r.id, r.kind, r.name, r.address}; }
+Resource to_payload(const CloudResource& r) {
+  return {r.id, r.kind, r.name, r.address};
+}
 
 // Runs a cloud call for an activity: a client error (4xx: forbidden, quota, not found)
 // fails the activity for good; anything else (503) is left to the retry policy.
@@ -96,16 +98,20 @@ Task<Environment> provision(OrchestrationContext& ctx, Spec spec) {
     created.push_back(co_await ctx.call(Create, dns_request, cloud_retry()));
     env.url = "https://" + created.back().name;
 
-    ctx.set_custom_status("waiting for " + std::to_string(vms.size()) + " VMs to pass health checks");
+    ctx.set_custom_status("waiting for " + std::to_string(vms.size()) +
+                          " VMs to pass health checks");
     std::vector<DurableFuture<int>> checks;  // one sub-orchestration per VM, in parallel
     for (const auto& vm : vms) {
-      checks.push_back(ctx.call(WaitHealthy, vm, duractor::SubOrchestrationOptions{ctx.instance_id() + "/health/" + vm.name}));
+      checks.push_back(
+          ctx.call(WaitHealthy, vm,
+                   duractor::SubOrchestrationOptions{ctx.instance_id() + "/health/" + vm.name}));
     }
     co_await ctx.when_all(std::move(checks));
 
     ctx.set_custom_status("awaiting approval");
-    auto gate = co_await ctx.when_any(ctx.wait_event<Approval>("Approval"),
-                                      ctx.timer(std::chrono::milliseconds(spec.approval_deadline_ms)));
+    auto gate =
+        co_await ctx.when_any(ctx.wait_event<Approval>("Approval"),
+                              ctx.timer(std::chrono::milliseconds(spec.approval_deadline_ms)));
     if (gate.index() == 1) throw std::runtime_error("no approval within the deadline");
     Approval approval = gate.get<0>();
     if (!approval.approved) throw std::runtime_error("rejected by " + approval.by);
@@ -124,7 +130,8 @@ Task<Environment> provision(OrchestrationContext& ctx, Spec spec) {
 
   // Compensation: tear down in reverse. (No co_await is allowed in a catch handler.)
   ctx.set_custom_status("rolling back: " + *failure);
-  for (auto r = created.rbegin(); r != created.rend(); ++r) co_await ctx.call(Delete, *r, cloud_retry());
+  for (auto r = created.rbegin(); r != created.rend(); ++r)
+    co_await ctx.call(Delete, *r, cloud_retry());
   ctx.set_custom_status("rolled back");
   throw std::runtime_error("environment " + spec.name + " rolled back: " + *failure);
 }
@@ -135,7 +142,8 @@ void register_workflow(duractor::Registry& registry, Cloud& cloud) {
   registry.add(Create, [&cloud](ActivityContext&, CreateRequest r) {
     return cloud_call([&] { return to_payload(cloud.create(r.kind, r.name, r.parent)); });
   });
-  registry.add(Delete, [&cloud](ActivityContext&, Resource r) { cloud_call([&] { cloud.remove(r.id); }); });
+  registry.add(Delete,
+               [&cloud](ActivityContext&, Resource r) { cloud_call([&] { cloud.remove(r.id); }); });
   registry.add(CheckHealth, [&cloud](ActivityContext&, Resource r) {
     return cloud_call([&] { return cloud.healthy(r.id); });
   });

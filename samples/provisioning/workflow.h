@@ -15,11 +15,11 @@ namespace provisioning {
 // What to provision. Maps in msgpack (MSGPACK_DEFINE_MAP), so they read well as JSON in
 // the CLI and payloads can be written by hand.
 struct Spec {
-  std::string name;                    // the environment, e.g. "demo"
+  std::string name;  // the environment, e.g. "demo"
   int vms = 3;
   std::string release = "v1.0";
-  int approval_deadline_ms = 60'000;   // how long the approval gate waits
-  int health_checks = 8;               // per VM, with backoff between them
+  int approval_deadline_ms = 60'000;  // how long the approval gate waits
+  int health_checks = 8;              // per VM, with backoff between them
   MSGPACK_DEFINE_MAP(name, vms, release, approval_deadline_ms, health_checks)
 };
 
@@ -66,6 +66,8 @@ extern const duractor::Orchestration<Resource, int> WaitHealthy;  // -> checks i
 void register_workflow(duractor::Registry& registry, Cloud& cloud);
 
 // The instance id of an environment's provisioning.
-inline std::string instance_id(const std::string& environment) { return "provision-" + environment; }
+inline std::string instance_id(const std::string& environment) {
+  return "provision-" + environment;
+}
 
 }  // namespace provisioning

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "duractor/store/detail/journal_index.h"
+#include "duractor/store/detail/lease_table.h"
 #include "duractor/store/detail/lmdb_env.h"
 #include "duractor/store/detail/lmdb_pending_write.h"
 #include "duractor/store/detail/lmdb_tx.h"
-#include "duractor/store/detail/lease_table.h"
 #include "duractor/store/lmdb_store.h"
 
 namespace duractor {

@@ -14,8 +14,8 @@
 
 #include "duractor/store/detail/journal_index.h"
 #include "duractor/store/detail/lmdb_env.h"
-#include "duractor/store/lmdb_store.h"
 #include "duractor/store/detail/records.h"
+#include "duractor/store/lmdb_store.h"
 
 namespace duractor::detail {
 

@@ -21,8 +21,8 @@
 #include <set>
 #include <sstream>
 
-#include "tests/support/child_process.h"
 #include <spdlog/sinks/null_sink.h>
+#include "tests/support/child_process.h"
 
 #include "tests/support/host_fixture.h"
 #include "tests/support/torture.h"
@@ -45,7 +45,9 @@ const Orchestration<int, int> Family{"Family", 1};
 std::string g_run_log;
 
 // (Outside the coroutines: g++ 12 cannot build initializer lists inside them.)
-std::vector<int> both(int a, int b) { return {a, b}; }
+std::vector<int> both(int a, int b) {
+  return {a, b};
+}
 
 Registry make_registry() {
   Registry r;
@@ -75,7 +77,7 @@ Registry make_registry() {
   });
   r.add(Sleeper, [](OrchestrationContext& ctx, int n) -> Task<int> {
     co_await ctx.sleep(Milliseconds(300 + (n % 8) * 150));  // outlives several kills
-    co_return co_await ctx.call(Add, both(n, 7));  // n + 7
+    co_return co_await ctx.call(Add, both(n, 7));           // n + 7
   });
   r.add(Listener, [](OrchestrationContext& ctx, int n) -> Task<int> {
     int v = co_await ctx.wait_event<int>("value");
@@ -97,11 +99,16 @@ std::string id_of(int generation, int i) {
 
 int expected_output(int i) {
   switch (i % 5) {
-    case 0: return i + 15;
-    case 1: return 5 * i + 10;
-    case 2: return i + 7;
-    case 3: return i + 1000;
-    default: return 2 * i + 31;
+    case 0:
+      return i + 15;
+    case 1:
+      return 5 * i + 10;
+    case 2:
+      return i + 7;
+    case 3:
+      return i + 1000;
+    default:
+      return 2 * i + 31;
   }
 }
 

@@ -9,8 +9,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "duractor/pubsub/caf_errors.h"
 #include "duractor/actors/client_protocol.h"
+#include "duractor/pubsub/caf_errors.h"
 #include "tests/support/host_fixture.h"
 
 namespace duractor {
@@ -40,7 +40,8 @@ struct UserState {
 
 // A user actor: asks the runtime to start greetings, watches them, and reports each
 // result it receives as a message.
-caf::behavior user_actor(caf::stateful_actor<UserState>* self, ClientActor runtime, caf::actor reporter) {
+caf::behavior user_actor(caf::stateful_actor<UserState>* self, ClientActor runtime,
+                         caf::actor reporter) {
   self->state.runtime = runtime;
   self->state.reporter = reporter;
   return {
@@ -67,7 +68,8 @@ caf::behavior user_actor(caf::stateful_actor<UserState>* self, ClientActor runti
 }  // namespace
 
 TEST_SUITE("runtime: embedding") {
-  TEST_CASE("a service's own actor system hosts the runtime and its actors get results as messages") {
+  TEST_CASE(
+      "a service's own actor system hosts the runtime and its actors get results as messages") {
     testing::TempDir dir;
     auto registry = greeting_registry();
     caf::actor_system_config config;
@@ -76,8 +78,10 @@ TEST_SUITE("runtime: embedding") {
     REQUIRE(host);
 
     caf::scoped_actor test{system};
-    auto user = system.spawn(user_actor, (*host)->client_actor(), caf::actor_cast<caf::actor>(test));
-    for (auto name : {"ada", "grace", "unknown"}) test->send(user, start_atom::value, std::string(name));
+    auto user =
+        system.spawn(user_actor, (*host)->client_actor(), caf::actor_cast<caf::actor>(test));
+    for (auto name : {"ada", "grace", "unknown"})
+      test->send(user, start_atom::value, std::string(name));
     std::set<std::string> reports;
     for (int i = 0; i < 3; ++i) {
       test->receive([&](report_atom, const std::string& r) { reports.insert(r); },
@@ -129,11 +133,12 @@ TEST_SUITE("runtime: embedding") {
     // A watch sent as a request is answered with the final information.
     REQUIRE((*host)->client().start(Greeting, "greet-req", std::string("req")));
     test->request((*host)->client_actor(), 20s, watch_atom::value, std::string("greet-req"))
-        .receive([](finished_atom, const InstanceInfo& info) {
-                   CHECK(info.status == InstanceStatus::kCompleted);
-                   CHECK(*decode<std::string>(info.output) == "hello req!");
-                 },
-                 [](caf::error& e) { FAIL(from_caf_error(e).to_string()); });
+        .receive(
+            [](finished_atom, const InstanceInfo& info) {
+              CHECK(info.status == InstanceStatus::kCompleted);
+              CHECK(*decode<std::string>(info.output) == "hello req!");
+            },
+            [](caf::error& e) { FAIL(from_caf_error(e).to_string()); });
     (*host)->stop();
   }
 }

@@ -44,9 +44,10 @@ TEST_SUITE("runtime: basics") {
   TEST_CASE("retries with durable backoff until the activity succeeds") {
     Registry extra;
     Runtime rt(nullptr, [](Registry& r) {
-      r.add(Orchestration<int, int>{"Retrying", 1}, [](OrchestrationContext& ctx, int x) -> Task<int> {
-        co_return co_await ctx.call(Flaky, x, RetryPolicy::fixed(5, 10ms));
-      });
+      r.add(Orchestration<int, int>{"Retrying", 1},
+            [](OrchestrationContext& ctx, int x) -> Task<int> {
+              co_return co_await ctx.call(Flaky, x, RetryPolicy::fixed(5, 10ms));
+            });
     });
     flaky_calls = 0;
     auto client = rt.client();
@@ -72,9 +73,10 @@ TEST_SUITE("runtime: basics") {
 
   TEST_CASE("a detached orchestration runs on its own") {
     Runtime rt(nullptr, [](Registry& r) {
-      r.add(Orchestration<int, std::string>{"Launcher", 1}, [](OrchestrationContext& ctx, int x) -> Task<std::string> {
-        co_return ctx.start_detached(Child, x);
-      });
+      r.add(Orchestration<int, std::string>{"Launcher", 1},
+            [](OrchestrationContext& ctx, int x) -> Task<std::string> {
+              co_return ctx.start_detached(Child, x);
+            });
     });
     auto client = rt.client();
     auto id = Orchestration<int, std::string>{"Launcher", 1}.run(client, "launcher", 5, 20s);
@@ -88,10 +90,11 @@ TEST_SUITE("runtime: basics") {
 
   TEST_CASE("external events resume a waiting orchestration") {
     Runtime rt(nullptr, [](Registry& r) {
-      r.add(Orchestration<int, std::string>{"Approval", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-        auto who = co_await ctx.wait_event<std::string>("Approve");
-        co_return "approved by " + who;
-      });
+      r.add(Orchestration<int, std::string>{"Approval", 1},
+            [](OrchestrationContext& ctx, int) -> Task<std::string> {
+              auto who = co_await ctx.wait_event<std::string>("Approve");
+              co_return "approved by " + who;
+            });
     });
     auto client = rt.client();
     REQUIRE(client.start(Orchestration<int, std::string>{"Approval", 1}, "approval-1", 0));

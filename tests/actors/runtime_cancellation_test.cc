@@ -27,9 +27,10 @@ TEST_SUITE("runtime: cancellation") {
         if (ctx.cancelled()) activity_saw_cancel = true;
         return x;
       });
-      r.add(Orchestration<int, int>{"SlowChild", 1}, [](OrchestrationContext& ctx, int x) -> Task<int> {
-        co_return co_await ctx.call(Slow, x);
-      });
+      r.add(Orchestration<int, int>{"SlowChild", 1},
+            [](OrchestrationContext& ctx, int x) -> Task<int> {
+              co_return co_await ctx.call(Slow, x);
+            });
       r.add(Orchestration<int, int>{"Tree", 1}, [](OrchestrationContext& ctx, int x) -> Task<int> {
         co_return co_await ctx.call(Orchestration<int, int>{"SlowChild", 1}, x);
       });

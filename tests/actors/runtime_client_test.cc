@@ -94,14 +94,15 @@ TEST_SUITE("runtime: client") {
 
   TEST_CASE("an unregistered activity fails the call with a configuration error naming it") {
     Runtime rt(nullptr, [](Registry& r) {
-      r.add(Orchestration<int, std::string>{"CallsMissing", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-        try {
-          co_await ctx.call_activity<int>("Missing", 1);
-        } catch (const ActivityFailed& e) {
-          co_return std::string(to_string(e.category())) + ": " + e.failure().message;
-        }
-        co_return std::string();
-      });
+      r.add(Orchestration<int, std::string>{"CallsMissing", 1},
+            [](OrchestrationContext& ctx, int) -> Task<std::string> {
+              try {
+                co_await ctx.call_activity<int>("Missing", 1);
+              } catch (const ActivityFailed& e) {
+                co_return std::string(to_string(e.category())) + ": " + e.failure().message;
+              }
+              co_return std::string();
+            });
     });
     auto client = rt.client();
     auto out = Orchestration<int, std::string>{"CallsMissing", 1}.run(client, "m", 0, 20s);
@@ -153,7 +154,8 @@ TEST_SUITE("runtime: client") {
     });
     auto client = rt.client();
     REQUIRE(client.start(Waiting, "doomed", 0));
-    REQUIRE(eventually([&] { return client.status("doomed")->status == InstanceStatus::kRunning; }));
+    REQUIRE(
+        eventually([&] { return client.status("doomed")->status == InstanceStatus::kRunning; }));
     std::promise<Result<InstanceInfo>> waited;
     auto began = std::chrono::steady_clock::now();
     std::thread waiter([&] { waited.set_value(client.wait("doomed", 60s)); });

@@ -44,7 +44,8 @@ TEST_SUITE("runtime: deploys") {
     CHECK(info->failure->type == "duractor::Nondeterminism");
     CHECK(info->failure->category == ErrorCategory::kConfiguration);
     CHECK(info->failure->message.find("at event #2") != std::string::npos);
-    CHECK(info->failure->message.find("history recorded #2 ActivityScheduled Double") != std::string::npos);
+    CHECK(info->failure->message.find("history recorded #2 ActivityScheduled Double") !=
+          std::string::npos);
   }
 }
 

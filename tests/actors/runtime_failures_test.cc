@@ -29,14 +29,15 @@ TEST_SUITE("runtime: failures of the runtime") {
       token_seen = ctx.cancelled();
       return x;
     });
-    r.add(Orchestration<int, std::string>{"Patient", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      try {
-        co_await ctx.call(Slow, 1);
-      } catch (const ActivityFailed& e) {
-        co_return e.failure().type;
-      }
-      co_return std::string("finished?");
-    });
+    r.add(Orchestration<int, std::string>{"Patient", 1},
+          [](OrchestrationContext& ctx, int) -> Task<std::string> {
+            try {
+              co_await ctx.call(Slow, 1);
+            } catch (const ActivityFailed& e) {
+              co_return e.failure().type;
+            }
+            co_return std::string("finished?");
+          });
     auto options = test_host_options(dir.sub("store"));
     options.activity_timeout = 100ms;
     auto host = start_host(r, options);
@@ -83,7 +84,9 @@ TEST_SUITE("runtime: failures of the runtime") {
     CHECK(info->failure->message.find("disk on fire") != std::string::npos);
   }
 
-  TEST_CASE("a turn the store cannot take for now waits for it beyond max attempts, and the instance completes") {
+  TEST_CASE(
+      "a turn the store cannot take for now waits for it beyond max attempts, and the instance "
+      "completes") {
     for (auto code : {ErrorCode::kStoreFull, ErrorCode::kIo}) {
       CAPTURE(to_string(code));
       TempDir dir;
@@ -135,7 +138,9 @@ TEST_SUITE("runtime: failures of the runtime") {
     CHECK(history->back().kind() == EventKind::kExecutionFailed);
   }
 
-  TEST_CASE("an instance whose history the engine cannot replay fails durably instead of staying running") {
+  TEST_CASE(
+      "an instance whose history the engine cannot replay fails durably instead of staying "
+      "running") {
     TempDir dir;
     auto path = dir.sub("store");
     {
@@ -145,7 +150,8 @@ TEST_SUITE("runtime: failures of the runtime") {
       store_options.sync = false;
       auto store = LmdbStore::open(store_options);
       REQUIRE(store);
-      REQUIRE((*store)->create_instance(NewInstance{"mangled", "Hello", 1, encode(std::string("m"))}));
+      REQUIRE(
+          (*store)->create_instance(NewInstance{"mangled", "Hello", 1, encode(std::string("m"))}));
       auto inbox = (*store)->read_inbox("mangled");
       REQUIRE(inbox);
       auto lock = (*store)->lock_instance("mangled", 10s);
@@ -154,8 +160,10 @@ TEST_SUITE("runtime: failures of the runtime") {
       turn.lock = *lock;
       turn.execution = 1;
       auto now = SystemClock::instance().now();
-      turn.events.push_back(HistoryEvent{1, now, event::ExecutionStarted{"Hello", 1, encode(std::string("m")), std::nullopt, {}}});
-      turn.events.push_back(HistoryEvent{2, now, event::ActivityCompleted{7, encode(std::string("?"))}});
+      turn.events.push_back(HistoryEvent{
+          1, now, event::ExecutionStarted{"Hello", 1, encode(std::string("m")), std::nullopt, {}}});
+      turn.events.push_back(
+          HistoryEvent{2, now, event::ActivityCompleted{7, encode(std::string("?"))}});
       turn.consumed.push_back(inbox->front().seq);
       turn.update.status = InstanceStatus::kRunning;
       turn.update.name = "Hello";
@@ -181,13 +189,17 @@ TEST_SUITE("runtime: failures of the runtime") {
     CHECK(history->back().kind() == EventKind::kExecutionFailed);
   }
 
-  TEST_CASE("an instance whose history cannot be read is failed from its metadata, and its parent hears of it") {
+  TEST_CASE(
+      "an instance whose history cannot be read is failed from its metadata, and its parent hears "
+      "of it") {
     TempDir dir;
     Registry r;
     add_common(r);
     const Orchestration<int, int> Sleepy{"Sleepy", 1};
     const Orchestration<int, std::string> Delegator{"Delegator", 1};
-    r.add(Sleepy, [](OrchestrationContext& ctx, int) -> Task<int> { co_return co_await ctx.wait_event<int>("go"); });
+    r.add(Sleepy, [](OrchestrationContext& ctx, int) -> Task<int> {
+      co_return co_await ctx.wait_event<int>("go");
+    });
     r.add(Delegator, [&](OrchestrationContext& ctx, int) -> Task<std::string> {
       std::optional<SubOrchestrationFailed> failed;
       try {
@@ -243,7 +255,8 @@ TEST_SUITE("runtime: failures of the runtime") {
     const Orchestration<int, int> Idle{"Idle", 1};
     auto client = rt.client();
     REQUIRE(Idle.start(client, "idle", 0));
-    REQUIRE(eventually([&] { return Idle.status(client, "idle")->status == InstanceStatus::kRunning; }));
+    REQUIRE(eventually(
+        [&] { return Idle.status(client, "idle")->status == InstanceStatus::kRunning; }));
     REQUIRE(Idle.cancel(client, "idle"));
     auto out = Idle.wait(client, "idle", 20s);
     REQUIRE_FALSE(out);

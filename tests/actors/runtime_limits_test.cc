@@ -19,9 +19,10 @@ TEST_SUITE("runtime: limits and versions") {
     TempDir dir;
     Registry r;
     add_common(r);
-    r.add(Orchestration<int, std::string>{"Big", 1}, [](OrchestrationContext&, int n) -> Task<std::string> {
-      co_return std::string(static_cast<std::size_t>(n), 'x');
-    });
+    r.add(Orchestration<int, std::string>{"Big", 1},
+          [](OrchestrationContext&, int n) -> Task<std::string> {
+            co_return std::string(static_cast<std::size_t>(n), 'x');
+          });
     auto options = test_host_options(dir.sub("store"));
     options.max_payload_bytes = 1000;
     auto host = start_host(r, options);
@@ -29,7 +30,8 @@ TEST_SUITE("runtime: limits and versions") {
     auto refused = client.start(Hello, "big-input", std::string(2000, 'a'));
     REQUIRE_FALSE(refused);
     CHECK(refused.error().code == ErrorCode::kLimitExceeded);
-    CHECK(refused.error().message.find("over the payload limit of 1000 bytes") != std::string::npos);
+    CHECK(refused.error().message.find("over the payload limit of 1000 bytes") !=
+          std::string::npos);
     REQUIRE(client.start(Orchestration<int, std::string>{"Big", 1}, "big-output", 5000));
     auto info = client.wait("big-output", 20s);
     REQUIRE(info);
@@ -38,7 +40,9 @@ TEST_SUITE("runtime: limits and versions") {
     CHECK(info->failure->message.find("the output is") != std::string::npos);
   }
 
-  TEST_CASE("a sub-orchestration input over the limit fails the child start, and the parent can catch it") {
+  TEST_CASE(
+      "a sub-orchestration input over the limit fails the child start, and the parent can catch "
+      "it") {
     TempDir dir;
     Registry r;
     add_common(r);
@@ -108,7 +112,8 @@ TEST_SUITE("runtime: limits and versions") {
     {
       auto host = start_host(v1, test_host_options(dir.sub("store")));
       REQUIRE(host->client().start(FlowV1, "old", 0));
-      REQUIRE(eventually([&] { return host->client().status("old")->status == InstanceStatus::kRunning; }));
+      REQUIRE(eventually(
+          [&] { return host->client().status("old")->status == InstanceStatus::kRunning; }));
     }
     // A deploy adds version 2; the old instance replays with version 1.
     Registry v2;

@@ -38,10 +38,11 @@ TEST_SUITE("runtime: time") {
   TEST_CASE("when_any of an event and a deadline: the deadline wins when time passes") {
     ManualClock clock;
     Runtime rt(&clock, [](Registry& r) {
-      r.add(Orchestration<int, std::string>{"Deadline", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-        auto r2 = co_await ctx.when_any(ctx.wait_event<bool>("Approval"), ctx.timer(24h));
-        co_return r2.index() == 0 ? "approved" : "expired";
-      });
+      r.add(Orchestration<int, std::string>{"Deadline", 1},
+            [](OrchestrationContext& ctx, int) -> Task<std::string> {
+              auto r2 = co_await ctx.when_any(ctx.wait_event<bool>("Approval"), ctx.timer(24h));
+              co_return r2.index() == 0 ? "approved" : "expired";
+            });
     });
     auto client = rt.client();
     REQUIRE(client.start(Orchestration<int, std::string>{"Deadline", 1}, "late", 0));

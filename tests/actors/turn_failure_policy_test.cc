@@ -16,7 +16,9 @@ TurnFailureDecision after(const Error& e, std::uint32_t failures, bool recording
   return decide_after_failed_turn(e, failures, recording, kMax, kBackoff);
 }
 
-Error conflict() { return Error::make(ErrorCode::kConflict, "lock lost"); }
+Error conflict() {
+  return Error::make(ErrorCode::kConflict, "lock lost");
+}
 
 }  // namespace
 

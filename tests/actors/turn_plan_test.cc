@@ -13,12 +13,15 @@ using namespace std::chrono_literals;
 const Activity<int, int> Work{"Work"};
 const Orchestration<int, int> Child{"Child", 1};
 
-InstanceLock lock_of(const std::string& id) { return InstanceLock{id, 7, TimePoint{}}; }
+InstanceLock lock_of(const std::string& id) {
+  return InstanceLock{id, 7, TimePoint{}};
+}
 
 }  // namespace
 
 TEST_SUITE("turn plan") {
-  TEST_CASE("a first turn starts the execution, schedules work and timers, and sets name and version") {
+  TEST_CASE(
+      "a first turn starts the execution, schedules work and timers, and sets name and version") {
     Registry r;
     r.add(Orchestration<int, int>{"Flow", 3}, [](OrchestrationContext& ctx, int) -> Task<int> {
       auto a = ctx.call(Work, 1);
@@ -107,7 +110,9 @@ TEST_SUITE("turn plan") {
     testing::EngineHarness h(r, "loop");
     h.start("Loop", encode(0));
     h.raise("unread", encode(1));
-    auto turn = h.engine().run_turn({InboxEntry{1, h.now(), message::Start{1, "Loop", 0, encode(0), std::nullopt, {}}}}, h.now());
+    auto turn = h.engine().run_turn(
+        {InboxEntry{1, h.now(), message::Start{1, "Loop", 0, encode(0), std::nullopt, {}}}},
+        h.now());
     REQUIRE(turn);
     auto plan = plan_turn(lock_of("loop"), h.engine(), *turn, {});
     CHECK_FALSE(plan.finished);

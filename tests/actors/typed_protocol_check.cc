@@ -42,4 +42,6 @@ using namespace std::chrono_literals;
 
 }  // namespace
 
-int main() { return 0; }
+int main() {
+  return 0;
+}

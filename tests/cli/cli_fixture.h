@@ -122,10 +122,9 @@ inline void populate(const Registry& registry, const std::string& path) {
     auto work = store.list_work(0, 0);
     auto timer = store.next_timer();
     return approve && approve->custom_status == "waiting for approval" && kid &&
-           kid->custom_status == "waiting for approval" && countdown &&
-           countdown->execution == 3 && countdown->status == InstanceStatus::kRunning &&
-           sleeper && sleeper->execution == 1 && work && work->size() == 1 && timer &&
-           timer->has_value();
+           kid->custom_status == "waiting for approval" && countdown && countdown->execution == 3 &&
+           countdown->status == InstanceStatus::kRunning && sleeper && sleeper->execution == 1 &&
+           work && work->size() == 1 && timer && timer->has_value();
   }));
   // Countdown's last turn committed its waiting state once no messages are left.
   REQUIRE(eventually([&] {

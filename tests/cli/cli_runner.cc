@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
 
@@ -27,7 +27,8 @@ nlohmann::json CliRun::json() const {
 CliRun run_cli(const std::vector<std::string>& args, const CliOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);  // a child that exits before reading its stdin
   int in[2], out[2], err[2];
-  if (::pipe(in) != 0 || ::pipe(out) != 0 || ::pipe(err) != 0) throw std::runtime_error("pipe failed");
+  if (::pipe(in) != 0 || ::pipe(out) != 0 || ::pipe(err) != 0)
+    throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in[0], 0);
@@ -79,7 +80,8 @@ CliRun run_cli(const std::vector<std::string>& args, const CliOptions& options) 
       }
     }
     if (fds[2].fd >= 0 && fds[2].revents != 0) {
-      ssize_t n = ::write(fds[2].fd, options.stdin_text.data() + fed, options.stdin_text.size() - fed);
+      ssize_t n =
+          ::write(fds[2].fd, options.stdin_text.data() + fed, options.stdin_text.size() - fed);
       if (n > 0) fed += static_cast<std::size_t>(n);
       if (n < 0 || fed == options.stdin_text.size()) {
         ::close(fds[2].fd);

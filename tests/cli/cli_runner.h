@@ -18,12 +18,14 @@ struct CliRun {
   // Standard output parsed as JSON (fails the test if it is not).
   nlohmann::json json() const;
   // For failure messages: the command's output and errors.
-  std::string transcript() const { return "exit " + std::to_string(exit_code) + "\nstdout:\n" + out + "\nstderr:\n" + err; }
+  std::string transcript() const {
+    return "exit " + std::to_string(exit_code) + "\nstdout:\n" + out + "\nstderr:\n" + err;
+  }
 };
 
 struct CliOptions {
-  std::string stdin_text;                                  // fed to its standard input
-  std::vector<std::pair<std::string, std::string>> env;    // added to the environment
+  std::string stdin_text;                                // fed to its standard input
+  std::vector<std::pair<std::string, std::string>> env;  // added to the environment
 };
 
 // Runs `duractor args...` and waits for it.

@@ -56,7 +56,9 @@ std::vector<std::string> ids(const Json& instances) {
 }  // namespace
 
 TEST_SUITE("cli: reading") {
-  TEST_CASE("list shows every instance, filters by status, name, parent and age, and pages with --after") {
+  TEST_CASE(
+      "list shows every instance, filters by status, name, parent and age, and pages with "
+      "--after") {
     Filled f;
     auto text = f.cli({"list"});
     REQUIRE_EXIT(text, 0);
@@ -69,8 +71,8 @@ TEST_SUITE("cli: reading") {
     auto all = f.cli({"list", "--json"});
     REQUIRE_EXIT(all, 0);
     CHECK(ids(all.json()["instances"]) ==
-          std::vector<std::string>{"approve-1", "busy-1", "countdown-1", "family-1",
-                                   "family-1-kid", "hello-1", "hello-2", "hello-3", "sleeper-1"});
+          std::vector<std::string>{"approve-1", "busy-1", "countdown-1", "family-1", "family-1-kid",
+                                   "hello-1", "hello-2", "hello-3", "sleeper-1"});
     CHECK(all.json()["next"].is_null());
     auto first = all.json()["instances"][0];
     for (const char* field : {"id", "name", "version", "status", "execution", "created_at",
@@ -80,8 +82,8 @@ TEST_SUITE("cli: reading") {
 
     auto running = f.cli({"list", "--json", "--status", "running,pending"});
     CHECK(ids(running.json()["instances"]) ==
-          std::vector<std::string>{"approve-1", "busy-1", "countdown-1", "family-1",
-                                   "family-1-kid", "sleeper-1"});
+          std::vector<std::string>{"approve-1", "busy-1", "countdown-1", "family-1", "family-1-kid",
+                                   "sleeper-1"});
     auto hellos = f.cli({"list", "--json", "--name", "Hello", "--status", "completed"});
     CHECK(ids(hellos.json()["instances"]) ==
           std::vector<std::string>{"hello-1", "hello-2", "hello-3"});
@@ -110,10 +112,10 @@ TEST_SUITE("cli: reading") {
     Filled f;
     auto text = f.cli({"show", "hello-1"});
     REQUIRE_EXIT(text, 0);
-    for (const char* part : {"Instance       hello-1", "Orchestration  Hello v1", "Status         completed",
-                             "Custom status  greeted ada", "Input          \"ada\"",
-                             "Output         \"Hello, ada!\"", "Inbox          empty", "Executions",
-                             "EXEC  STATUS     STARTED"}) {
+    for (const char* part :
+         {"Instance       hello-1", "Orchestration  Hello v1", "Status         completed",
+          "Custom status  greeted ada", "Input          \"ada\"", "Output         \"Hello, ada!\"",
+          "Inbox          empty", "Executions", "EXEC  STATUS     STARTED"}) {
       CHECK_MESSAGE(contains(text.out, part), part << "\n" << text.out);
     }
     auto hello = f.cli({"show", "hello-1", "--json"}).json();
@@ -226,7 +228,8 @@ TEST_SUITE("cli: reading") {
     CHECK(s["inbox_messages"] == 0);
     CHECK(s["history_events"].get<std::uint64_t>() > 20);
     auto text = f.cli({"stats"});
-    CHECK(contains(text.out, "Instances       9 (pending 0, running 6, completed 3, failed 0, cancelled 0)"));
+    CHECK(contains(text.out,
+                   "Instances       9 (pending 0, running 6, completed 3, failed 0, cancelled 0)"));
     CHECK(contains(text.out, "Map used"));
   }
 }
@@ -234,7 +237,8 @@ TEST_SUITE("cli: reading") {
 TEST_SUITE("cli: writing") {
   TEST_CASE("raise stores the JSON payload as msgpack in the inbox, and refuses what it must") {
     Filled f;
-    auto raised = f.cli({"raise", "approve-1", "Approval", "{\"ok\": [1, 2.5, \"x\", null]}", "--json"});
+    auto raised =
+        f.cli({"raise", "approve-1", "Approval", "{\"ok\": [1, 2.5, \"x\", null]}", "--json"});
     REQUIRE_EXIT(raised, 0);
     CHECK(raised.json()["event"] == "Approval");
     CHECK(raised.json()["seq"].get<std::uint64_t>() > 0);
@@ -305,7 +309,8 @@ TEST_SUITE("cli: writing") {
     CHECK(busy->status == InstanceStatus::kCancelled);
   }
 
-  TEST_CASE("delete removes a finished instance, refuses a running one without --force, and cascades") {
+  TEST_CASE(
+      "delete removes a finished instance, refuses a running one without --force, and cascades") {
     Filled f;
     auto deleted = f.cli({"delete", "hello-1"});
     REQUIRE_EXIT(deleted, 0);
@@ -327,7 +332,9 @@ TEST_SUITE("cli: writing") {
     CHECK(s->read_instance("hello-2"));
   }
 
-  TEST_CASE("a dry run refuses what the real purge refuses: a finished parent with a running sub-orchestration") {
+  TEST_CASE(
+      "a dry run refuses what the real purge refuses: a finished parent with a running "
+      "sub-orchestration") {
     // Leaver starts a sub-orchestration and finishes without waiting for it. Finishing
     // gives up the child's future, so the child is asked to cancel; Stubborn catches that
     // and keeps waiting, so it goes on running under its finished parent.
@@ -380,12 +387,14 @@ TEST_SUITE("cli: writing") {
     REQUIRE(real.json()["refused"].size() == 1);
     CHECK(contains(real.json()["refused"][0]["reason"].get<std::string>(),
                    dry.json()["refused"][0]["reason"].get<std::string>()));
-    auto without_kids = run_cli({"--store", path, "purge", "--name", "Leaver", "--no-cascade", "--dry-run", "--json"});
+    auto without_kids = run_cli(
+        {"--store", path, "purge", "--name", "Leaver", "--no-cascade", "--dry-run", "--json"});
     CHECK_EXIT(without_kids, 0);
     CHECK(without_kids.json()["refused"].empty());
   }
 
-  TEST_CASE("purge deletes what a filter matches, finished ones only unless forced, with a dry run") {
+  TEST_CASE(
+      "purge deletes what a filter matches, finished ones only unless forced, with a dry run") {
     Filled f;
     auto unfiltered = f.cli({"purge"});
     CHECK_EXIT(unfiltered, 2);
@@ -426,12 +435,14 @@ TEST_SUITE("cli: writing") {
 }
 
 TEST_SUITE("cli: export and import") {
-  TEST_CASE("a finished instance exported from one store imports into another with the same history") {
+  TEST_CASE(
+      "a finished instance exported from one store imports into another with the same history") {
     Filled f;
     auto file = f.dir.sub("hello-1.json");
     auto exported = f.cli({"export", "hello-1", "-o", file});
     REQUIRE_EXIT(exported, 0);
-    CHECK(contains(exported.out, "exported hello-1 to " + file + ": 1 execution, 5 history events"));
+    CHECK(
+        contains(exported.out, "exported hello-1 to " + file + ": 1 execution, 5 history events"));
     auto to_stdout = f.cli({"export", "hello-1"});
     auto document = Json::parse(to_stdout.out);
     CHECK(document["format"] == "duractor-export");
@@ -519,7 +530,9 @@ TEST_SUITE("cli: export and import") {
 }
 
 TEST_SUITE("cli: usage") {
-  TEST_CASE("a missing store, a directory that is no store, and no store at all have their own exit codes") {
+  TEST_CASE(
+      "a missing store, a directory that is no store, and no store at all have their own exit "
+      "codes") {
     TempDir dir;
     auto missing = run_cli({"--store", dir.sub("none"), "list"});
     CHECK_EXIT(missing, 4);
@@ -536,7 +549,8 @@ TEST_SUITE("cli: usage") {
     auto none = run_cli({"list"});
     CHECK_EXIT(none, 2);
     CHECK(contains(none.err, "no store given"));
-    auto from_env = run_cli({"list", "--json"}, testing::CliOptions{.env = {{"DURACTOR_STORE", dir.sub("none")}}});
+    auto from_env = run_cli({"list", "--json"},
+                            testing::CliOptions{.env = {{"DURACTOR_STORE", dir.sub("none")}}});
     CHECK_EXIT(from_env, 4);
     auto json_error = run_cli({"--store", dir.sub("none"), "--json", "list"});
     CHECK(json_error.out.empty());
@@ -545,18 +559,19 @@ TEST_SUITE("cli: usage") {
     CHECK(contains(error["error"]["message"].get<std::string>(), "does not exist"));
   }
 
-  TEST_CASE("bad flags and durations are usage errors, and --help lists the commands and exit codes") {
+  TEST_CASE(
+      "bad flags and durations are usage errors, and --help lists the commands and exit codes") {
     TempDir dir;
-    for (auto args : std::vector<std::vector<std::string>>{
-             {},
-             {"frobnicate"},
-             {"list", "--bogus"},
-             {"list", "--status", "done"},
-             {"list", "--older-than", "7x"},
-             {"--lock-timeout", "soon", "raise", "a", "E"},
-             {"--lock-timeout", "soon", "list"},
-             {"--lock-timeout", "10ms", "raise", "a", "E"},
-             {"show"}}) {
+    for (auto args :
+         std::vector<std::vector<std::string>>{{},
+                                               {"frobnicate"},
+                                               {"list", "--bogus"},
+                                               {"list", "--status", "done"},
+                                               {"list", "--older-than", "7x"},
+                                               {"--lock-timeout", "soon", "raise", "a", "E"},
+                                               {"--lock-timeout", "soon", "list"},
+                                               {"--lock-timeout", "10ms", "raise", "a", "E"},
+                                               {"show"}}) {
       args.insert(args.begin(), {"--store", dir.path()});
       auto run = run_cli(args);
       CHECK_EXIT(run, 2);
@@ -564,12 +579,13 @@ TEST_SUITE("cli: usage") {
       CHECK(contains(run.err, "duractor: "));
     }
     auto short_wait = run_cli({"--store", dir.path(), "--lock-timeout", "10ms", "list"});
-    CHECK(contains(short_wait.err, "--lock-timeout 10ms is too short: a write needs at least 100ms"));
+    CHECK(
+        contains(short_wait.err, "--lock-timeout 10ms is too short: a write needs at least 100ms"));
     auto help = run_cli({"--help"});
     CHECK_EXIT(help, 0);
-    for (const char* part : {"list", "show", "history", "raise", "cancel", "delete", "purge",
-                             "queues", "stats", "export", "import", "Exit codes:",
-                             "6  another process holds the store's writer lock"}) {
+    for (const char* part :
+         {"list", "show", "history", "raise", "cancel", "delete", "purge", "queues", "stats",
+          "export", "import", "Exit codes:", "6  another process holds the store's writer lock"}) {
       CHECK_MESSAGE(contains(help.out, part), part);
     }
     auto version = run_cli({"--version"});

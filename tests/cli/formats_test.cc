@@ -61,21 +61,22 @@ InstanceImage every_kind() {
   image.info.parent = parent;
   ExecutionImage first;
   first.info = ExecutionInfo{1, 2, InstanceStatus::kCompleted, t, t, bodies.size(), true};
-  for (std::size_t i = 0; i < bodies.size(); ++i) first.events.push_back(HistoryEvent{i + 1, t, bodies[i]});
+  for (std::size_t i = 0; i < bodies.size(); ++i)
+    first.events.push_back(HistoryEvent{i + 1, t, bodies[i]});
   ExecutionImage second;
   second.info = ExecutionInfo{2, 2, InstanceStatus::kRunning, t, std::nullopt, 4, false};
-  second.events = {HistoryEvent{1, t, event::ExecutionStarted{"Order", 2, encode(2), std::nullopt, {}}},
-                   HistoryEvent{2, t, event::ActivityScheduled{"Ship", encode(1), 1}},
-                   HistoryEvent{3, t, event::TimerCreated{t}},
-                   HistoryEvent{4, t, event::ExecutionCompleted{encode(1)}}};
+  second.events = {
+      HistoryEvent{1, t, event::ExecutionStarted{"Order", 2, encode(2), std::nullopt, {}}},
+      HistoryEvent{2, t, event::ActivityScheduled{"Ship", encode(1), 1}},
+      HistoryEvent{3, t, event::TimerCreated{t}},
+      HistoryEvent{4, t, event::ExecutionCompleted{encode(1)}}};
   image.executions = {first, second};
-  std::vector<InboxMessage> messages{
-      message::Start{3, "Order", 2, encode(1), parent, {}},
-      message::Event{"Approval", encode(false)},
-      message::Cancel{"enough", true},
-      message::ActivityResult{2, 2, encode(1), std::nullopt},
-      message::TimerFired{2, 3, t},
-      message::ChildResult{2, 9, {}, failure}};
+  std::vector<InboxMessage> messages{message::Start{3, "Order", 2, encode(1), parent, {}},
+                                     message::Event{"Approval", encode(false)},
+                                     message::Cancel{"enough", true},
+                                     message::ActivityResult{2, 2, encode(1), std::nullopt},
+                                     message::TimerFired{2, 3, t},
+                                     message::ChildResult{2, 9, {}, failure}};
   std::uint64_t seq = 100;
   for (auto& m : messages) image.inbox.push_back(InboxEntry{++seq, t, m});
   image.work = {WorkItem{7, "every", 2, 2, "Ship", encode(1), 1, t}};
@@ -104,7 +105,8 @@ TEST_SUITE("cli: formats") {
     CHECK(cli::payload_json(encode(bin)) == Json{{"base64", "aGk="}});
   }
 
-  TEST_CASE("JSON payloads become msgpack that decode<T> reads: ints, strings, array and map structs") {
+  TEST_CASE(
+      "JSON payloads become msgpack that decode<T> reads: ints, strings, array and map structs") {
     CHECK(*decode<int>(cli::payload_bytes(Json(42))) == 42);
     CHECK(*decode<std::int64_t>(cli::payload_bytes(Json(-5'000'000'000LL))) == -5'000'000'000LL);
     CHECK(*decode<double>(cli::payload_bytes(Json(2.5))) == 2.5);
@@ -114,7 +116,8 @@ TEST_SUITE("cli: formats") {
     REQUIRE(d);
     CHECK(d->by == "bob");
     CHECK(d->level == 2);
-    auto t = decode<testing::Ticket>(cli::payload_bytes(Json::parse(R"({"priority": 1, "title": "x"})")));
+    auto t = decode<testing::Ticket>(
+        cli::payload_bytes(Json::parse(R"({"priority": 1, "title": "x"})")));
     REQUIRE(t);
     CHECK(t->title == "x");
     CHECK(t->priority == 1);
@@ -184,8 +187,8 @@ TEST_SUITE("cli: formats") {
         5, from_unix_ms(0),
         event::ActivityFailed{3, FailureDetails{ErrorCategory::kApplication, "E", "boom"}}});
     CHECK(cli::summary(failed, {"id", "timestamp", "kind"}, 0) == "scheduled_id=3 failure=E: boom");
-    Json long_input = cli::event_json(
-        HistoryEvent{2, from_unix_ms(0), event::ActivityScheduled{"A", encode(std::string(200, 'x')), 1}});
+    Json long_input = cli::event_json(HistoryEvent{
+        2, from_unix_ms(0), event::ActivityScheduled{"A", encode(std::string(200, 'x')), 1}});
     auto cut = cli::summary(long_input, {"id", "timestamp", "kind"}, 40);
     CHECK(cut.size() == 40);
     CHECK(cut.ends_with("..."));

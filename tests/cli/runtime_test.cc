@@ -45,7 +45,9 @@ double seconds_since(Steady::time_point start) {
 }  // namespace
 
 TEST_SUITE("cli: with a running runtime") {
-  TEST_CASE("an event raised from the command line reaches a waiting instance within a second or two, also under load") {
+  TEST_CASE(
+      "an event raised from the command line reaches a waiting instance within a second or two, "
+      "also under load") {
     TempDir dir;
     auto registry = testing::cli_registry();
     LoggedHost rt(registry, dir.sub("store"));
@@ -82,7 +84,9 @@ TEST_SUITE("cli: with a running runtime") {
     CHECK(store.foreign_writes() > before);
   }
 
-  TEST_CASE("JSON payloads decode as the orchestrations' types: an int, an array-packed struct, a map-packed struct") {
+  TEST_CASE(
+      "JSON payloads decode as the orchestrations' types: an int, an array-packed struct, a "
+      "map-packed struct") {
     TempDir dir;
     auto registry = testing::cli_registry();
     LoggedHost rt(registry, dir.sub("store"));
@@ -100,7 +104,9 @@ TEST_SUITE("cli: with a running runtime") {
     wait_for_status(*rt.host, "approve", "waiting for approval");
     auto store = dir.sub("store");
     REQUIRE_EXIT(run_cli({"--store", store, "raise", "decide", "Decision", R"(["ada", 3])"}), 0);
-    REQUIRE_EXIT(run_cli({"--store", store, "raise", "file", "Ticket", R"({"title": "disk", "priority": 2})"}), 0);
+    REQUIRE_EXIT(run_cli({"--store", store, "raise", "file", "Ticket",
+                          R"({"title": "disk", "priority": 2})"}),
+                 0);
     REQUIRE_EXIT(run_cli({"--store", store, "raise", "approve", "Approval", "-7"}), 0);
     auto decided = testing::Decide.wait(client, "decide", 10s);
     REQUIRE_MESSAGE(decided, (decided ? "" : decided.error().to_string()));
@@ -147,12 +153,15 @@ TEST_SUITE("cli: with a running runtime") {
     REQUIRE(busy);
     CHECK(busy->status == InstanceStatus::kCancelled);
     CHECK(took < 3.0);
-    CHECK(eventually([&] { return rt.host->queued_activities() == 0; }, 5s));  // Block was cancelled
+    CHECK(
+        eventually([&] { return rt.host->queued_activities() == 0; }, 5s));  // Block was cancelled
     auto again = run_cli({"--store", store, "cancel", "polite"});
     CHECK(again.exit_code == 5);
   }
 
-  TEST_CASE("deleting a running instance from the command line needs --force, then its actor and activity stop and nothing recreates it") {
+  TEST_CASE(
+      "deleting a running instance from the command line needs --force, then its actor and "
+      "activity stop and nothing recreates it") {
     TempDir dir;
     auto registry = testing::cli_registry();
     LoggedHost rt(registry, dir.sub("store"));
@@ -174,7 +183,8 @@ TEST_SUITE("cli: with a running runtime") {
 
     REQUIRE_EXIT(run_cli({"--store", path, "delete", "busy", "--force"}), 0);
     auto deleted_at = Steady::now();
-    CHECK(eventually([&] { return rt.host->queued_activities() == 0 && rt.host->live_instances() == 3; }, 5s));
+    CHECK(eventually(
+        [&] { return rt.host->queued_activities() == 0 && rt.host->live_instances() == 3; }, 5s));
     CHECK(seconds_since(deleted_at) < 2.0);
     auto family = run_cli({"--store", path, "delete", "family", "--force", "--json"});
     REQUIRE_EXIT(family, 0);
@@ -225,7 +235,9 @@ TEST_SUITE("cli: with a running runtime") {
     CHECK(seconds_since(deleted_at) < 5.0);  // the store watcher noticed, not the timeout
   }
 
-  TEST_CASE("an instance exported mid-flight and imported into a store another runtime runs on completes there") {
+  TEST_CASE(
+      "an instance exported mid-flight and imported into a store another runtime runs on completes "
+      "there") {
     TempDir dir;
     auto registry = testing::cli_registry();
     auto a_path = dir.sub("a"), b_path = dir.sub("b"), file = dir.sub("mid.json");
@@ -247,7 +259,8 @@ TEST_SUITE("cli: with a running runtime") {
     auto moved = b.host->store().read_history("mid", 1);
     REQUIRE(moved);
     REQUIRE(moved->size() == original->size() + 2);
-    CHECK(std::vector<HistoryEvent>(moved->begin(), moved->begin() + original->size()) == *original);
+    CHECK(std::vector<HistoryEvent>(moved->begin(), moved->begin() + original->size()) ==
+          *original);
     CHECK(moved->back().kind() == EventKind::kExecutionCompleted);
     // The original is untouched, still waiting.
     CHECK(a.host->store().read_instance("mid")->status == InstanceStatus::kRunning);
@@ -296,7 +309,8 @@ TEST_SUITE("cli: another process holding the writer lock") {
     auto path = make_store(dir);
     auto holder = hold_lock(path);
     auto start = Steady::now();
-    auto raised = run_cli({"--store", path, "--lock-timeout", "300ms", "raise", "o", "Approval", "1"});
+    auto raised =
+        run_cli({"--store", path, "--lock-timeout", "300ms", "raise", "o", "Approval", "1"});
     double took = seconds_since(start);
     CHECK(raised.exit_code == 6);
     CHECK(contains(raised.err, "store " + path + " is locked for writing by another process"));
@@ -321,7 +335,8 @@ TEST_SUITE("cli: another process holding the writer lock") {
       std::this_thread::sleep_for(300ms);
       holder.let_go();
     });
-    auto raised = run_cli({"--store", path, "--lock-timeout", "20s", "raise", "o", "Approval", "1"});
+    auto raised =
+        run_cli({"--store", path, "--lock-timeout", "20s", "raise", "o", "Approval", "1"});
     releaser.join();
     REQUIRE_EXIT(raised, 0);
     CHECK(holder.child.wait() == 0);

@@ -30,7 +30,8 @@ duractor::Task<std::string> hello(duractor::OrchestrationContext& ctx, std::stri
 }
 
 void register_hello(duractor::Registry& registry) {
-  registry.add(Greet, [](duractor::ActivityContext&, std::string name) { return "Hello, " + name; });
+  registry.add(Greet,
+               [](duractor::ActivityContext&, std::string name) { return "Hello, " + name; });
   registry.add(Hello, hello);
 }
 // end snippet
@@ -54,9 +55,9 @@ const duractor::Activity<int, void> Release{"Release"};
 const duractor::Orchestration<Order, int> Calling{"Calling", 1};
 Task<int> calling(OrchestrationContext& ctx, Order order) {
   // snippet: calling
-  int price = co_await ctx.call(Price, order);                       // typed
-  int price2 = co_await ctx.call_activity<int>("Price", order);      // by name
-  co_await ctx.call(Notify, price);                                  // Out = void
+  int price = co_await ctx.call(Price, order);                   // typed
+  int price2 = co_await ctx.call_activity<int>("Price", order);  // by name
+  co_await ctx.call(Notify, price);                              // Out = void
   // end snippet
   co_return price + price2;
 }
@@ -66,7 +67,7 @@ Task<int> fan_out(OrchestrationContext& ctx, int n) {
   // snippet: fan-out
   std::vector<duractor::DurableFuture<int>> calls;
   for (int i = 0; i < n; ++i) calls.push_back(ctx.call(Work, i));
-  std::vector<int> results = co_await ctx.when_all(std::move(calls));   // in the order given
+  std::vector<int> results = co_await ctx.when_all(std::move(calls));  // in the order given
   // end snippet
   int sum = 0;
   for (int r : results) sum += r;
@@ -76,20 +77,23 @@ Task<int> fan_out(OrchestrationContext& ctx, int n) {
 const duractor::Orchestration<int, int> Retrying{"Retrying", 1};
 Task<int> retrying(OrchestrationContext& ctx, int input) {
   // snippet: retries
-  auto policy = duractor::RetryPolicy::exponential(/*attempts*/ 5, 1s, /*multiplier*/ 2.0, /*cap*/ 1min)
-                    .with_attempt_timeout(30s);
+  auto policy =
+      duractor::RetryPolicy::exponential(/*attempts*/ 5, 1s, /*multiplier*/ 2.0, /*cap*/ 1min)
+          .with_attempt_timeout(30s);
   int v = co_await ctx.call(Flaky, input, policy);
   // end snippet
   co_return v;
 }
 
 // A simulated HTTP service: /private answers 403.
-int http_status(const std::string& url) { return url.ends_with("/private") ? 403 : 200; }
+int http_status(const std::string& url) {
+  return url.ends_with("/private") ? 403 : 200;
+}
 
 // snippet: non-retryable
 std::string fetch(duractor::ActivityContext&, std::string url) {
   int status = http_status(url);
-  if (status == 403) throw duractor::NonRetryableError("403 forbidden: " + url);  // for good
+  if (status == 403) throw duractor::NonRetryableError("403 forbidden: " + url);     // for good
   if (status != 200) throw std::runtime_error(std::to_string(status) + ": " + url);  // retried
   return "body of " + url;
 }
@@ -113,8 +117,8 @@ Task<std::int64_t> sleeper(OrchestrationContext& ctx, int) {
   auto started = ctx.now();
   auto deadline = started + 1h;
   // snippet: timers
-  co_await ctx.sleep(5min);                     // same as ctx.timer(5min)
-  co_await ctx.timer_until(deadline);           // a point in time
+  co_await ctx.sleep(5min);            // same as ctx.timer(5min)
+  co_await ctx.timer_until(deadline);  // a point in time
   // end snippet
   co_return std::chrono::duration_cast<std::chrono::minutes>(ctx.now() - started).count();
 }
@@ -123,24 +127,26 @@ const duractor::Orchestration<int, bool> Approver{"Approver", 1};
 Task<bool> approver(OrchestrationContext& ctx, int) {
   // snippet: events
   bool approved = co_await ctx.wait_event<bool>("Approval");
-  ctx.send_event("other-instance", "Ping", 42);          // to another instance
+  ctx.send_event("other-instance", "Ping", 42);  // to another instance
   // end snippet
   co_return approved;
 }
 
 const duractor::Orchestration<int, int> Pinged{"Pinged", 1};
-Task<int> pinged(OrchestrationContext& ctx, int) { co_return co_await ctx.wait_event<int>("Ping"); }
+Task<int> pinged(OrchestrationContext& ctx, int) {
+  co_return co_await ctx.wait_event<int>("Ping");
+}
 
 const duractor::Orchestration<int, int> Watcher{"Watcher", 1};
 Task<int> watcher(OrchestrationContext& ctx, int limit) {
   ctx.set_custom_status("watching");
   // snippet: topics
-  ctx.subscribe("prices");                                 // durable from this turn's commit
+  ctx.subscribe("prices");  // durable from this turn's commit
   for (;;) {
-    int price = co_await ctx.next_message<int>("prices");   // publications, in publish order
+    int price = co_await ctx.next_message<int>("prices");  // publications, in publish order
     if (price > limit) break;
   }
-  ctx.unsubscribe("prices");                                // or just finish: that ends it too
+  ctx.unsubscribe("prices");  // or just finish: that ends it too
   // end snippet
   co_return limit;
 }
@@ -157,10 +163,10 @@ const duractor::Orchestration<int, int> ChildV2{"Child", 2};
 const duractor::Orchestration<int, std::vector<int>> Parent{"Parent", 1};
 Task<std::vector<int>> parent(OrchestrationContext& ctx, int input) {
   // snippet: sub-orchestrations
-  int r = co_await ctx.call(Child, input);                          // id "<parent>:<execution>:<n>"
-  int s = co_await ctx.call(Child, input, {"child-7"});             // explicit id
-  int t = co_await ctx.call(Child, input, {"child-8", 2});          // and version 2
-  duractor::InstanceId id = ctx.start_detached(Child, input);       // fire and forget
+  int r = co_await ctx.call(Child, input);                     // id "<parent>:<execution>:<n>"
+  int s = co_await ctx.call(Child, input, {"child-7"});        // explicit id
+  int t = co_await ctx.call(Child, input, {"child-8", 2});     // and version 2
+  duractor::InstanceId id = ctx.start_detached(Child, input);  // fire and forget
   // end snippet
   ctx.set_custom_status(id);
   std::vector<int> out;
@@ -174,9 +180,11 @@ const duractor::Orchestration<int, std::string> Racer{"Racer", 1};
 Task<std::string> racer(OrchestrationContext& ctx, int) {
   std::string outcome = "late";
   // snippet: combinators
-  auto both = co_await ctx.when_all(ctx.call(Work, 1), ctx.call(Name, 2));   // std::tuple<int, std::string>
+  auto both =
+      co_await ctx.when_all(ctx.call(Work, 1), ctx.call(Name, 2));  // std::tuple<int, std::string>
   auto r = co_await ctx.when_any(ctx.wait_event<bool>("Approval"), ctx.timer(24h));
-  if (r.index() == 0 && r.get<0>()) { /* approved in time */ }
+  if (r.index() == 0 && r.get<0>()) { /* approved in time */
+  }
   // end snippet
   if (r.index() == 0) outcome = r.get<0>() ? "approved" : "refused";
   co_return std::to_string(std::get<0>(both)) + " " + std::get<1>(both) + " " + outcome;
@@ -202,7 +210,7 @@ Task<std::string> compensating(OrchestrationContext& ctx, int n) {
 const duractor::Orchestration<int, int> Rounds{"Rounds", 1};
 Task<int> rounds(OrchestrationContext& ctx, int round) {
   // snippet: continue-as-new
-  if (round < 1000) co_await ctx.continue_as_new(round + 1);   // never returns
+  if (round < 1000) co_await ctx.continue_as_new(round + 1);  // never returns
   // end snippet
   co_return round;
 }
@@ -211,11 +219,12 @@ const duractor::Orchestration<std::string, std::string> Statuses{"Statuses", 1};
 Task<std::string> statuses(OrchestrationContext& ctx, std::string name) {
   std::string replayed = "no";
   // snippet: status
-  ctx.set_custom_status("creating VMs 2/3");     // visible in the instance's status
-  auto t = ctx.now();                            // the time of the event being processed
-  auto id = ctx.new_guid();                      // the same on every replay
-  ctx.log().info("provisioning {}", name);       // written once, not on replay
-  if (!ctx.is_replaying()) { /* ... */ }
+  ctx.set_custom_status("creating VMs 2/3");  // visible in the instance's status
+  auto t = ctx.now();                         // the time of the event being processed
+  auto id = ctx.new_guid();                   // the same on every replay
+  ctx.log().info("provisioning {}", name);    // written once, not on replay
+  if (!ctx.is_replaying()) {                  /* ... */
+  }
   // end snippet
   if (ctx.is_replaying()) replayed = "yes";
   co_return id + " " + std::to_string(duractor::to_unix_ms(t)) + " " + replayed;
@@ -226,8 +235,12 @@ struct Receipt {
   int version = 0;
   MSGPACK_DEFINE(order, version)
 };
-Task<Receipt> checkout_v1(OrchestrationContext&, Order order) { co_return Receipt{order.id, 1}; }
-Task<Receipt> checkout_v2(OrchestrationContext&, Order order) { co_return Receipt{order.id, 2}; }
+Task<Receipt> checkout_v1(OrchestrationContext&, Order order) {
+  co_return Receipt{order.id, 1};
+}
+Task<Receipt> checkout_v2(OrchestrationContext&, Order order) {
+  co_return Receipt{order.id, 2};
+}
 void register_checkout(duractor::Registry& registry) {
   // snippet: versions
   registry.add(duractor::Orchestration<Order, Receipt>{"Checkout", 1}, checkout_v1);
@@ -270,7 +283,8 @@ struct Guide {
     registry.add(Pinged, pinged);
     registry.add(Watcher, watcher);
     registry.add(Child, child);
-    registry.add(ChildV2, [](OrchestrationContext&, int input) -> Task<int> { co_return input + 2; });
+    registry.add(ChildV2,
+                 [](OrchestrationContext&, int input) -> Task<int> { co_return input + 2; });
     registry.add(Parent, parent);
     registry.add(Racer, racer);
     registry.add(Compensating, compensating);
@@ -328,8 +342,9 @@ TEST_SUITE("docs: the orchestration guide's examples") {
     CHECK(g.output<int>("retrying") == 7);
     CHECK(g.flaky_attempts == 3);
     REQUIRE(Fetching.start(client, "fetching", "https://example.org/private"));
-    CHECK(g.output<std::string>("fetching") ==
-          "after 1 attempt: duractor::NonRetryableError: 403 forbidden: https://example.org/private");
+    CHECK(
+        g.output<std::string>("fetching") ==
+        "after 1 attempt: duractor::NonRetryableError: 403 forbidden: https://example.org/private");
     CHECK(g.fetch_attempts == 1);  // the policy allowed 5; a NonRetryableError is not retried
     CHECK(*Fetching.run(client, "fetching-public", "https://example.org/public", 20s) ==
           "body of https://example.org/public");
@@ -346,7 +361,8 @@ TEST_SUITE("docs: the orchestration guide's examples") {
     CHECK(g.output<bool>("approver"));
     CHECK(g.output<int>("other-instance") == 42);
     REQUIRE(Watcher.start(client, "watcher", 100));
-    REQUIRE(testing::eventually([&] { return client.status("watcher")->custom_status == "watching"; }));
+    REQUIRE(
+        testing::eventually([&] { return client.status("watcher")->custom_status == "watching"; }));
     for (int price : {50, 90, 120}) REQUIRE(client.publish("prices", price));
     CHECK(g.output<int>("watcher") == 100);
   }
@@ -382,7 +398,8 @@ TEST_SUITE("docs: the orchestration guide's examples") {
     auto text = g.output<std::string>("statuses");
     CHECK(text.find(" no") != std::string::npos);
     CHECK(client.status("statuses")->custom_status == "creating VMs 2/3");
-    REQUIRE(client.start(Orchestration<Order, Receipt>{"Checkout", 0}, "checkout", Order{"o-9", 1}));
+    REQUIRE(
+        client.start(Orchestration<Order, Receipt>{"Checkout", 0}, "checkout", Order{"o-9", 1}));
     CHECK(g.output<Receipt>("checkout").version == 2);  // new instances get the latest
   }
 }
@@ -450,8 +467,10 @@ std::map<std::string, std::string> doc_snippets(const std::string& markdown) {
 
 TEST_SUITE("docs: the orchestration guide's examples") {
   TEST_CASE("every code block of the guide is code from this file, verbatim") {
-    auto code = code_snippets(read_file(std::string(DURACTOR_SOURCE_DIR) + "/tests/docs/guide_test.cc"));
-    auto docs = doc_snippets(read_file(std::string(DURACTOR_SOURCE_DIR) + "/docs/orchestration-guide.md"));
+    auto code =
+        code_snippets(read_file(std::string(DURACTOR_SOURCE_DIR) + "/tests/docs/guide_test.cc"));
+    auto docs =
+        doc_snippets(read_file(std::string(DURACTOR_SOURCE_DIR) + "/docs/orchestration-guide.md"));
     REQUIRE(code.size() >= 12);
     for (const auto& [name, text] : code) {
       INFO("snippet " << name);

@@ -19,11 +19,11 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "duractor/pubsub/broker.h"
-#include "duractor/pubsub/caf_errors.h"
-#include "duractor/pubsub/broker_protocol.h"
-#include "tests/support/child_process.h"
 #include <spdlog/sinks/null_sink.h>
+#include "duractor/pubsub/broker.h"
+#include "duractor/pubsub/broker_protocol.h"
+#include "duractor/pubsub/caf_errors.h"
+#include "tests/support/child_process.h"
 
 #include "tests/support/host_fixture.h"
 #include "tests/support/torture.h"
@@ -90,15 +90,16 @@ Registry make_registry() {
   });
   r.add(Rolling, rolling);
   r.add(Tally, tally);
-  r.add(Orchestration<int, std::string>{"Strict", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-    ctx.subscribe("prices");
-    ctx.set_custom_status("subscribed");
-    try {
-      co_return std::to_string(co_await ctx.next_message<int>("prices"));
-    } catch (const ConfigurationError& e) {
-      co_return std::string(e.what());
-    }
-  });
+  r.add(Orchestration<int, std::string>{"Strict", 1},
+        [](OrchestrationContext& ctx, int) -> Task<std::string> {
+          ctx.subscribe("prices");
+          ctx.set_custom_status("subscribed");
+          try {
+            co_return std::to_string(co_await ctx.next_message<int>("prices"));
+          } catch (const ConfigurationError& e) {
+            co_return std::string(e.what());
+          }
+        });
   return r;
 }
 
@@ -134,12 +135,15 @@ TEST_SUITE("pubsub: the message protocol") {
     CHECK(back.message == e.message);
     // An error from CAF itself is named as such.
     CHECK(from_caf_error(caf::make_error(caf::sec::request_timeout)).code == ErrorCode::kTimeout);
-    CHECK(from_caf_error(caf::make_error(caf::sec::unexpected_message)).code == ErrorCode::kInternal);
+    CHECK(from_caf_error(caf::make_error(caf::sec::unexpected_message)).code ==
+          ErrorCode::kInternal);
   }
 }
 
 TEST_SUITE("pubsub: topics") {
-  TEST_CASE("every subscriber gets every publication exactly once, in publish order, under concurrent publishers") {
+  TEST_CASE(
+      "every subscriber gets every publication exactly once, in publish order, under concurrent "
+      "publishers") {
     Runtime rt;
     auto client = rt.host->client();
     constexpr int kSubscribers = 20, kPublishers = 4, kEach = 50;
@@ -168,7 +172,7 @@ TEST_SUITE("pubsub: topics") {
       REQUIRE(got->size() == kPublishers * kEach);
       std::set<int> unique(got->begin(), got->end());
       CHECK(unique.size() == got->size());  // exactly once
-      std::map<int, int> last;               // per publisher, its own order
+      std::map<int, int> last;              // per publisher, its own order
       for (int v : *got) {
         int p = v / 1000;
         if (last.count(p)) CHECK(v > last[p]);
@@ -190,7 +194,9 @@ TEST_SUITE("pubsub: topics") {
     CHECK(receipt->delivered.empty());
   }
 
-  TEST_CASE("a subscription outlives continue-as-new: later executions read the topic without subscribing again") {
+  TEST_CASE(
+      "a subscription outlives continue-as-new: later executions read the topic without "
+      "subscribing again") {
     Runtime rt;
     auto client = rt.host->client();
     REQUIRE(Rolling.start(client, "roll", std::vector<int>{0, 3}));
@@ -207,7 +213,8 @@ TEST_SUITE("pubsub: topics") {
     CHECK(rt.host->store().subscribers("prices")->empty());
   }
 
-  TEST_CASE("a publication that does not decode as the awaited type reaches the code as a typed error") {
+  TEST_CASE(
+      "a publication that does not decode as the awaited type reaches the code as a typed error") {
     Runtime rt;
     auto client = rt.host->client();
     REQUIRE(client.start(Orchestration<int, std::string>{"Strict", 1}, "strict", 0));
@@ -222,7 +229,9 @@ TEST_SUITE("pubsub: topics") {
     CHECK(message->find("int") != std::string::npos);
   }
 
-  TEST_CASE("publishing races with subscribing and unsubscribing: a subscriber gets exactly what was published while it was subscribed") {
+  TEST_CASE(
+      "publishing races with subscribing and unsubscribing: a subscriber gets exactly what was "
+      "published while it was subscribed") {
     Runtime rt;
     const Orchestration<int, std::vector<int>> Window{"Window", 1};
     rt.host->stop();
@@ -234,7 +243,8 @@ TEST_SUITE("pubsub: topics") {
       // Collect what arrived while subscribed: a final marker event ends the list.
       std::vector<int> got;
       for (;;) {
-        auto r = co_await ctx.when_any(ctx.next_message<int>("prices"), ctx.wait_event<int>("done"));
+        auto r =
+            co_await ctx.when_any(ctx.next_message<int>("prices"), ctx.wait_event<int>("done"));
         if (r.index() == 1) break;
         got.push_back(r.get<0>());
       }
@@ -306,13 +316,16 @@ TEST_SUITE("pubsub: events and cancellation") {
   TEST_CASE("terminate cascades to children as terminate") {
     Runtime rt;
     rt.host->stop();
-    rt.registry.add(Orchestration<int, int>{"ParkedParent", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      co_return co_await ctx.call(Orchestration<int, int>{"Parked", 1}, 0);
-    });
+    rt.registry.add(Orchestration<int, int>{"ParkedParent", 1},
+                    [](OrchestrationContext& ctx, int) -> Task<int> {
+                      co_return co_await ctx.call(Orchestration<int, int>{"Parked", 1}, 0);
+                    });
     rt.host = testing::start_host(rt.registry, testing::test_host_options(rt.dir.sub("store")));
     auto client = rt.host->client();
     REQUIRE(client.start(Orchestration<int, int>{"ParkedParent", 1}, "pp", 0));
-    REQUIRE(eventually([&] { return client.status("pp:1:1") && client.status("pp:1:1")->status == InstanceStatus::kRunning; }));
+    REQUIRE(eventually([&] {
+      return client.status("pp:1:1") && client.status("pp:1:1")->status == InstanceStatus::kRunning;
+    }));
     REQUIRE(rt.host->broker().cancel("pp", "shutting down", true));
     auto child = client.wait("pp:1:1", 20s);
     REQUIRE(child);
@@ -327,7 +340,8 @@ TEST_SUITE("pubsub: events and cancellation") {
 }
 
 TEST_SUITE("pubsub: lifecycle notifications") {
-  TEST_CASE("subscribers get started, custom status, completed and failed, filtered, after the commit") {
+  TEST_CASE(
+      "subscribers get started, custom status, completed and failed, filtered, after the commit") {
     Runtime rt;
     auto& lifecycle = rt.host->broker().lifecycle();
     std::mutex mutex;
@@ -336,11 +350,12 @@ TEST_SUITE("pubsub: lifecycle notifications") {
       std::lock_guard lock(mutex);
       all.push_back(e);
     });
-    auto filtered = lifecycle.subscribe(LifecycleFilter{{LifecycleKind::kCompleted}, "Quick", std::nullopt},
-                                        [&](const LifecycleEvent& e) {
-                                          std::lock_guard lock(mutex);
-                                          quick_only.push_back(e);
-                                        });
+    auto filtered =
+        lifecycle.subscribe(LifecycleFilter{{LifecycleKind::kCompleted}, "Quick", std::nullopt},
+                            [&](const LifecycleEvent& e) {
+                              std::lock_guard lock(mutex);
+                              quick_only.push_back(e);
+                            });
     auto client = rt.host->client();
     REQUIRE(client.start(Orchestration<int, int>{"Quick", 1}, "q", 21));
     REQUIRE(client.start(Orchestration<int, int>{"Fails", 1}, "f", 0));
@@ -384,8 +399,9 @@ TEST_SUITE("pubsub: lifecycle notifications") {
         },
         LifecycleOptions{10});
     std::atomic<int> fast_seen{0};
-    auto fast = lifecycle.subscribe(LifecycleFilter{{LifecycleKind::kCompleted}, std::nullopt, std::nullopt},
-                                    [&](const LifecycleEvent&) { ++fast_seen; });
+    auto fast = lifecycle.subscribe(
+        LifecycleFilter{{LifecycleKind::kCompleted}, std::nullopt, std::nullopt},
+        [&](const LifecycleEvent&) { ++fast_seen; });
     auto client = rt.host->client();
     constexpr int kInstances = 200;
     auto start = std::chrono::steady_clock::now();
@@ -410,7 +426,9 @@ using report_atom = caf::atom_constant<caf::atom("report")>;
 caf::behavior watcher(caf::event_based_actor* self, BrokerActor broker, caf::actor report) {
   self->request(broker, 10s, subscribe_atom::value,
                 LifecycleFilter{{LifecycleKind::kCompleted}, std::nullopt, std::nullopt})
-      .then([=](ok_atom, std::uint64_t) { self->send(report, report_atom::value, std::string("subscribed")); });
+      .then([=](ok_atom, std::uint64_t) {
+        self->send(report, report_atom::value, std::string("subscribed"));
+      });
   return {
       [=](lifecycle_atom, const LifecycleEvent& e) {
         self->send(report, report_atom::value, e.instance + " " + std::string(to_string(e.kind)));
@@ -437,7 +455,8 @@ TEST_SUITE("pubsub: the broker actor") {
                   caf::after(10s) >> [] { FAIL("no subscription"); });
     auto client = host->client();
     REQUIRE(client.start(Orchestration<int, int>{"Parked", 1}, "by-actor", 0));
-    test->request(broker, 10s, raise_atom::value, std::string("by-actor"), std::string("never"), encode(9))
+    test->request(broker, 10s, raise_atom::value, std::string("by-actor"), std::string("never"),
+                  encode(9))
         .receive([](ok_atom, const std::string& id) { CHECK(id == "by-actor"); },
                  [](caf::error& e) { FAIL(from_caf_error(e).message); });
     test->receive([](report_atom, const std::string& s) { CHECK(s == "by-actor completed"); },

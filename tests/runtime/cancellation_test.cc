@@ -66,10 +66,11 @@ TEST_SUITE("cancellation") {
 
   TEST_CASE("a Cancelled that escapes ends the instance as cancelled") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Plain", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      co_await ctx.sleep(1h);
-      co_return 1;
-    });
+    registry.add(Orchestration<int, int>{"Plain", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   co_await ctx.sleep(1h);
+                   co_return 1;
+                 });
     EngineHarness h(registry);
     h.start("Plain", encode(0));
     h.turn();
@@ -83,23 +84,27 @@ TEST_SUITE("cancellation") {
     h.check_replay();
   }
 
-  TEST_CASE("a Cancelled that escapes an instance nobody asked to cancel fails it and names the cause") {
+  TEST_CASE(
+      "a Cancelled that escapes an instance nobody asked to cancel fails it and names the cause") {
     const Activity<int, int> Charge{"Charge"};
     Registry registry;
     // Awaits the loser of a when_any (which the runtime cancelled) and lets it escape.
-    registry.add(Orchestration<int, int>{"AwaitsLoser", 1}, [&](OrchestrationContext& ctx, int) -> Task<int> {
-      auto charge = ctx.call(Charge, 1);
-      auto deadline = ctx.timer(1h);
-      co_await ctx.when_any(charge, deadline);
-      co_return co_await charge;
-    });
+    registry.add(Orchestration<int, int>{"AwaitsLoser", 1},
+                 [&](OrchestrationContext& ctx, int) -> Task<int> {
+                   auto charge = ctx.call(Charge, 1);
+                   auto deadline = ctx.timer(1h);
+                   co_await ctx.when_any(charge, deadline);
+                   co_return co_await charge;
+                 });
     // Rethrows the failure of an activity or a child that was cancelled.
-    registry.add(Orchestration<int, int>{"Rethrows", 1}, [&](OrchestrationContext& ctx, int) -> Task<int> {
-      co_return co_await ctx.call(Charge, 1);
-    });
-    registry.add(Orchestration<int, int>{"RethrowsChild", 1}, [&](OrchestrationContext& ctx, int) -> Task<int> {
-      co_return co_await ctx.call(Child, 1);
-    });
+    registry.add(Orchestration<int, int>{"Rethrows", 1},
+                 [&](OrchestrationContext& ctx, int) -> Task<int> {
+                   co_return co_await ctx.call(Charge, 1);
+                 });
+    registry.add(Orchestration<int, int>{"RethrowsChild", 1},
+                 [&](OrchestrationContext& ctx, int) -> Task<int> {
+                   co_return co_await ctx.call(Child, 1);
+                 });
     EngineHarness h(registry);
     std::string reason;
     SUBCASE("the loser of a when_any") {
@@ -117,7 +122,9 @@ TEST_SUITE("cancellation") {
     SUBCASE("a cancelled child's SubOrchestrationFailed") {
       h.start("RethrowsChild", encode(0));
       h.turn();
-      h.send(message::ChildResult{1, h.child().id, {},
+      h.send(message::ChildResult{1,
+                                  h.child().id,
+                                  {},
                                   FailureDetails{ErrorCategory::kApplication,
                                                  std::string(kCancelledType), "operator stop"}});
       reason = "operator stop";
@@ -131,11 +138,13 @@ TEST_SUITE("cancellation") {
     h.check_replay();
   }
 
-  TEST_CASE("a history that recorded such an end as cancelled, by an earlier build, still replays") {
+  TEST_CASE(
+      "a history that recorded such an end as cancelled, by an earlier build, still replays") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Rethrows", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      co_return co_await ctx.call(Reserve, 1);
-    });
+    registry.add(Orchestration<int, int>{"Rethrows", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   co_return co_await ctx.call(Reserve, 1);
+                 });
     EngineHarness h(registry);
     h.start("Rethrows", encode(0));
     h.turn();
@@ -159,7 +168,7 @@ TEST_SUITE("cancellation") {
     auto t = h.turn();
     CHECK(t.ended);
     REQUIRE(std::holds_alternative<outcome::Cancelled>(t.outcome));
-    CHECK(h.all<action::CancelActivity>().size() == 1);  // the in-flight Reserve
+    CHECK(h.all<action::CancelActivity>().size() == 1);    // the in-flight Reserve
     CHECK(h.all<action::ScheduleActivity>().size() == 1);  // no compensation ran
     h.check_replay();
   }
@@ -333,9 +342,8 @@ TEST_SUITE("cancellation") {
 
   TEST_CASE("messages to a finished instance are consumed and dropped") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Quick", 1}, [](OrchestrationContext&, int n) -> Task<int> {
-      co_return n;
-    });
+    registry.add(Orchestration<int, int>{"Quick", 1},
+                 [](OrchestrationContext&, int n) -> Task<int> { co_return n; });
     EngineHarness h(registry);
     h.start("Quick", encode(5));
     h.turn();
@@ -350,11 +358,12 @@ TEST_SUITE("cancellation") {
 
   TEST_CASE("a duplicate result for a completed operation is dropped: history stays exactly-once") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Once", 1}, [](OrchestrationContext& ctx, int n) -> Task<int> {
-      int a = co_await ctx.call(Reserve, n);
-      co_await ctx.sleep(1s);
-      co_return a;
-    });
+    registry.add(Orchestration<int, int>{"Once", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<int> {
+                   int a = co_await ctx.call(Reserve, n);
+                   co_await ctx.sleep(1s);
+                   co_return a;
+                 });
     EngineHarness h(registry);
     h.start("Once", encode(1));
     h.turn();

@@ -19,13 +19,15 @@ const Orchestration<int, int> Child{"Child", 1};
 }  // namespace
 
 TEST_SUITE("combinators: when_all") {
-  TEST_CASE("fan-out and fan-in over a vector keeps the order given, whatever the completion order") {
+  TEST_CASE(
+      "fan-out and fan-in over a vector keeps the order given, whatever the completion order") {
     Registry registry;
-    registry.add(Orchestration<int, std::vector<int>>{"Fan", 1}, [](OrchestrationContext& ctx, int n) -> Task<std::vector<int>> {
-      std::vector<DurableFuture<int>> calls;
-      for (int i = 0; i < n; ++i) calls.push_back(ctx.call(Work, i));
-      co_return co_await ctx.when_all(std::move(calls));
-    });
+    registry.add(Orchestration<int, std::vector<int>>{"Fan", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<std::vector<int>> {
+                   std::vector<DurableFuture<int>> calls;
+                   for (int i = 0; i < n; ++i) calls.push_back(ctx.call(Work, i));
+                   co_return co_await ctx.when_all(std::move(calls));
+                 });
     EngineHarness h(registry);
     h.start("Fan", encode(5));
     auto t = h.turn();
@@ -40,15 +42,18 @@ TEST_SUITE("combinators: when_all") {
 
   TEST_CASE("when_all over no futures completes at once with an empty result") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"FanNone", 1}, [](OrchestrationContext& ctx, int n) -> Task<std::string> {
-      std::vector<DurableFuture<int>> calls;
-      for (int i = 0; i < n; ++i) calls.push_back(ctx.call(Work, i));
-      std::vector<int> results = co_await ctx.when_all(std::move(calls));
-      // Nested in a when_any, the empty when_all wins over a timer.
-      std::vector<DurableFuture<void>> nothing;
-      auto raced = co_await ctx.when_any(ctx.when_all(std::move(nothing)), ctx.timer(1h));
-      co_return std::to_string(results.size()) + " results, winner " + std::to_string(raced.index());
-    });
+    registry.add(Orchestration<int, std::string>{"FanNone", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<std::string> {
+                   std::vector<DurableFuture<int>> calls;
+                   for (int i = 0; i < n; ++i) calls.push_back(ctx.call(Work, i));
+                   std::vector<int> results = co_await ctx.when_all(std::move(calls));
+                   // Nested in a when_any, the empty when_all wins over a timer.
+                   std::vector<DurableFuture<void>> nothing;
+                   auto raced =
+                       co_await ctx.when_any(ctx.when_all(std::move(nothing)), ctx.timer(1h));
+                   co_return std::to_string(results.size()) + " results, winner " +
+                       std::to_string(raced.index());
+                 });
     EngineHarness h(registry);
     h.start("FanNone", encode(0));
     auto t = h.turn();
@@ -59,11 +64,13 @@ TEST_SUITE("combinators: when_all") {
 
   TEST_CASE("when_all over different types gives a tuple") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Mixed", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      // (g++ 12 mishandles structured bindings inside coroutines: std::get instead.)
-      auto all = co_await ctx.when_all(ctx.call(Work, 1), ctx.call(Name, 2), ctx.timer(1s));
-      co_return std::get<1>(all) + std::to_string(std::get<0>(all));
-    });
+    registry.add(Orchestration<int, std::string>{"Mixed", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   // (g++ 12 mishandles structured bindings inside coroutines: std::get instead.)
+                   auto all =
+                       co_await ctx.when_all(ctx.call(Work, 1), ctx.call(Name, 2), ctx.timer(1s));
+                   co_return std::get<1>(all) + std::to_string(std::get<0>(all));
+                 });
     EngineHarness h(registry);
     h.start("Mixed", encode(0));
     h.turn();
@@ -78,14 +85,16 @@ TEST_SUITE("combinators: when_all") {
 
   TEST_CASE("when_all waits for all, then throws the failure that happened first in history") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Fails", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      try {
-        co_await ctx.when_all(futures(ctx.call(Work, 1), ctx.call(Work, 2), ctx.call(Work, 3)));
-      } catch (const ActivityFailed& e) {
-        co_return e.failure().message;
-      }
-      co_return std::string("no failure?");
-    });
+    registry.add(
+        Orchestration<int, std::string>{"Fails", 1},
+        [](OrchestrationContext& ctx, int) -> Task<std::string> {
+          try {
+            co_await ctx.when_all(futures(ctx.call(Work, 1), ctx.call(Work, 2), ctx.call(Work, 3)));
+          } catch (const ActivityFailed& e) {
+            co_return e.failure().message;
+          }
+          co_return std::string("no failure?");
+        });
     EngineHarness h(registry);
     h.start("Fails", encode(0));
     h.turn();
@@ -103,11 +112,12 @@ TEST_SUITE("combinators: when_all") {
 TEST_SUITE("combinators: when_any") {
   TEST_CASE("the winner is the first to settle in history order") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Race", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      auto r = co_await ctx.when_any(ctx.call(Work, 1), ctx.call(Name, 2));
-      if (r.index() == 0) co_return "work " + std::to_string(r.get<0>());
-      co_return "name " + r.get<1>();
-    });
+    registry.add(Orchestration<int, std::string>{"Race", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   auto r = co_await ctx.when_any(ctx.call(Work, 1), ctx.call(Name, 2));
+                   if (r.index() == 0) co_return "work " + std::to_string(r.get<0>());
+                   co_return "name " + r.get<1>();
+                 });
     SUBCASE("second settles first") {
       EngineHarness h(registry);
       h.start("Race", encode(0));
@@ -131,16 +141,18 @@ TEST_SUITE("combinators: when_any") {
     }
   }
 
-  TEST_CASE("a losing activity gets a recorded cancellation request and its late result is ignored") {
+  TEST_CASE(
+      "a losing activity gets a recorded cancellation request and its late result is ignored") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Timeout", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      auto r = co_await ctx.when_any(ctx.call(Work, 1), ctx.timer(5s));
-      if (r.index() == 1) {
-        auto again = co_await ctx.call(Work, 2);  // proceed without the first
-        co_return again;
-      }
-      co_return r.get<0>();
-    });
+    registry.add(Orchestration<int, int>{"Timeout", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   auto r = co_await ctx.when_any(ctx.call(Work, 1), ctx.timer(5s));
+                   if (r.index() == 1) {
+                     auto again = co_await ctx.call(Work, 2);  // proceed without the first
+                     co_return again;
+                   }
+                   co_return r.get<0>();
+                 });
     EngineHarness h(registry);
     h.start("Timeout", encode(0));
     h.turn();
@@ -162,13 +174,14 @@ TEST_SUITE("combinators: when_any") {
 
   TEST_CASE("a losing timer never fires later") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Timer", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      auto first = co_await ctx.when_any(ctx.call(Work, 1), ctx.timer(1h));
-      (void)first;
-      // The next timer must be resumed by its own firing, not by the old one.
-      co_await ctx.timer(2h);
-      co_return 7;
-    });
+    registry.add(Orchestration<int, int>{"Timer", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   auto first = co_await ctx.when_any(ctx.call(Work, 1), ctx.timer(1h));
+                   (void)first;
+                   // The next timer must be resumed by its own firing, not by the old one.
+                   co_await ctx.timer(2h);
+                   co_return 7;
+                 });
     EngineHarness h(registry);
     h.start("Timer", encode(0));
     h.turn();
@@ -185,14 +198,16 @@ TEST_SUITE("combinators: when_any") {
 
   TEST_CASE("a losing event wait does not consume a later event") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Approval", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      auto r = co_await ctx.when_any(ctx.wait_event<std::string>("Approve"), ctx.timer(24h));
-      if (r.index() == 1) {
-        auto late = co_await ctx.wait_event<std::string>("Approve");
-        co_return "late " + late;
-      }
-      co_return "on time";
-    });
+    registry.add(Orchestration<int, std::string>{"Approval", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   auto r = co_await ctx.when_any(ctx.wait_event<std::string>("Approve"),
+                                                  ctx.timer(24h));
+                   if (r.index() == 1) {
+                     auto late = co_await ctx.wait_event<std::string>("Approve");
+                     co_return "late " + late;
+                   }
+                   co_return "on time";
+                 });
     EngineHarness h(registry);
     h.start("Approval", encode(0));
     h.turn();
@@ -206,10 +221,11 @@ TEST_SUITE("combinators: when_any") {
 
   TEST_CASE("a losing sub-orchestration is asked to cancel") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Parent", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      auto r = co_await ctx.when_any(ctx.call(Child, 1), ctx.timer(1s));
-      co_return static_cast<int>(r.index());
-    });
+    registry.add(Orchestration<int, int>{"Parent", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   auto r = co_await ctx.when_any(ctx.call(Child, 1), ctx.timer(1s));
+                   co_return static_cast<int>(r.index());
+                 });
     EngineHarness h(registry, "p");
     h.start("Parent", encode(0));
     h.turn();
@@ -224,18 +240,19 @@ TEST_SUITE("combinators: when_any") {
 
   TEST_CASE("when_any over a vector names the winner, and awaiting a loser throws Cancelled") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Vec", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      auto a = ctx.wait_event<int>("A");
-      auto b = ctx.wait_event<int>("B");  // B was raised before the code waited
-      auto r = co_await ctx.when_any(futures(a, b));
-      std::string out = std::to_string(r.index()) + ":" + std::to_string(r.value());
-      try {
-        co_await a;
-      } catch (const Cancelled& e) {
-        out += " loser: " + std::string(e.what());
-      }
-      co_return out;
-    });
+    registry.add(Orchestration<int, std::string>{"Vec", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   auto a = ctx.wait_event<int>("A");
+                   auto b = ctx.wait_event<int>("B");  // B was raised before the code waited
+                   auto r = co_await ctx.when_any(futures(a, b));
+                   std::string out = std::to_string(r.index()) + ":" + std::to_string(r.value());
+                   try {
+                     co_await a;
+                   } catch (const Cancelled& e) {
+                     out += " loser: " + std::string(e.what());
+                   }
+                   co_return out;
+                 });
     EngineHarness h(registry);
     h.raise("B", encode(5));
     h.start("Vec", encode(0));
@@ -247,11 +264,12 @@ TEST_SUITE("combinators: when_any") {
 
   TEST_CASE("when_any over no futures is a usage error that names the cause") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"AnyNone", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      std::vector<DurableFuture<int>> none;
-      auto r = co_await ctx.when_any(std::move(none));
-      co_return r.value();
-    });
+    registry.add(Orchestration<int, int>{"AnyNone", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   std::vector<DurableFuture<int>> none;
+                   auto r = co_await ctx.when_any(std::move(none));
+                   co_return r.value();
+                 });
     EngineHarness h(registry);
     h.start("AnyNone", encode(0));
     h.turn();
@@ -264,13 +282,14 @@ TEST_SUITE("combinators: when_any") {
 
   TEST_CASE("combinators nest: when_any of a when_all and a timer") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Nest", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      auto all = ctx.when_all(futures(ctx.call(Work, 1), ctx.call(Work, 2)));
-      auto r = co_await ctx.when_any(all, ctx.timer(10s));
-      if (r.index() == 1) co_return -1;
-      auto values = r.get<0>();
-      co_return values[0] + values[1];
-    });
+    registry.add(Orchestration<int, int>{"Nest", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   auto all = ctx.when_all(futures(ctx.call(Work, 1), ctx.call(Work, 2)));
+                   auto r = co_await ctx.when_any(all, ctx.timer(10s));
+                   if (r.index() == 1) co_return -1;
+                   auto values = r.get<0>();
+                   co_return values[0] + values[1];
+                 });
     EngineHarness h(registry);
     h.start("Nest", encode(0));
     h.turn();

@@ -64,20 +64,21 @@ TEST_SUITE("history corruption") {
   }
 
   TEST_CASE("a completion of the wrong kind, or a second completion, is corrupt") {
-    auto wrong = load_error({started(1, "Flow", encode(2)), activity_scheduled(2, "Step", encode(0)),
-                             timer_fired(3, 2, test_time())});
+    auto wrong =
+        load_error({started(1, "Flow", encode(2)), activity_scheduled(2, "Step", encode(0)),
+                    timer_fired(3, 2, test_time())});
     CHECK(wrong.code == ErrorCode::kCorrupt);
     CHECK(wrong.message.find("not an operation of that kind") != std::string::npos);
-    auto twice = load_error({started(1, "Flow", encode(2)), activity_scheduled(2, "Step", encode(0)),
-                             activity_completed(3, 2, encode(1)),
-                             activity_scheduled(4, "Step", encode(1)),
-                             activity_completed(5, 2, encode(1))});
+    auto twice =
+        load_error({started(1, "Flow", encode(2)), activity_scheduled(2, "Step", encode(0)),
+                    activity_completed(3, 2, encode(1)), activity_scheduled(4, "Step", encode(1)),
+                    activity_completed(5, 2, encode(1))});
     CHECK(twice.code == ErrorCode::kCorrupt);
   }
 
   TEST_CASE("events after the execution ended are corrupt") {
-    auto e = load_error({started(1, "Flow", encode(0)), completed(2, encode(0)),
-                         event_raised(3, "Late")});
+    auto e = load_error(
+        {started(1, "Flow", encode(0)), completed(2, encode(0)), event_raised(3, "Late")});
     CHECK(e.code == ErrorCode::kCorrupt);
     CHECK(e.message.find("already ended") != std::string::npos);
   }

@@ -169,7 +169,7 @@ TEST_SUITE("nondeterminism") {
           int a = co_await ctx.call(A, 1);
           int b = co_await ctx.call(B, 2);
           co_await ctx.sleep(1s);
-          co_return a * b;  // computes something else from the same results
+          co_return a* b;  // computes something else from the same results
         },
         recorded_history());
     CHECK(e.code == ErrorCode::kNondeterminism);
@@ -179,7 +179,9 @@ TEST_SUITE("nondeterminism") {
   TEST_CASE("the runtime can fail the instance with the nondeterminism error") {
     auto history = recorded_history();
     Registry registry;
-    registry.add(Flow, [](OrchestrationContext& ctx, int) -> Task<int> { co_return co_await ctx.call(B, 0); });
+    registry.add(Flow, [](OrchestrationContext& ctx, int) -> Task<int> {
+      co_return co_await ctx.call(B, 0);
+    });
     ReplayEngine engine(registry, "nd");
     auto loaded = engine.load(1, history);
     REQUIRE_FALSE(loaded);

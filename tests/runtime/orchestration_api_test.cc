@@ -64,16 +64,17 @@ TEST_SUITE("orchestration API: activities") {
   TEST_CASE("activities are called by name and carry user types and void results") {
     Registry registry;
     registry.add(Orchestration<Order, int>{"Untyped", 1},
-          [](OrchestrationContext& ctx, Order o) -> Task<int> {
-            int price = co_await ctx.call_activity<int>("Price", o);
-            co_await ctx.call(Notify, price);  // Out = void
-            co_return price;
-          });
+                 [](OrchestrationContext& ctx, Order o) -> Task<int> {
+                   int price = co_await ctx.call_activity<int>("Price", o);
+                   co_await ctx.call(Notify, price);  // Out = void
+                   co_return price;
+                 });
     EngineHarness h(registry);
     h.start("Untyped", encode(Order{"o-1", 3}));
     h.turn();
     auto price = h.activity("Price");
-    CHECK(*decode<Order>(std::get<action::ScheduleActivity>(h.actions()[0]).input) == Order{"o-1", 3});
+    CHECK(*decode<Order>(std::get<action::ScheduleActivity>(h.actions()[0]).input) ==
+          Order{"o-1", 3});
     h.complete(price, encode(42));
     h.turn();
     h.complete(h.activity("Notify"), encode(Unit{}));
@@ -165,15 +166,16 @@ TEST_SUITE("orchestration API: activities") {
         throw std::runtime_error("inner");
       }
     };
-    registry.add(Orchestration<Order, int>{"Nested", 1}, [](OrchestrationContext& ctx, Order o) -> Task<int> {
-      int total = co_await Helpers::twice(ctx, o);
-      try {
-        co_await Helpers::boom(ctx);
-      } catch (const std::runtime_error& e) {
-        total += std::string(e.what()) == "inner" ? 1000 : 0;
-      }
-      co_return total;
-    });
+    registry.add(Orchestration<Order, int>{"Nested", 1},
+                 [](OrchestrationContext& ctx, Order o) -> Task<int> {
+                   int total = co_await Helpers::twice(ctx, o);
+                   try {
+                     co_await Helpers::boom(ctx);
+                   } catch (const std::runtime_error& e) {
+                     total += std::string(e.what()) == "inner" ? 1000 : 0;
+                   }
+                   co_return total;
+                 });
     EngineHarness h(registry);
     h.start("Nested", encode(Order{"o", 1}));
     h.turn();
@@ -215,11 +217,11 @@ TEST_SUITE("orchestration API: timers") {
   TEST_CASE("a durable timer fires at now() + delay and resumes the code") {
     Registry registry;
     registry.add(Orchestration<int, std::int64_t>{"Sleepy", 1},
-          [](OrchestrationContext& ctx, int) -> Task<std::int64_t> {
-            auto before = ctx.now();
-            co_await ctx.sleep(30 * 24h);  // thirty days
-            co_return (ctx.now() - before).count();
-          });
+                 [](OrchestrationContext& ctx, int) -> Task<std::int64_t> {
+                   auto before = ctx.now();
+                   co_await ctx.sleep(30 * 24h);  // thirty days
+                   co_return (ctx.now() - before).count();
+                 });
     EngineHarness h(registry);
     h.start("Sleepy", encode(0));
     h.turn();
@@ -235,10 +237,10 @@ TEST_SUITE("orchestration API: timers") {
   TEST_CASE("timer_until waits for a point in time") {
     Registry registry;
     registry.add(Orchestration<std::int64_t, int>{"Until", 1},
-          [](OrchestrationContext& ctx, std::int64_t at) -> Task<int> {
-            co_await ctx.timer_until(from_unix_ms(at));
-            co_return 1;
-          });
+                 [](OrchestrationContext& ctx, std::int64_t at) -> Task<int> {
+                   co_await ctx.timer_until(from_unix_ms(at));
+                   co_return 1;
+                 });
     EngineHarness h(registry);
     h.start("Until", encode(std::int64_t{1'800'000'000'000}));
     h.turn();
@@ -251,7 +253,7 @@ TEST_SUITE("orchestration API: timers") {
 
 TEST_SUITE("orchestration API: external events") {
   const Orchestration<int, std::vector<std::string>> Collect{"Collect", 1};
-  Task<std::vector<std::string>> collect(OrchestrationContext& ctx, int n) {
+  Task<std::vector<std::string>> collect(OrchestrationContext & ctx, int n) {
     std::vector<std::string> got;
     for (int i = 0; i < n; ++i) got.push_back(co_await ctx.wait_event<std::string>("Note"));
     co_return got;
@@ -297,14 +299,15 @@ TEST_SUITE("orchestration API: external events") {
 
   TEST_CASE("an event payload of the wrong type reaches the code as a typed error") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Typed", 1}, [](OrchestrationContext& ctx, int) -> Task<std::string> {
-      try {
-        co_await ctx.wait_event<int>("Count");
-        co_return std::string("decoded?");
-      } catch (const ConfigurationError& e) {
-        co_return std::string(e.what());
-      }
-    });
+    registry.add(Orchestration<int, std::string>{"Typed", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   try {
+                     co_await ctx.wait_event<int>("Count");
+                     co_return std::string("decoded?");
+                   } catch (const ConfigurationError& e) {
+                     co_return std::string(e.what());
+                   }
+                 });
     EngineHarness h(registry);
     h.start("Typed", encode(0));
     h.turn();
@@ -317,10 +320,11 @@ TEST_SUITE("orchestration API: external events") {
 
   TEST_CASE("events sent to other instances are recorded and become actions") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Sender", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      ctx.send_event("other-instance", "Ping", 7);
-      co_return 0;
-    });
+    registry.add(Orchestration<int, int>{"Sender", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   ctx.send_event("other-instance", "Ping", 7);
+                   co_return 0;
+                 });
     EngineHarness h(registry);
     h.start("Sender", encode(0));
     auto t = h.turn();
@@ -337,11 +341,12 @@ TEST_SUITE("orchestration API: external events") {
 TEST_SUITE("orchestration API: sub-orchestrations") {
   TEST_CASE("a typed sub-orchestration gets a deterministic id and its result") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Parent", 1}, [](OrchestrationContext& ctx, int n) -> Task<int> {
-      int a = co_await ctx.call(Child, n);
-      int b = co_await ctx.call(Child, n + 1, {"my-child"});
-      co_return a + b;
-    });
+    registry.add(Orchestration<int, int>{"Parent", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<int> {
+                   int a = co_await ctx.call(Child, n);
+                   int b = co_await ctx.call(Child, n + 1, {"my-child"});
+                   co_return a + b;
+                 });
     EngineHarness h(registry, "parent-1");
     h.start("Parent", encode(10));
     h.turn();
@@ -361,14 +366,15 @@ TEST_SUITE("orchestration API: sub-orchestrations") {
 
   TEST_CASE("a failed sub-orchestration throws SubOrchestrationFailed naming the child") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Parent", 1}, [](OrchestrationContext& ctx, int n) -> Task<std::string> {
-      try {
-        co_await ctx.call(Child, n);
-      } catch (const SubOrchestrationFailed& e) {
-        co_return e.instance() + ": " + e.failure().message;
-      }
-      co_return std::string();
-    });
+    registry.add(Orchestration<int, std::string>{"Parent", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<std::string> {
+                   try {
+                     co_await ctx.call(Child, n);
+                   } catch (const SubOrchestrationFailed& e) {
+                     co_return e.instance() + ": " + e.failure().message;
+                   }
+                   co_return std::string();
+                 });
     EngineHarness h(registry, "p");
     h.start("Parent", encode(1));
     h.turn();
@@ -379,10 +385,11 @@ TEST_SUITE("orchestration API: sub-orchestrations") {
 
   TEST_CASE("a detached orchestration is started and forgotten") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Parent", 1}, [](OrchestrationContext& ctx, int n) -> Task<std::string> {
-      auto id = ctx.start_detached(Child, n);
-      co_return id;
-    });
+    registry.add(Orchestration<int, std::string>{"Parent", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<std::string> {
+                   auto id = ctx.start_detached(Child, n);
+                   co_return id;
+                 });
     EngineHarness h(registry, "p");
     h.start("Parent", encode(1));
     h.turn();
@@ -395,11 +402,12 @@ TEST_SUITE("orchestration API: sub-orchestrations") {
 TEST_SUITE("orchestration API: continue as new") {
   TEST_CASE("continue_as_new ends the execution and starts the next with the new input") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"Counter", 1}, [](OrchestrationContext& ctx, int n) -> Task<int> {
-      co_await ctx.sleep(1min);
-      if (n < 3) co_await ctx.continue_as_new(n + 1);
-      co_return n;
-    });
+    registry.add(Orchestration<int, int>{"Counter", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<int> {
+                   co_await ctx.sleep(1min);
+                   if (n < 3) co_await ctx.continue_as_new(n + 1);
+                   co_return n;
+                 });
     EngineHarness h(registry);
     h.start("Counter", encode(0));
     for (int execution = 1; execution <= 4; ++execution) {
@@ -419,15 +427,16 @@ TEST_SUITE("orchestration API: continue as new") {
 
   TEST_CASE("unconsumed events carry over a continue-as-new, in arrival order") {
     Registry registry;
-    registry.add(Orchestration<int, std::string>{"Carry", 1}, [](OrchestrationContext& ctx, int round) -> Task<std::string> {
-      if (round == 0) {
-        co_await ctx.sleep(1s);  // events arrive meanwhile; nobody waits for them
-        co_await ctx.continue_as_new(1);
-      }
-      auto a = co_await ctx.wait_event<std::string>("E");
-      auto b = co_await ctx.wait_event<std::string>("E");
-      co_return a + b;
-    });
+    registry.add(Orchestration<int, std::string>{"Carry", 1},
+                 [](OrchestrationContext& ctx, int round) -> Task<std::string> {
+                   if (round == 0) {
+                     co_await ctx.sleep(1s);  // events arrive meanwhile; nobody waits for them
+                     co_await ctx.continue_as_new(1);
+                   }
+                   auto a = co_await ctx.wait_event<std::string>("E");
+                   auto b = co_await ctx.wait_event<std::string>("E");
+                   co_return a + b;
+                 });
     EngineHarness h(registry);
     h.start("Carry", encode(0));
     h.turn();
@@ -455,16 +464,17 @@ TEST_SUITE("orchestration API: determinism helpers") {
     static Seen seen;
     seen = Seen{};
     Registry registry;
-    registry.add(Orchestration<int, int>{"Det", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      seen.guids.push_back(ctx.new_guid());
-      seen.times.push_back(to_unix_ms(ctx.now()));
-      seen.replaying.push_back(ctx.is_replaying());
-      co_await ctx.sleep(1h);
-      seen.guids.push_back(ctx.new_guid());
-      seen.times.push_back(to_unix_ms(ctx.now()));
-      seen.replaying.push_back(ctx.is_replaying());
-      co_return 0;
-    });
+    registry.add(Orchestration<int, int>{"Det", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   seen.guids.push_back(ctx.new_guid());
+                   seen.times.push_back(to_unix_ms(ctx.now()));
+                   seen.replaying.push_back(ctx.is_replaying());
+                   co_await ctx.sleep(1h);
+                   seen.guids.push_back(ctx.new_guid());
+                   seen.times.push_back(to_unix_ms(ctx.now()));
+                   seen.replaying.push_back(ctx.is_replaying());
+                   co_return 0;
+                 });
     EngineHarness h(registry);
     h.start("Det", encode(0));
     h.turn();
@@ -593,9 +603,11 @@ TEST_SUITE("orchestration API: versions") {
   TEST_CASE("registering a duplicate or version 0 is refused, naming it") {
     Registry registry;
     registry.add(Hello, hello);
-    CHECK_THROWS_WITH_AS(registry.add(Hello, hello), "orchestration 'Hello' version 1 is registered twice",
+    CHECK_THROWS_WITH_AS(registry.add(Hello, hello),
+                         "orchestration 'Hello' version 1 is registered twice",
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(registry.add(Orchestration<int, int>{"Zero", 0}, [](OrchestrationContext&, int) -> Task<int> { co_return 0; }),
+    CHECK_THROWS_WITH_AS(registry.add(Orchestration<int, int>{"Zero", 0},
+                                      [](OrchestrationContext&, int) -> Task<int> { co_return 0; }),
                          "orchestration 'Zero': version 0 means 'latest'; register versions from 1",
                          std::invalid_argument);
     registry.add(Greet, [](ActivityContext&, std::string s) { return s; });
@@ -604,7 +616,8 @@ TEST_SUITE("orchestration API: versions") {
     auto missing = registry.orchestration("Hello", 7);
     REQUIRE_FALSE(missing);
     CHECK(missing.error().code == ErrorCode::kNotRegistered);
-    CHECK(missing.error().message == "orchestration 'Hello' version 7 is not registered (registered: 1)");
+    CHECK(missing.error().message ==
+          "orchestration 'Hello' version 7 is not registered (registered: 1)");
   }
 
   TEST_CASE("registered activities run with decoded input and encoded output") {

@@ -81,7 +81,8 @@ Task<std::int64_t> program(OrchestrationContext& ctx, std::uint64_t seed) {
           break;
         }
         case 4: {
-          auto r = co_await ctx.when_any(leaf(ctx, dice), ctx.timer(Milliseconds(dice.below(5000))));
+          auto r =
+              co_await ctx.when_any(leaf(ctx, dice), ctx.timer(Milliseconds(dice.below(5000))));
           acc += r.index() == 0 ? r.get<0>() : -1;
           break;
         }
@@ -151,9 +152,11 @@ std::vector<RecordedTurn> run_live(const Registry& registry, std::uint64_t seed)
       switch (o.kind) {
         case Open::kActivity:
           if (rng() % 5 == 0) {
-            send(message::ActivityResult{1, o.id, {},
-                                         FailureDetails{ErrorCategory::kApplication,
-                                                        "std::runtime_error", "flaky"}});
+            send(message::ActivityResult{
+                1,
+                o.id,
+                {},
+                FailureDetails{ErrorCategory::kApplication, "std::runtime_error", "flaky"}});
           } else {
             send(message::ActivityResult{1, o.id, encode(o.input * 3 + 1), std::nullopt});
           }
@@ -166,8 +169,8 @@ std::vector<RecordedTurn> run_live(const Registry& registry, std::uint64_t seed)
           break;
         case Open::kChild:
           if (rng() % 6 == 0) {
-            send(message::ChildResult{1, o.id, {},
-                                      FailureDetails{ErrorCategory::kApplication, "E", "child"}});
+            send(message::ChildResult{
+                1, o.id, {}, FailureDetails{ErrorCategory::kApplication, "E", "child"}});
           } else {
             send(message::ChildResult{1, o.id, encode(o.input + 500), std::nullopt});
           }

@@ -155,10 +155,12 @@ TEST_SUITE("retry") {
 
   TEST_CASE("a retried call loses a when_any: its current attempt is cancelled") {
     Registry registry;
-    registry.add(Orchestration<int, int>{"RaceRetry", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
-      auto first = co_await ctx.when_any(ctx.call(Flaky, 1, RetryPolicy::fixed(3, 1s)), ctx.timer(1h));
-      co_return static_cast<int>(first.index());
-    });
+    registry.add(
+        Orchestration<int, int>{"RaceRetry", 1}, [](OrchestrationContext& ctx, int) -> Task<int> {
+          auto first =
+              co_await ctx.when_any(ctx.call(Flaky, 1, RetryPolicy::fixed(3, 1s)), ctx.timer(1h));
+          co_return static_cast<int>(first.index());
+        });
     EngineHarness h(registry);
     h.start("RaceRetry", encode(0));
     h.turn();

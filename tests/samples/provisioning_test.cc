@@ -26,7 +26,8 @@ using testing::Program;
 
 // Fast but not instant: every step takes long enough to be killed in the middle of.
 std::vector<std::string> args(const std::string& store, std::vector<std::string> more = {}) {
-  std::vector<std::string> a{store, "--latency-ms", "30", "--boot-ms", "300", "--approve-after-ms", "50"};
+  std::vector<std::string> a{store, "--latency-ms",       "30", "--boot-ms",
+                             "300", "--approve-after-ms", "50"};
   a.insert(a.end(), more.begin(), more.end());
   return a;
 }
@@ -112,7 +113,8 @@ TEST_SUITE("samples: provisioning") {
       auto resumed = second.read_until("resuming provision-demo", 30s);
       REQUIRE(resumed);
       CHECK(resumed->find("creating database and 3 VMs") != std::string::npos);
-      REQUIRE(second.read_until("progress provision-demo: waiting for 3 VMs to pass health checks", 30s));
+      REQUIRE(second.read_until("progress provision-demo: waiting for 3 VMs to pass health checks",
+                                30s));
       REQUIRE(second.kill() == 128 + SIGKILL);
       at_kill.push_back(create_steps(store));
       calls_at_kill.push_back(cloud_state(store)["calls"].size());
@@ -130,7 +132,8 @@ TEST_SUITE("samples: provisioning") {
       ++kinds[r["kind"]];
       if (r["kind"] == "vm") CHECK(r["release"] == "v1.0");
     }
-    CHECK(kinds == std::map<std::string, int>{{"database", 1}, {"dns", 1}, {"network", 1}, {"vm", 3}});
+    CHECK(kinds ==
+          std::map<std::string, int>{{"database", 1}, {"dns", 1}, {"network", 1}, {"vm", 3}});
     CHECK(cloud["creations"].size() == 6);
     // Each run's answered create calls: run r made the calls between kill r-1 and kill r.
     const auto& calls = cloud["calls"];
@@ -177,7 +180,8 @@ TEST_SUITE("samples: provisioning") {
     // history), the network last.
     std::vector<std::string> deleted;
     for (const auto& l : run.lines()) {
-      if (auto at = l.find("cloud: deleted "); at != std::string::npos) deleted.push_back(l.substr(at + 15));
+      if (auto at = l.find("cloud: deleted "); at != std::string::npos)
+        deleted.push_back(l.substr(at + 15));
     }
     REQUIRE(deleted.size() == 5);
     CHECK(deleted.back().rfind("net-", 0) == 0);
@@ -190,8 +194,8 @@ TEST_SUITE("samples: provisioning") {
     Program refused(PROVISIONING_BIN, args(store, {"--env", "refused", "--approval", "reject"}));
     CHECK(refused.wait(60s) == 3);
     CHECK(count_lines(refused, "rolled back: rejected by alice") == 1);
-    Program late(PROVISIONING_BIN,
-                 args(store, {"--env", "late", "--approval", "manual", "--approval-deadline-ms", "300"}));
+    Program late(PROVISIONING_BIN, args(store, {"--env", "late", "--approval", "manual",
+                                                "--approval-deadline-ms", "300"}));
     CHECK(late.wait(60s) == 3);
     CHECK(count_lines(late, "approve with:  duractor") == 1);
     CHECK(count_lines(late, "rolled back: no approval within the deadline") == 1);
@@ -201,12 +205,13 @@ TEST_SUITE("samples: provisioning") {
   TEST_CASE("a manual approval raised with the duractor CLI while the sample runs lets it finish") {
     testing::TempDir dir;
     auto store = dir.sub("store");
-    Program sample(PROVISIONING_BIN,
-                   args(store, {"--env", "cli", "--approval", "manual", "--approval-deadline-ms", "60000"}));
+    Program sample(PROVISIONING_BIN, args(store, {"--env", "cli", "--approval", "manual",
+                                                  "--approval-deadline-ms", "60000"}));
     auto hint = sample.read_until("approve with:", 30s);
     REQUIRE(hint);
     // The command the sample prints is the one that works.
-    CHECK(hint->find("duractor --store " + store + " raise provision-cli Approval '{") != std::string::npos);
+    CHECK(hint->find("duractor --store " + store + " raise provision-cli Approval '{") !=
+          std::string::npos);
     Program cli(DURACTOR_CLI_BIN, {"--store", store, "raise", "provision-cli", "Approval",
                                    R"({"approved": true, "by": "operator"})"});
     CHECK(cli.wait(30s) == 0);

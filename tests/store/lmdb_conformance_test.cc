@@ -40,6 +40,8 @@ class LmdbFixture final : public StoreFixture {
 
 }  // namespace
 
-std::unique_ptr<StoreFixture> make_store_fixture() { return std::make_unique<LmdbFixture>(); }
+std::unique_ptr<StoreFixture> make_store_fixture() {
+  return std::make_unique<LmdbFixture>();
+}
 
 }  // namespace duractor::testing

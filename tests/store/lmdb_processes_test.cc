@@ -15,8 +15,8 @@
 
 #include "duractor/store/lmdb_store.h"
 #include "tests/support/child_process.h"
-#include "tests/support/writer_lock_holder.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/writer_lock_holder.h"
 
 namespace duractor {
 namespace {
@@ -146,9 +146,9 @@ TEST_SUITE("lmdb store: other processes") {
     go.write_line("delete");
     CHECK(done.read_line() == "6");
     REQUIRE(child.wait() == 0);
-    for (auto code : {s->read_instance("gone").error().code,
-                      s->read_latest_history("gone").error().code,
-                      s->read_executions("gone").error().code}) {
+    for (auto code :
+         {s->read_instance("gone").error().code, s->read_latest_history("gone").error().code,
+          s->read_executions("gone").error().code}) {
       CHECK(code == ErrorCode::kNotFound);
     }
     CHECK(eventually([&] { return s->foreign_writes() > before; }));
@@ -166,7 +166,8 @@ TEST_SUITE("lmdb store: other processes") {
     CHECK(s->read_history("gone", 1)->size() == 2);
   }
 
-  TEST_CASE("journal records another process appended stay visible after this process appends its own") {
+  TEST_CASE(
+      "journal records another process appended stay visible after this process appends its own") {
     TempDir dir;
     LinePipe go, done;
     ChildProcess child([&] {

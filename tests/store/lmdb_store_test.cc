@@ -149,9 +149,10 @@ TEST_SUITE("lmdb store: opening") {
   TEST_CASE("an LMDB file that is not a duractor store is refused and left untouched") {
     TempDir dir;
     std::filesystem::create_directory(dir.sub("foreign"));
-    std::string cmd = "printf 'VERSION=3\\nformat=bytevalue\\ntype=btree\\nHEADER=END\\n"
-                      " 6b6579\\n 76616c7565\\nDATA=END\\n' | mdb_load " +
-                      dir.sub("foreign") + " 2>&1";
+    std::string cmd =
+        "printf 'VERSION=3\\nformat=bytevalue\\ntype=btree\\nHEADER=END\\n"
+        " 6b6579\\n 76616c7565\\nDATA=END\\n' | mdb_load " +
+        dir.sub("foreign") + " 2>&1";
     REQUIRE(std::system(cmd.c_str()) == 0);
     auto before = std::filesystem::file_size(dir.sub("foreign/data.mdb"));
     auto r = open_store(dir.sub("foreign"));
@@ -217,7 +218,8 @@ TEST_SUITE("lmdb store: size") {
     auto initial = (*s)->map_size();
     auto lock = started(**s, "big");
     for (EventId id = 2; id < 60; ++id) {
-      auto r = (*s)->commit_turn(payload_turn(lock, id, std::string(100'000, static_cast<char>(id))));
+      auto r =
+          (*s)->commit_turn(payload_turn(lock, id, std::string(100'000, static_cast<char>(id))));
       REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
     }
     CHECK((*s)->map_size() > initial * 8);

@@ -13,9 +13,12 @@ TEST_SUITE("readme") {
     auto run = [&]() -> int {
       // --- begin README example (path changed) ---
       auto store = duractor::LmdbStore::open({.path = dir.sub("my-store")});
-      if (!store) { std::cerr << store.error().to_string() << "\n"; return 1; }
-      auto created = (*store)->create_instance({.id = "order-17", .name = "Order",
-                                                .input = duractor::encode(42)});
+      if (!store) {
+        std::cerr << store.error().to_string() << "\n";
+        return 1;
+      }
+      auto created = (*store)->create_instance(
+          {.id = "order-17", .name = "Order", .input = duractor::encode(42)});
       // --- end README example ---
       REQUIRE(created);
       CHECK((*store)->read_instance("order-17")->status == duractor::InstanceStatus::kPending);

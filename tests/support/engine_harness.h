@@ -25,7 +25,8 @@ namespace duractor::testing {
 class EngineHarness {
  public:
   explicit EngineHarness(const Registry& registry, InstanceId instance = "test-instance")
-      : registry_(registry), instance_(std::move(instance)),
+      : registry_(registry),
+        instance_(std::move(instance)),
         engine_(std::make_unique<ReplayEngine>(registry, instance_)) {}
 
   ReplayEngine& engine() { return *engine_; }
@@ -51,27 +52,29 @@ class EngineHarness {
   }
   void fail(EventId id, std::string message, std::string type = "std::runtime_error",
             ErrorCategory category = ErrorCategory::kApplication) {
-    send(message::ActivityResult{engine_->execution(), id, {},
+    send(message::ActivityResult{engine_->execution(),
+                                 id,
+                                 {},
                                  FailureDetails{category, std::move(type), std::move(message)}});
   }
-  void fire(EventId id) {
-    send(message::TimerFired{engine_->execution(), id, now_});
-  }
+  void fire(EventId id) { send(message::TimerFired{engine_->execution(), id, now_}); }
   void child_completed(EventId id, Bytes output) {
     send(message::ChildResult{engine_->execution(), id, std::move(output), std::nullopt});
   }
   void child_failed(EventId id, std::string message) {
-    send(message::ChildResult{engine_->execution(), id, {},
-                              FailureDetails{ErrorCategory::kApplication, "std::runtime_error",
-                                             std::move(message)}});
+    send(message::ChildResult{
+        engine_->execution(),
+        id,
+        {},
+        FailureDetails{ErrorCategory::kApplication, "std::runtime_error", std::move(message)}});
   }
   std::size_t inbox_size() const { return inbox_.size(); }
 
   // ---- turns ----
   // Runs one turn over the whole inbox (or its first `max` messages).
   TurnResult turn(std::size_t max = SIZE_MAX) {
-    std::vector<InboxEntry> batch(inbox_.begin(),
-                                  inbox_.begin() + static_cast<std::ptrdiff_t>(std::min(max, inbox_.size())));
+    std::vector<InboxEntry> batch(
+        inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(std::min(max, inbox_.size())));
     auto result = engine_->run_turn(batch, now_);
     REQUIRE_MESSAGE(result, (result ? "" : result.error().to_string()));
     record(*result);

@@ -20,20 +20,22 @@ inline HistoryEvent make_event(EventId id, EventBody body) {
 
 inline HistoryEvent started(EventId id, std::string name, Bytes input = encode(Unit{}),
                             std::uint32_t version = 1) {
-  return make_event(id, event::ExecutionStarted{std::move(name), version, std::move(input), {}, {}});
+  return make_event(id,
+                    event::ExecutionStarted{std::move(name), version, std::move(input), {}, {}});
 }
 inline HistoryEvent activity_scheduled(EventId id, std::string name, Bytes input = encode(Unit{}),
                                        std::uint32_t attempt = 1) {
   return make_event(id, event::ActivityScheduled{std::move(name), std::move(input), attempt});
 }
-inline HistoryEvent activity_completed(EventId id, EventId scheduled, Bytes output = encode(Unit{})) {
+inline HistoryEvent activity_completed(EventId id, EventId scheduled,
+                                       Bytes output = encode(Unit{})) {
   return make_event(id, event::ActivityCompleted{scheduled, std::move(output)});
 }
 inline HistoryEvent activity_failed(EventId id, EventId scheduled, std::string message,
                                     std::string type = "std::runtime_error") {
-  return make_event(id, event::ActivityFailed{
-                            scheduled, FailureDetails{ErrorCategory::kApplication, std::move(type),
-                                                      std::move(message)}});
+  return make_event(
+      id, event::ActivityFailed{scheduled, FailureDetails{ErrorCategory::kApplication,
+                                                          std::move(type), std::move(message)}});
 }
 inline HistoryEvent timer_created(EventId id, TimePoint fire_at) {
   return make_event(id, event::TimerCreated{fire_at});

@@ -9,7 +9,9 @@
 const duractor::Activity<std::string, std::string> Greet{"Greet"};
 const duractor::Orchestration<std::string, std::string> Hello{"Hello", 1};
 
-std::string greet(duractor::ActivityContext&, std::string name) { return "Hello, " + name + "!"; }
+std::string greet(duractor::ActivityContext&, std::string name) {
+  return "Hello, " + name + "!";
+}
 
 duractor::Task<std::string> hello(duractor::OrchestrationContext& ctx, std::string name) {
   co_return co_await ctx.call(Greet, name);

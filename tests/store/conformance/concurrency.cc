@@ -31,7 +31,8 @@ TEST_SUITE("store conformance: concurrency") {
           turn.lock = locks[static_cast<std::size_t>(t)];
           turn.execution = 1;
           auto id = static_cast<EventId>(2 + k);
-          turn.events = {HistoryEvent{id, f->clock.now(), event::ActivityScheduled{"A", encode(k), 1}}};
+          turn.events = {
+              HistoryEvent{id, f->clock.now(), event::ActivityScheduled{"A", encode(k), 1}}};
           turn.work = {NewWorkItem{id, "A", encode(k), 1}};
           turn.outbound = {OutboundMessage{"sink", message::Event{"E", encode(t * 1000 + k)}}};
           if (!s.commit_turn(turn)) ++failures;

@@ -11,14 +11,15 @@ TEST_SUITE("store conformance: export and import") {
   // An instance with everything an image holds: a first execution that continued as new,
   // a current one with two pending activities, a timer and a subscription, an event and a
   // cancellation waiting in its inbox, and a custom status.
-  void make_rich(StoreFixture& f, const InstanceId& id) {
+  void make_rich(StoreFixture & f, const InstanceId& id) {
     auto& s = f.store();
     auto lock = create_started(f, id);
     TurnCommit end;
     end.lock = lock;
     end.execution = 1;
     end.events = {ev(2, f.clock.now(), event::ContinuedAsNew{encode(2), 1})};
-    end.outbound = {OutboundMessage{id, message::Start{2, "Order", 1, encode(2), std::nullopt, {}}}};
+    end.outbound = {
+        OutboundMessage{id, message::Start{2, "Order", 1, encode(2), std::nullopt, {}}}};
     REQUIRE_OK(s.commit_turn(end));
     s.unlock_instance(lock);
     f.clock.advance(1s);
@@ -43,7 +44,9 @@ TEST_SUITE("store conformance: export and import") {
     return image;
   }
 
-  TEST_CASE("an exported instance imports under another id with the same history, inbox, work, timers and subscriptions") {
+  TEST_CASE(
+      "an exported instance imports under another id with the same history, inbox, work, timers "
+      "and subscriptions") {
     auto f = make_store_fixture();
     auto& s = f->store();
     make_rich(*f, "orig");
@@ -82,7 +85,8 @@ TEST_SUITE("store conformance: export and import") {
     CHECK(portable(*f->store().export_instance("copy")) == portable(*image));
   }
 
-  TEST_CASE("an imported instance runs on: its lock, inbox and next turn work as for any instance") {
+  TEST_CASE(
+      "an imported instance runs on: its lock, inbox and next turn work as for any instance") {
     auto f = make_store_fixture();
     auto& s = f->store();
     make_rich(*f, "orig");
@@ -169,7 +173,8 @@ TEST_SUITE("store conformance: export and import") {
     auto image = s.export_instance("orig");
     REQUIRE_OK(image);
     image->info.id = "copy";
-    for (std::string failing : {"import_instance.history", "import_instance.pending", "batch.commit"}) {
+    for (std::string failing :
+         {"import_instance.history", "import_instance.pending", "batch.commit"}) {
       CAPTURE(failing);
       auto before = snapshot(s);
       f->faults = [&](std::string_view step) -> Status {
@@ -185,15 +190,18 @@ TEST_SUITE("store conformance: export and import") {
     REQUIRE_OK(s.import_instance(*image));
   }
 
-  TEST_CASE("an imported sub-orchestration is linked to its parent, so deleting the parent cascades") {
+  TEST_CASE(
+      "an imported sub-orchestration is linked to its parent, so deleting the parent cascades") {
     auto f = make_store_fixture();
     auto& s = f->store();
     auto lock = create_started(*f, "parent");
     TurnCommit t;
     t.lock = lock;
     t.execution = 1;
-    t.events = {ev(2, f->clock.now(), event::SubOrchestrationScheduled{"Child", 1, "kid", {}, false})};
-    t.outbound = {OutboundMessage{"kid", message::Start{1, "Child", 1, {}, ParentLink{"parent", 1, 2}, {}}}};
+    t.events = {
+        ev(2, f->clock.now(), event::SubOrchestrationScheduled{"Child", 1, "kid", {}, false})};
+    t.outbound = {
+        OutboundMessage{"kid", message::Start{1, "Child", 1, {}, ParentLink{"parent", 1, 2}, {}}}};
     REQUIRE_OK(s.commit_turn(t));
     auto kid = s.export_instance("kid");
     REQUIRE_OK(kid);

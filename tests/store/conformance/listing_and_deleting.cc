@@ -91,9 +91,11 @@ TEST_SUITE("store conformance: listing and deleting") {
     TurnCommit t;
     t.lock = lock;
     t.execution = 1;
-    t.events = {ev(2, f->clock.now(), event::SubOrchestrationScheduled{"Child", 1, "kid", {}, false}),
-                ev(3, f->clock.now(), event::ExecutionCompleted{encode(1)})};
-    t.outbound = {OutboundMessage{"kid", message::Start{1, "Child", 1, {}, ParentLink{"parent", 1, 2}, {}}}};
+    t.events = {
+        ev(2, f->clock.now(), event::SubOrchestrationScheduled{"Child", 1, "kid", {}, false}),
+        ev(3, f->clock.now(), event::ExecutionCompleted{encode(1)})};
+    t.outbound = {
+        OutboundMessage{"kid", message::Start{1, "Child", 1, {}, ParentLink{"parent", 1, 2}, {}}}};
     t.update.status = InstanceStatus::kCompleted;
     REQUIRE_OK(s.commit_turn(t));
     auto refused = s.delete_instance("parent");
@@ -132,14 +134,15 @@ TEST_SUITE("store conformance: listing and deleting") {
     CHECK(st->subscriptions == 0);
   }
 
-  TEST_CASE("inbox depths count each instance's waiting messages, with the oldest's time, paged by id") {
+  TEST_CASE(
+      "inbox depths count each instance's waiting messages, with the oldest's time, paged by id") {
     auto f = make_store_fixture();
     auto& s = f->store();
     auto t0 = f->clock.now();
     REQUIRE_OK(s.create_instance(new_instance("b")));  // its Start
     f->clock.advance(1s);
     REQUIRE_OK(s.create_instance(new_instance("a")));
-    (void)create_started(*f, "quiet");                 // consumed its Start
+    (void)create_started(*f, "quiet");  // consumed its Start
     for (int i = 0; i < 3; ++i) REQUIRE_OK(s.enqueue("a", message::Event{"E", encode(i)}));
     auto depths = s.inbox_depths("", 0);
     REQUIRE_OK(depths);

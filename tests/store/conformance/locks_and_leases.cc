@@ -68,8 +68,8 @@ TEST_SUITE("store conformance: locks and leases") {
     REQUIRE_OK(s.commit_turn(busy_turn(*f, lock, "peer")));
     auto taken = s.take_work(1, 30s);
     REQUIRE(taken->size() == 1);
-    auto done = s.complete_work(taken->at(0).lease,
-                                message::ActivityResult{0, 0, encode(std::string("ok")), std::nullopt});
+    auto done = s.complete_work(
+        taken->at(0).lease, message::ActivityResult{0, 0, encode(std::string("ok")), std::nullopt});
     REQUIRE_OK(done);
     CHECK(*done == "o");
     auto inbox = s.read_inbox("o");

@@ -16,8 +16,9 @@ TEST_SUITE("store conformance: timers") {
     TurnCommit t;
     t.lock = lock;
     t.execution = 1;
-    t.events = {ev(2, now, event::TimerCreated{now + 3s}), ev(3, now, event::TimerCreated{now + 1s}),
-                ev(4, now, event::TimerCreated{now - 5s}), ev(5, now, event::TimerCreated{now + 2s})};
+    t.events = {
+        ev(2, now, event::TimerCreated{now + 3s}), ev(3, now, event::TimerCreated{now + 1s}),
+        ev(4, now, event::TimerCreated{now - 5s}), ev(5, now, event::TimerCreated{now + 2s})};
     t.timers = {NewTimer{2, now + 3s}, NewTimer{3, now + 1s}, NewTimer{4, now - 5s},
                 NewTimer{5, now + 2s}};
     REQUIRE_OK(s.commit_turn(t));

@@ -10,7 +10,7 @@ namespace duractor::testing {
 
 TEST_SUITE("store conformance: topics") {
   // Commits a turn of `lock`'s instance that only changes subscriptions.
-  void subscribe(StoreFixture& f, const InstanceLock& lock, std::vector<std::string> topics,
+  void subscribe(StoreFixture & f, const InstanceLock& lock, std::vector<std::string> topics,
                  std::vector<std::string> drop = {}) {
     auto& s = f.store();
     auto last = s.read_latest_history(lock.instance);
@@ -19,19 +19,22 @@ TEST_SUITE("store conformance: topics") {
     t.lock = lock;
     t.execution = last->execution;
     EventId id = last->events.size() + 1;
-    for (const auto& topic : topics) t.events.push_back(ev(id++, f.clock.now(), event::TopicSubscribed{topic}));
-    for (const auto& topic : drop) t.events.push_back(ev(id++, f.clock.now(), event::TopicUnsubscribed{topic}));
+    for (const auto& topic : topics)
+      t.events.push_back(ev(id++, f.clock.now(), event::TopicSubscribed{topic}));
+    for (const auto& topic : drop)
+      t.events.push_back(ev(id++, f.clock.now(), event::TopicUnsubscribed{topic}));
     t.subscribe = std::move(topics);
     t.unsubscribe = std::move(drop);
     REQUIRE_OK(s.commit_turn(t));
   }
 
-  std::vector<int> publications(Store& s, const InstanceId& id) {
+  std::vector<int> publications(Store & s, const InstanceId& id) {
     std::vector<int> out;
     auto inbox = s.read_inbox(id);
     REQUIRE_OK(inbox);
     for (const auto& m : *inbox) {
-      if (auto* e = std::get_if<message::Event>(&m.message); e && e->name == topic_event_name("news")) {
+      if (auto* e = std::get_if<message::Event>(&m.message);
+          e && e->name == topic_event_name("news")) {
         out.push_back(*decode<int>(e->payload));
       }
     }
@@ -80,7 +83,8 @@ TEST_SUITE("store conformance: topics") {
     TurnCommit end;
     end.lock = a;
     end.execution = 1;
-    end.events = {ev(s.read_history("a", 1)->size() + 1, f->clock.now(), event::ExecutionCompleted{encode(0)})};
+    end.events = {ev(s.read_history("a", 1)->size() + 1, f->clock.now(),
+                     event::ExecutionCompleted{encode(0)})};
     end.update.status = InstanceStatus::kCompleted;
     REQUIRE_OK(s.commit_turn(end));
     CHECK(s.publish("weather", encode(2))->delivered.empty());
@@ -96,7 +100,8 @@ TEST_SUITE("store conformance: topics") {
     next.lock = a;
     next.execution = 1;
     next.events = {ev(3, f->clock.now(), event::ContinuedAsNew{encode(1), 1})};
-    next.outbound = {OutboundMessage{"a", message::Start{2, "Order", 1, encode(1), std::nullopt, {}}}};
+    next.outbound = {
+        OutboundMessage{"a", message::Start{2, "Order", 1, encode(1), std::nullopt, {}}}};
     REQUIRE_OK(s.commit_turn(next));
     CHECK(s.publish("news", encode(1))->delivered == std::vector<InstanceId>{"a"});
     REQUIRE_OK(s.delete_instance("a", DeleteOptions{.cascade = true, .force = true}));

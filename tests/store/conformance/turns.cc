@@ -13,8 +13,9 @@
 namespace duractor::testing {
 
 TEST_SUITE("store conformance: turns") {
-  TEST_CASE("a turn appends history, consumes the inbox, creates work and timers and updates "
-            "metadata") {
+  TEST_CASE(
+      "a turn appends history, consumes the inbox, creates work and timers and updates "
+      "metadata") {
     auto f = make_store_fixture();
     auto& s = f->store();
     REQUIRE_OK(s.create_instance(new_instance("peer")));
@@ -176,7 +177,8 @@ TEST_SUITE("store conformance: turns") {
   TEST_CASE("a failing write does not disturb the writes committed with it") {
     auto f = make_store_fixture();
     auto& s = f->store();
-    for (int i = 0; i < 40; ++i) REQUIRE_OK(s.create_instance(new_instance("i" + std::to_string(i))));
+    for (int i = 0; i < 40; ++i)
+      REQUIRE_OK(s.create_instance(new_instance("i" + std::to_string(i))));
     f->faults = [](std::string_view step) -> Status {
       if (step == "create_instance.record") return fail(ErrorCode::kIo, "injected");
       return {};
@@ -188,9 +190,12 @@ TEST_SUITE("store conformance: turns") {
       threads.emplace_back([&, t] {
         for (int k = 0; k < 20; ++k) {
           if (k % 2 == 0) {
-            if (s.enqueue("i" + std::to_string((t * 5 + k) % 40), message::Event{"E", encode(k)})) ++ok;
+            if (s.enqueue("i" + std::to_string((t * 5 + k) % 40), message::Event{"E", encode(k)}))
+              ++ok;
           } else {
-            if (!s.create_instance(new_instance("new-" + std::to_string(t) + "-" + std::to_string(k)))) ++failed;
+            if (!s.create_instance(
+                    new_instance("new-" + std::to_string(t) + "-" + std::to_string(k))))
+              ++failed;
           }
         }
       });
@@ -217,8 +222,9 @@ TEST_SUITE("store conformance: turns") {
     TurnCommit t;
     t.lock = lock;
     t.execution = 1;
-    t.events = {ev(7, f->clock.now(),
-                   event::ExecutionFailed{FailureDetails{ErrorCategory::kApplication, "E", "boom"}})};
+    t.events = {
+        ev(7, f->clock.now(),
+           event::ExecutionFailed{FailureDetails{ErrorCategory::kApplication, "E", "boom"}})};
     t.update.status = InstanceStatus::kFailed;
     t.update.failure = FailureDetails{ErrorCategory::kApplication, "E", "boom"};
     REQUIRE_OK(s.commit_turn(t));
@@ -280,11 +286,14 @@ TEST_SUITE("store conformance: turns") {
     t.lock = lock;
     t.execution = 1;
     auto now = f->clock.now();
-    t.events = {ev(2, now, event::SubOrchestrationScheduled{"Child", 1, "kid", encode(1), false}),
-                ev(3, now, event::SubOrchestrationScheduled{"Child", 1, "taken", encode(2), false})};
+    t.events = {
+        ev(2, now, event::SubOrchestrationScheduled{"Child", 1, "kid", encode(1), false}),
+        ev(3, now, event::SubOrchestrationScheduled{"Child", 1, "taken", encode(2), false})};
     t.outbound = {
-        OutboundMessage{"kid", message::Start{1, "Child", 1, encode(1), ParentLink{"parent", 1, 2}, {}}},
-        OutboundMessage{"taken", message::Start{1, "Child", 1, encode(2), ParentLink{"parent", 1, 3}, {}}}};
+        OutboundMessage{"kid",
+                        message::Start{1, "Child", 1, encode(1), ParentLink{"parent", 1, 2}, {}}},
+        OutboundMessage{"taken",
+                        message::Start{1, "Child", 1, encode(2), ParentLink{"parent", 1, 3}, {}}}};
     auto r = s.commit_turn(t);
     REQUIRE_OK(r);
     CHECK(r->woken == std::vector<InstanceId>{"kid", "parent"});
@@ -333,13 +342,16 @@ TEST_SUITE("store conformance: turns") {
     TurnCommit t;
     t.lock = lock;
     t.execution = 1;
-    t.events = {ev(2, f->clock.now(), event::SubOrchestrationScheduled{"Job", 1, "taken", encode(3), true})};
-    t.outbound = {OutboundMessage{"taken", message::Start{1, "Job", 1, encode(3), std::nullopt, {}}}};
+    t.events = {ev(2, f->clock.now(),
+                   event::SubOrchestrationScheduled{"Job", 1, "taken", encode(3), true})};
+    t.outbound = {
+        OutboundMessage{"taken", message::Start{1, "Job", 1, encode(3), std::nullopt, {}}}};
     auto r = s.commit_turn(t);
     REQUIRE_OK(r);
     CHECK(r->woken.empty());
     CHECK(r->undelivered ==
-          std::vector<std::string>{"detached orchestration 'Job' as 'taken': the instance id is already taken"});
+          std::vector<std::string>{
+              "detached orchestration 'Job' as 'taken': the instance id is already taken"});
     CHECK(s.read_instance("taken")->name == new_instance("taken").name);
     CHECK(s.read_inbox("taken")->size() == 1);
   }
