@@ -181,7 +181,7 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     if (!held) return;  // stopping: the item stays for the next start, its count untouched
     std::lock_guard lock(mutex_);
     task->gate_held = true;
-    task->gate_since = SystemClock::instance().now();
+    task->gate_since = TimePoint::max();  // suspect_solo counts from the run, set below
   }
   if (task->token.cancelled()) {
     result.failure =
@@ -197,6 +197,10 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     return report(task, std::move(result));
   }
   ActivityContext ctx(info, task->token, log);
+  {
+    std::lock_guard lock(mutex_);
+    if (task->gate_held) task->gate_since = SystemClock::instance().now();
+  }
   try {
     result.output = (*fn)(ctx, item.input);
     if (result.output.size() > options_.max_payload_bytes) {
@@ -300,7 +304,8 @@ void ActivityPool::watchdog() {
       for (auto& [k, task] : tasks_) {
         bool started = task->deadline != TimePoint{};
         if (started && !task->reported && now >= task->deadline) late.push_back(task);
-        if (task->gate_held && now - task->gate_since >= options_.suspect_solo) {
+        if (task->gate_held && task->gate_since != TimePoint::max() &&
+            now - task->gate_since >= options_.suspect_solo) {
           solo_over.push_back(task);
         }
         // Renew a running activity's lease when a third of it is left.

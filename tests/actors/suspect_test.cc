@@ -160,7 +160,7 @@ TEST_SUITE("suspects run one at a time") {
       "after suspect_solo") {
     testing::TempDir dir("duractor-suspect");
     auto path = dir.sub("store");
-    constexpr Milliseconds kSolo{1500};
+    constexpr Milliseconds kSolo{3000};  // longer than two starts take on a slow machine
     // Two lives that die with both activities running: their deliveries reach 2 (the
     // commit that made each counted one, the restart another), so in the third life both
     // are suspects. Before that they are not, and start together.
