@@ -176,6 +176,25 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// What every case checks of the instances that did nothing wrong: all of them finished.
+void check_healthy(const Outcome& out) {
+  CHECK(out.healthy >= kHealthy);  // the last child's, at least
+  CHECK_MESSAGE(out.healthy_completed == out.healthy, out.unfinished);
+}
+
+// A turn that kills the process: it ran exactly max deliveries times, then the instance
+// failed as poison, the failure naming `what` the turn was delivering.
+void check_turn_poisoned(Outcome& out, const std::string& what) {
+  CHECK(out.deaths == static_cast<int>(kMaxDeliveries));
+  CHECK(out.runs["turn|victim"] == static_cast<int>(kMaxDeliveries));
+  REQUIRE(out.victim);
+  CHECK(out.victim->status == InstanceStatus::kFailed);
+  REQUIRE(out.victim->failure);
+  CHECK(out.victim->failure->type == "duractor::TurnPoisoned");
+  CHECK(contains(out.victim->failure->message, what));
+  check_healthy(out);
+}
+
 }  // namespace
 
 TEST_SUITE("runtime: poison") {
@@ -191,8 +210,7 @@ TEST_SUITE("runtime: poison") {
     CHECK(out.victim->status == InstanceStatus::kCompleted);
     CHECK(*decode<std::string>(out.victim->output) ==
           "undone order-1 after duractor::ActivityPoisoned");
-    CHECK(out.healthy >= kHealthy);  // the last child's, at least
-    CHECK_MESSAGE(out.healthy_completed == out.healthy, out.unfinished);
+    check_healthy(out);
   }
 
   TEST_CASE(
@@ -200,17 +218,9 @@ TEST_SUITE("runtime: poison") {
       "deliveries") {
     auto out = run_until_settled(
         [](Client& c, bool) { return bool(c.start(CrashAtStart, "victim", 1)); }, 100);
-    CHECK(out.deaths == static_cast<int>(kMaxDeliveries));
     CHECK(out.last_status == 0);
-    CHECK(out.runs["turn|victim"] == static_cast<int>(kMaxDeliveries));
-    REQUIRE(out.victim);
-    CHECK(out.victim->status == InstanceStatus::kFailed);
-    REQUIRE(out.victim->failure);
-    CHECK(out.victim->failure->type == "duractor::TurnPoisoned");
-    CHECK(contains(out.victim->failure->message, "the start of orchestration 'CrashAtStart'"));
+    check_turn_poisoned(out, "the start of orchestration 'CrashAtStart'");
     CHECK(contains(out.victim->failure->message, "max_turn_deliveries = 3"));
-    CHECK(out.healthy >= kHealthy);  // the last child's, at least
-    CHECK_MESSAGE(out.healthy_completed == out.healthy, out.unfinished);
   }
 
   TEST_CASE(
@@ -222,30 +232,14 @@ TEST_SUITE("runtime: poison") {
           return !first || bool(c.raise("victim", "boom", 7));  // raised once, by the first child
         },
         100);
-    CHECK(out.deaths == static_cast<int>(kMaxDeliveries));
-    CHECK(out.runs["turn|victim"] == static_cast<int>(kMaxDeliveries));
-    REQUIRE(out.victim);
-    CHECK(out.victim->status == InstanceStatus::kFailed);
-    REQUIRE(out.victim->failure);
-    CHECK(out.victim->failure->type == "duractor::TurnPoisoned");
-    CHECK(contains(out.victim->failure->message, "event 'boom'"));
-    CHECK(out.healthy >= kHealthy);  // the last child's, at least
-    CHECK_MESSAGE(out.healthy_completed == out.healthy, out.unfinished);
+    check_turn_poisoned(out, "event 'boom'");
   }
 
   TEST_CASE(
       "a timer whose firing kills the process fails the instance as poison, naming the timer") {
     auto out = run_until_settled(
         [](Client& c, bool) { return bool(c.start(CrashOnTimer, "victim", 1)); }, 100);
-    CHECK(out.deaths == static_cast<int>(kMaxDeliveries));
-    CHECK(out.runs["turn|victim"] == static_cast<int>(kMaxDeliveries));
-    REQUIRE(out.victim);
-    CHECK(out.victim->status == InstanceStatus::kFailed);
-    REQUIRE(out.victim->failure);
-    CHECK(out.victim->failure->type == "duractor::TurnPoisoned");
-    CHECK(contains(out.victim->failure->message, "timer #2"));
-    CHECK(out.healthy >= kHealthy);  // the last child's, at least
-    CHECK_MESSAGE(out.healthy_completed == out.healthy, out.unfinished);
+    check_turn_poisoned(out, "timer #2");
   }
 }
 
