@@ -82,6 +82,26 @@ Status Client::cancel(const InstanceId& id, std::string reason, bool terminate) 
                     [&] { return core_->broker->cancel(id, std::move(reason), terminate); });
 }
 
+Status Client::pause(const InstanceId& id, std::string reason) {
+  return while_open(*core_, [&]() -> Status {
+    if (auto ok = check_accepting(*core_); !ok) return ok;
+    auto seq = core_->store.enqueue(id, message::Pause{std::move(reason)});
+    if (!seq) return fail(seq.error());
+    caf::anon_send(core_->directory, wake_atom::value, id);
+    return {};
+  });
+}
+
+Status Client::resume(const InstanceId& id) {
+  return while_open(*core_, [&]() -> Status {
+    if (auto ok = check_accepting(*core_); !ok) return ok;
+    auto seq = core_->store.enqueue(id, message::Resume{});
+    if (!seq) return fail(seq.error());
+    caf::anon_send(core_->directory, wake_atom::value, id);
+    return {};
+  });
+}
+
 Result<InstanceInfo> Client::status(const InstanceId& id) {
   return while_open(*core_, [&] { return core_->store.read_instance(id); });
 }
@@ -120,9 +140,12 @@ std::optional<Error> Client::outcome_error(const InstanceInfo& info) {
       return e;
     }
     case InstanceStatus::kCancelled:
-      return Error::make(ErrorCode::kCancelled,
-                         "instance '" + info.id + "' was cancelled" +
-                             (info.failure ? ": " + info.failure->message : std::string()));
+    case InstanceStatus::kTerminated:
+      return Error::make(
+          ErrorCode::kCancelled,
+          "instance '" + info.id + "' was " +
+              (info.status == InstanceStatus::kTerminated ? "terminated" : "cancelled") +
+              (info.failure ? ": " + info.failure->message : std::string()));
     default:
       return Error::make(ErrorCode::kInternal, "instance '" + info.id + "' has not finished");
   }

@@ -64,16 +64,31 @@ class Client {
   // Asks instance `id` to stop: cooperatively (it sees Cancelled at its next await and may
   // compensate) or, with `terminate`, at once. Cascades to its sub-orchestrations and
   // activities. Errors: kNotFound, kFailedPrecondition (it has finished).
+  // A cooperative cancel ends the instance as kCancelled (the code may catch Cancelled and
+  // compensate); a terminate ends it as kTerminated, and its sub-orchestrations too.
   Status cancel(const InstanceId& id, std::string reason, bool terminate = false);
+
+  // Pauses instance `id`: once its next turn takes the pause (status kPaused), it takes no
+  // turns; events, activity results and due timers wait, and are taken in their order by
+  // resume. A terminate is still taken while paused; a cooperative cancel waits (it runs the
+  // code). An instance that has not started yet does not start until resumed. Durable when
+  // this returns; the pause survives restarts. Errors: kNotFound, kFailedPrecondition (it
+  // has finished, or is paused already or about to be: nothing is changed).
+  Status pause(const InstanceId& id, std::string reason = {});
+  // Resumes a paused instance (or one whose pause waits in its inbox). Errors: kNotFound,
+  // kFailedPrecondition (it has finished, or is not paused: nothing is changed).
+  Status resume(const InstanceId& id);
 
   // The instance's status, output or failure, and custom status. Errors: kNotFound.
   Result<InstanceInfo> status(const InstanceId& id);
-  // Waits until the instance has finished (completed, failed or cancelled) and returns its
+  // Waits until the instance has finished (completed, failed, cancelled or terminated) and
+  // returns its
   // final information. Errors: kTimeout (still running after `timeout`), kNotFound (no
   // such instance: answered at once; or it was deleted while this waited).
   Result<InstanceInfo> wait(const InstanceId& id, Milliseconds timeout);
   // Waits, then gives the output decoded as Out. Errors: as wait, and kApplicationFailure
-  // (the instance failed: the message gives its failure), kCancelled, kPayloadMismatch.
+  // (the instance failed: the message gives its failure), kCancelled (it was cancelled or
+  // terminated), kPayloadMismatch.
   template <class Out>
   Result<ValueOf<Out>> wait_output(const InstanceId& id, Milliseconds timeout) {
     auto info = wait(id, timeout);

@@ -1,7 +1,7 @@
 // The client protocol for actors (actors/client_protocol.h): starting instances, reading
-// their status, watching them finish. (Events, topics and cancellation: the broker actor.)
-// Writes go through the store's asynchronous API; their callbacks (on the store's writer
-// thread) come back as messages so that replies are delivered in this actor.
+// their status, watching them finish, pausing and resuming them. (Events, topics and cancellation:
+// the broker actor.) Writes go through the store's asynchronous API; their callbacks (on the
+// store's writer thread) come back as messages so that replies are delivered in this actor.
 
 #include <unordered_map>
 
@@ -67,6 +67,26 @@ ClientActorImpl::behavior_type client_behavior(Self self, std::shared_ptr<HostCo
         InstanceId instance = request->id;
         write(self, promise, instance, true, [&](auto done) {
           s.core->store.create_instance_async(std::move(*request), [done](Result<CreateOutcome> r) {
+            done(r ? Status{} : Status(std::unexpected(r.error())));
+          });
+        });
+        return promise;
+      },
+      [=](pause_atom, const InstanceId& id, const std::string& reason) {
+        auto& s = self->state;
+        auto promise = self->make_response_promise<ok_atom, InstanceId>();
+        write(self, promise, id, true, [&](auto done) {
+          s.core->store.enqueue_async(id, message::Pause{reason}, [done](Result<std::uint64_t> r) {
+            done(r ? Status{} : Status(std::unexpected(r.error())));
+          });
+        });
+        return promise;
+      },
+      [=](resume_atom, const InstanceId& id) {
+        auto& s = self->state;
+        auto promise = self->make_response_promise<ok_atom, InstanceId>();
+        write(self, promise, id, true, [&](auto done) {
+          s.core->store.enqueue_async(id, message::Resume{}, [done](Result<std::uint64_t> r) {
             done(r ? Status{} : Status(std::unexpected(r.error())));
           });
         });

@@ -7,6 +7,8 @@
 //
 //   (start_atom, name, instance id, input bytes)    -> (ok_atom, instance id)
 //   (status_atom, instance id)                      -> InstanceInfo
+//   (pause_atom, instance id, reason)               -> (ok_atom, instance id); as Client::pause
+//   (resume_atom, instance id)                      -> (ok_atom, instance id); as Client::resume
 //   (watch_atom, instance id)                       -> (finished_atom, InstanceInfo), once the
 //                                                      instance ends (at once if it has ended)
 // The watch's answer is the reply to that message: sent with `request` (use caf::infinite
@@ -33,11 +35,15 @@ using start_atom = caf::atom_constant<caf::atom("dstart")>;
 using status_atom = caf::atom_constant<caf::atom("dstatus")>;
 using watch_atom = caf::atom_constant<caf::atom("dwatch")>;
 using finished_atom = caf::atom_constant<caf::atom("dfinished")>;
+using pause_atom = caf::atom_constant<caf::atom("dpause")>;
+using resume_atom = caf::atom_constant<caf::atom("dresume")>;
 
 using ClientActor = caf::typed_actor<
     caf::replies_to<start_atom, std::string, InstanceId, Bytes>::with<ok_atom, InstanceId>,
     caf::replies_to<status_atom, InstanceId>::with<InstanceInfo>,
-    caf::replies_to<watch_atom, InstanceId>::with<finished_atom, InstanceInfo>>;
+    caf::replies_to<watch_atom, InstanceId>::with<finished_atom, InstanceInfo>,
+    caf::replies_to<pause_atom, InstanceId, std::string>::with<ok_atom, InstanceId>,
+    caf::replies_to<resume_atom, InstanceId>::with<ok_atom, InstanceId>>;
 
 }  // namespace duractor
 

@@ -15,6 +15,12 @@
 // HostOptions::max_turn_deliveries the instance is failed as duractor::TurnPoisoned from the
 // store's records, without running its code (plan_turn_without_code). Turns of messages this
 // process saw arrive — nearly all of them — are not counted: no extra write.
+//
+// Pause: Pause and Resume messages are taken here, never by the code (pause_gate.h says
+// which messages a turn may take). A paused instance takes no turns: its inbox keeps what
+// arrives, and results delivered in memory wait in `held` (the actor is not passivated
+// while it holds some); a Resume lets them through in their order. Whether the instance is
+// paused is read from the store once (its status), then kept up to date by the commits.
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -23,6 +29,7 @@
 
 #include "duractor/actors/detail/actor_messages.h"
 #include "duractor/actors/detail/actors.h"
+#include "duractor/actors/detail/pause_gate.h"
 #include "duractor/actors/detail/turn_failure_policy.h"
 #include "duractor/actors/detail/turn_without_code.h"
 
@@ -46,6 +53,9 @@ struct InstanceState {
 
   std::vector<MemoryMessage> memory;      // results waiting for a turn
   std::vector<MemoryMessage> in_turn;     // results given to the turn in flight
+  std::vector<MemoryMessage> held;        // results waiting for the instance to be resumed
+  bool paused = false;                    // the instance is paused (as committed)
+  bool paused_known = false;              // ... read from the store
   bool wake = false;                      // the inbox may hold messages
   bool in_flight = false;                 // a commit is under way
   bool counting = false;                  // a turn-delivery count is being written
@@ -328,12 +338,64 @@ void commit_poisoned(Self* self, const std::vector<InboxEntry>& entries) {
   commit(self, std::move(*plan));
 }
 
+// Learns from the store whether the instance is paused (once: the commits keep it up to
+// date). False if the turn cannot go on (the instance is gone, or a failure was scheduled).
+bool know_paused(Self* self) {
+  auto& s = self->state;
+  if (s.paused_known) return true;
+  auto info = s.core->store.read_instance(s.id);
+  if (!info) {
+    if (info.error().code == ErrorCode::kNotFound) {
+      leave(self, true);
+    } else {
+      turn_failed(self, info.error());
+    }
+    return false;
+  }
+  s.paused = info->status == InstanceStatus::kPaused;
+  s.paused_known = true;
+  return true;
+}
+
+// The results delivered in memory wait until the instance is resumed.
+void hold(Self* self) {
+  auto& s = self->state;
+  s.held.insert(s.held.end(), s.memory.begin(), s.memory.end());
+  s.memory.clear();
+}
+
+// Adds to `plan` what the pause gate decided: the Pause and Resume messages it consumes,
+// and the status they leave (unless the turn ended the instance: its end wins).
+void apply_pause(const PauseSplit& split, bool was_paused, const Outcome& outcome, TurnPlan& plan) {
+  auto& c = plan.commit;
+  c.consumed.insert(c.consumed.end(), split.control.begin(), split.control.end());
+  bool ended = plan.finished || is_final(outcome);
+  if (split.paused && !ended) {
+    c.update.status = plan.status = InstanceStatus::kPaused;
+    if (!was_paused) {
+      plan.paused = true;
+      plan.pause_reason = split.reason;
+    }
+  } else if (!split.paused && was_paused) {
+    // Resumed; the messages that waited may have ended it in the same turn.
+    if (!ended) c.update.status = plan.status = status_of(outcome);  // pending or running
+    plan.paused = false;
+  }
+}
+
 void run_turn(Self* self) {
   auto& s = self->state;
   s.wake = false;
   if (!ensure_locked(self)) return;
   auto inbox = s.core->store.read_inbox(s.id);
   if (!inbox && inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
+  if (inbox && !s.must_fail && !s.poisoned) {
+    if (!know_paused(self)) return;
+    if (s.paused && split_for_pause(*inbox, true, true).nothing()) {
+      hold(self);  // paused, and nothing it may take: no turn (and no delivery counted)
+      return maybe_turn(self);
+    }
+  }
   if (inbox && !s.delivery_counted && inherited(*s.core, *inbox, s.memory)) {
     // Counted before anything runs the code. A turn counted before (by a process that then
     // died) is a suspect: suspects run one at a time (SuspectGate).
@@ -372,12 +434,33 @@ void run_turn(Self* self) {
   auto now = s.core->clock.now();
   std::vector<InboxEntry> entries;
   if (inbox) entries = std::move(*inbox);
+  std::optional<PauseSplit> pause;  // unset: no pause gate (a failure is due, or it ended)
+  if (!s.must_fail && !is_final(s.engine->outcome())) {
+    bool started = !std::holds_alternative<outcome::NotStarted>(s.engine->outcome());
+    pause = split_for_pause(entries, s.paused, started);
+    entries = std::move(pause->run);
+    if (pause->paused) {
+      hold(self);
+    } else {
+      s.memory.insert(s.memory.begin(), s.held.begin(), s.held.end());  // resumed: their turn
+      s.held.clear();
+    }
+  }
   s.in_turn = std::move(s.memory);
   s.memory.clear();
   for (std::size_t i = 0; i < s.in_turn.size(); ++i) {
     entries.push_back(InboxEntry{kMemorySeqBase + i, now, s.in_turn[i].message});
   }
-  if (entries.empty() && !(s.must_fail && s.engine->running())) return maybe_turn(self);
+  if (entries.empty() && !(s.must_fail && s.engine->running())) {
+    if (!pause || pause->control.empty()) return maybe_turn(self);
+    // Only Pause and Resume: a turn that runs no code and changes the status.
+    TurnResult control;
+    control.execution = s.engine->execution();
+    control.outcome = s.engine->outcome();
+    auto plan = plan_turn(*s.lock, *s.engine, control, s.in_turn);
+    apply_pause(*pause, s.paused, control.outcome, plan);
+    return commit(self, std::move(plan));
+  }
 
   TurnResult turn;
   if (s.must_fail && is_final(s.engine->outcome())) s.must_fail.reset();  // nothing left to fail
@@ -413,7 +496,9 @@ void run_turn(Self* self) {
       return commit(self, std::move(plan));
     }
   }
-  commit(self, plan_turn(*s.lock, *s.engine, turn, s.in_turn, s.core->options.max_payload_bytes));
+  auto plan = plan_turn(*s.lock, *s.engine, turn, s.in_turn, s.core->options.max_payload_bytes);
+  if (pause) apply_pause(*pause, s.paused, turn.outcome, plan);
+  commit(self, std::move(plan));
 }
 
 void dispatch(Self* self, const TurnCommitted& committed, const TurnPlan& plan) {
@@ -459,10 +544,16 @@ void notify_lifecycle(Self* self, const TurnPlan& plan) {
     e.custom_status = *plan.commit.update.custom_status;
     hub.publish(e);
   }
+  if (plan.paused) {
+    auto e = make(*plan.paused ? LifecycleKind::kPaused : LifecycleKind::kResumed);
+    e.reason = plan.pause_reason;
+    hub.publish(e);
+  }
   if (plan.finished) {
-    auto e = make(plan.status == InstanceStatus::kCompleted ? LifecycleKind::kCompleted
-                  : plan.status == InstanceStatus::kFailed  ? LifecycleKind::kFailed
-                                                            : LifecycleKind::kCancelled);
+    auto e = make(plan.status == InstanceStatus::kCompleted    ? LifecycleKind::kCompleted
+                  : plan.status == InstanceStatus::kFailed     ? LifecycleKind::kFailed
+                  : plan.status == InstanceStatus::kTerminated ? LifecycleKind::kTerminated
+                                                               : LifecycleKind::kCancelled);
     if (plan.commit.update.output) e.output = *plan.commit.update.output;
     e.failure = plan.commit.update.failure;
     hub.publish(e);
@@ -501,6 +592,19 @@ void on_committed(Self* self, CommitReply& reply) {
     }
   }
   s.committed_length += plan.commit.events.size();
+  if (plan.paused) {
+    s.paused = *plan.paused;
+    if (s.paused) {
+      s.log.info("paused ({}): it takes no turns until resumed", plan.pause_reason);
+    } else {
+      s.log.info("resumed");
+    }
+  }
+  if (plan.finished) s.paused = false;  // what it held is dropped by the next turn
+  if (!s.paused && !s.held.empty()) {
+    s.memory.insert(s.memory.begin(), s.held.begin(), s.held.end());
+    s.held.clear();
+  }
   dispatch(self, *reply.result, plan);
   s.in_turn.clear();
   notify_lifecycle(self, plan);
@@ -584,7 +688,7 @@ caf::behavior instance_behavior(Self* self, std::shared_ptr<HostCore> core, Inst
       [=](passivate_atom) {
         auto& st = self->state;
         bool busy = st.in_flight || st.counting || st.gate_waiting || st.wake || st.backing_off ||
-                    !st.memory.empty();
+                    !st.memory.empty() || !st.held.empty();
         self->send(st.directory, passivated_atom::value, st.id, !busy);
         if (!busy) leave(self, false);
       },

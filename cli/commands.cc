@@ -71,6 +71,7 @@ struct Options {
   std::string payload_file;
   std::string reason = "cancelled from the command line";
   bool terminate = false;
+  std::string pause_reason = "paused from the command line";
   bool force = false;
   bool no_cascade = false;
   bool dry_run = false;
@@ -115,8 +116,8 @@ Checked<InstanceQuery> make_query(const Context& c, bool* filtered = nullptr) {
     auto status = parse_instance_status(s);
     if (!status) {
       return failure(kExitUsage, "--status: unknown status '" + s +
-                                     "' (expected pending, running, completed, failed or "
-                                     "cancelled)");
+                                     "' (expected pending, running, completed, failed, "
+                                     "cancelled, terminated or paused)");
     }
     q.statuses.push_back(*status);
   }
@@ -408,6 +409,38 @@ Checked<int> cancel(Context& c) {
   return kExitOk;
 }
 
+Checked<int> pause(Context& c) {
+  auto writer = open_writer(c);
+  if (!writer) return std::unexpected(writer.error());
+  auto& store = (*writer)->store();
+  auto seq = (*writer)->run_one<std::uint64_t>([&](Callback<std::uint64_t> done) {
+    store.enqueue_async(c.o.id, message::Pause{c.o.pause_reason}, std::move(done));
+  });
+  if (!seq) return std::unexpected(seq.error());
+  if (c.o.json) {
+    c.print(Json{{"instance", c.o.id}, {"reason", c.o.pause_reason}, {"seq", *seq}});
+  } else {
+    c.out << "pause of " << c.o.id << " requested (inbox seq " << *seq << ")\n";
+  }
+  return kExitOk;
+}
+
+Checked<int> resume(Context& c) {
+  auto writer = open_writer(c);
+  if (!writer) return std::unexpected(writer.error());
+  auto& store = (*writer)->store();
+  auto seq = (*writer)->run_one<std::uint64_t>([&](Callback<std::uint64_t> done) {
+    store.enqueue_async(c.o.id, message::Resume{}, std::move(done));
+  });
+  if (!seq) return std::unexpected(seq.error());
+  if (c.o.json) {
+    c.print(Json{{"instance", c.o.id}, {"seq", *seq}});
+  } else {
+    c.out << "resume of " << c.o.id << " requested (inbox seq " << *seq << ")\n";
+  }
+  return kExitOk;
+}
+
 // ---- delete, purge ----
 
 std::function<void(Callback<DeleteSummary>)> delete_write(LmdbStore& store, InstanceId id,
@@ -481,7 +514,7 @@ Checked<int> purge(Context& c) {
   }
   if (query->statuses.empty()) {
     query->statuses = {InstanceStatus::kCompleted, InstanceStatus::kFailed,
-                       InstanceStatus::kCancelled};
+                       InstanceStatus::kCancelled, InstanceStatus::kTerminated};
   }
   query->limit = kPurgePage;
   query->after.clear();
@@ -818,7 +851,8 @@ Checked<int> import_instance(Context& c) {
 void add_filters(CLI::App* command, Options& o) {
   command
       ->add_option("--status", o.statuses,
-                   "only these statuses (pending, running, completed, failed, cancelled); "
+                   "only these statuses (pending, running, completed, failed, cancelled, "
+                   "terminated, paused); "
                    "repeat or separate with commas")
       ->delimiter(',');
   command->add_option("--name", o.name, "only this orchestration");
@@ -883,6 +917,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   cancel_cmd->add_flag("--terminate", o.terminate,
                        "end it at once, without letting its code compensate");
   cancel_cmd->callback([&] { command = cancel; });
+
+  auto* pause_cmd = app.add_subcommand(
+      "pause", "pause an instance: it takes no turns, what arrives waits, until resumed");
+  add_id(pause_cmd, o);
+  pause_cmd->add_option("--reason", o.pause_reason, "why")->capture_default_str();
+  pause_cmd->callback([&] { command = pause; });
+
+  auto* resume_cmd =
+      app.add_subcommand("resume", "resume a paused instance: what waited is taken in its order");
+  add_id(resume_cmd, o);
+  resume_cmd->callback([&] { command = resume; });
 
   auto* delete_cmd = app.add_subcommand("delete", "delete an instance and its sub-orchestrations");
   add_id(delete_cmd, o);

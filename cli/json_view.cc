@@ -172,6 +172,8 @@ struct MessageFields {
     j["output"] = m.failure ? Json() : payload_json(m.output);
     j["failure"] = optional_failure(m.failure);
   }
+  void operator()(const message::Pause& m) const { j["reason"] = m.reason; }
+  void operator()(const message::Resume&) const {}
 };
 
 }  // namespace

@@ -21,6 +21,12 @@ std::string_view to_string(LifecycleKind kind) {
       return "cancelled";
     case LifecycleKind::kCustomStatus:
       return "custom status";
+    case LifecycleKind::kTerminated:
+      return "terminated";
+    case LifecycleKind::kPaused:
+      return "paused";
+    case LifecycleKind::kResumed:
+      return "resumed";
   }
   return "unknown";
 }

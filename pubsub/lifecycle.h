@@ -1,6 +1,7 @@
 #pragma once
 // Lifecycle notifications: user code and user actors subscribe to what happens to instances
-// — started, completed (with output), failed, cancelled, custom status changed — filtered by
+// — started, completed (with output), failed, cancelled, terminated, paused, resumed, custom
+// status changed — filtered by
 // orchestration name or instance id. The runtime publishes each notification after the
 // commit that made it true.
 //
@@ -42,6 +43,9 @@ enum class LifecycleKind : std::uint8_t {
   kFailed,
   kCancelled,
   kCustomStatus,
+  kTerminated,  // ended by a terminate (Client::cancel with terminate)
+  kPaused,      // Client::pause took effect (LifecycleEvent::reason says why)
+  kResumed,     // Client::resume took effect
 };
 
 std::string_view to_string(LifecycleKind kind);
@@ -52,8 +56,9 @@ struct LifecycleEvent {
   std::string orchestration;
   ExecutionId execution = 0;
   Bytes output;                           // kCompleted
-  std::optional<FailureDetails> failure;  // kFailed, kCancelled
+  std::optional<FailureDetails> failure;  // kFailed, kCancelled, kTerminated
   std::string custom_status;              // kCustomStatus
+  std::string reason;                     // kPaused: the reason given to Client::pause
   TimePoint at;                           // when the commit happened
 };
 

@@ -18,6 +18,10 @@ std::string_view to_string(MessageKind kind) {
       return "TimerFired";
     case MessageKind::kChildResult:
       return "ChildResult";
+    case MessageKind::kPause:
+      return "Pause";
+    case MessageKind::kResume:
+      return "Resume";
   }
   return "UnknownMessage";
 }

@@ -20,6 +20,8 @@ enum class MessageKind : std::uint8_t {
   kActivityResult = 4,
   kTimerFired = 5,
   kChildResult = 6,
+  kPause = 7,
+  kResume = 8,
 };
 
 namespace message {
@@ -79,11 +81,26 @@ struct ChildResult {
   bool operator==(const ChildResult&) const = default;
 };
 
+// Pauses the instance (Client::pause): until a Resume, it takes no turns, and what arrives
+// waits in its inbox. The host takes Pause and Resume, never the orchestration code; they
+// are not history events (docs/operations.md, "Pausing an instance").
+struct Pause {
+  static constexpr MessageKind kKind = MessageKind::kPause;
+  std::string reason;
+  bool operator==(const Pause&) const = default;
+};
+
+// Resumes a paused instance (Client::resume): what waited is taken in its order.
+struct Resume {
+  static constexpr MessageKind kKind = MessageKind::kResume;
+  bool operator==(const Resume&) const = default;
+};
+
 }  // namespace message
 
 using InboxMessage =
     std::variant<message::Start, message::Event, message::Cancel, message::ActivityResult,
-                 message::TimerFired, message::ChildResult>;
+                 message::TimerFired, message::ChildResult, message::Pause, message::Resume>;
 
 // Publications on a topic reach each subscribed instance as an Event with this name; the
 // prefix is reserved (clients cannot raise events named "topic:...").

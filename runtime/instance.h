@@ -2,6 +2,7 @@
 // Instance and execution metadata: what the store keeps about an instance besides its
 // history, and what clients, the CLI and lifecycle notifications report.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,20 +13,25 @@
 namespace duractor {
 
 enum class InstanceStatus : std::uint8_t {
-  kPending = 0,    // created; its first turn has not run yet
-  kRunning = 1,    // started, not finished (also after continue-as-new)
-  kCompleted = 2,  // finished with an output
-  kFailed = 3,     // finished with a failure
-  kCancelled = 4,  // finished by cancellation or termination
+  kPending = 0,     // created; its first turn has not run yet
+  kRunning = 1,     // started, not finished (also after continue-as-new)
+  kCompleted = 2,   // finished with an output
+  kFailed = 3,      // finished with a failure
+  kCancelled = 4,   // finished by cooperative cancellation
+  kTerminated = 5,  // finished by termination (Client::cancel with terminate)
+  kPaused = 6,      // paused by an operator (Client::pause): takes no turns until resumed
 };
+// Stored as this byte: new statuses are appended, never renumbered.
 
 std::string_view to_string(InstanceStatus status);
-// Parses "pending", "running", "completed", "failed", "cancelled" (as printed by to_string).
+// Parses "pending", "running", "completed", "failed", "cancelled", "terminated", "paused"
+// (as printed by to_string).
 std::optional<InstanceStatus> parse_instance_status(std::string_view text);
 inline bool is_terminal(InstanceStatus s) {
   return s == InstanceStatus::kCompleted || s == InstanceStatus::kFailed ||
-         s == InstanceStatus::kCancelled;
+         s == InstanceStatus::kCancelled || s == InstanceStatus::kTerminated;
 }
+inline constexpr std::size_t kInstanceStatusCount = 7;  // for tables indexed by status
 
 // What the store keeps about an instance.
 struct InstanceInfo {
@@ -39,7 +45,8 @@ struct InstanceInfo {
   std::optional<TimePoint> completed_at;
   Bytes input;                            // input the instance was started with
   Bytes output;                           // set when completed
-  std::optional<FailureDetails> failure;  // set when failed (or cancelled: type Cancelled)
+  std::optional<FailureDetails> failure;  // set when failed (or cancelled, terminated: type
+                                          // duractor::Cancelled)
   std::string custom_status;
   std::optional<ParentLink> parent;
   bool operator==(const InstanceInfo&) const = default;

@@ -120,6 +120,43 @@ Status LmdbStore::Impl::create_child(Tx& tx, const InstanceId& id, const std::st
   return {};
 }
 
+namespace {
+
+// Pause (`pause`) or Resume: refused with kFailedPrecondition for a finished instance, and
+// unless the instance would be running (paused) when its turn takes the message: as its
+// status says, after the Pause and Resume messages already waiting in its inbox.
+Status check_pause_request(Tx& tx, const InstanceInfo& info, bool pause) {
+  const std::string what = pause ? "paused" : "resumed";
+  if (is_terminal(info.status)) {
+    return fail(ErrorCode::kFailedPrecondition, "instance '" + info.id + "' has " +
+                                                    std::string(to_string(info.status)) +
+                                                    "; it cannot be " + what);
+  }
+  bool paused = info.status == InstanceStatus::kPaused;
+  DURACTOR_TRY(tx.scan_prefix(tx.tables().inbox, instance_prefix(info.id),
+                              [&](std::string_view, std::string_view v) -> Result<bool> {
+                                auto m = decode_message(v);
+                                if (!m)
+                                  return fail(tx.corrupt("inbox of '" + info.id + "'", m.error()));
+                                if (std::holds_alternative<message::Pause>(m->message))
+                                  paused = true;
+                                if (std::holds_alternative<message::Resume>(m->message))
+                                  paused = false;
+                                return true;
+                              }));
+  if (pause && paused) {
+    return fail(ErrorCode::kFailedPrecondition,
+                "instance '" + info.id + "' is already paused (or a pause of it waits)");
+  }
+  if (!pause && !paused) {
+    return fail(ErrorCode::kFailedPrecondition, "instance '" + info.id + "' is not paused (it is " +
+                                                    std::string(to_string(info.status)) + ")");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::uint64_t> LmdbStore::Impl::enqueue(Tx& tx, const InstanceId& id, InboxMessage message) {
   if (std::holds_alternative<message::Start>(message)) {
     return fail(ErrorCode::kInvalidArgument,
@@ -135,6 +172,11 @@ Result<std::uint64_t> LmdbStore::Impl::enqueue(Tx& tx, const InstanceId& id, Inb
   }
   auto info = tx.existing_instance(id);
   if (!info) return fail(info.error());
+  bool pause = std::holds_alternative<message::Pause>(message);
+  if (pause || std::holds_alternative<message::Resume>(message)) {
+    DURACTOR_TRY(check_pause_request(tx, *info, pause));
+    return tx.append_inbox(id, std::move(message));
+  }
   bool from_outside = std::holds_alternative<message::Event>(message) ||
                       std::holds_alternative<message::Cancel>(message);
   if (from_outside && is_terminal(info->status)) {
@@ -173,12 +215,15 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
                                                    std::to_string(t.execution) + " of '" + id +
                                                    "' must begin with ExecutionStarted #1");
     }
-  } else {
-    if (info.execution == 0) {
+  } else if (info.execution == 0) {
+    // Before the first execution, a turn appends no events: it only consumes messages (a
+    // pause of an instance that has not started).
+    if (!t.events.empty()) {
       return fail(ErrorCode::kInvalidArgument, "instance '" + id + "' has no execution " +
                                                    std::to_string(t.execution) +
                                                    " yet; its first turn must start one");
     }
+  } else {
     auto l = tx.last_event(id, t.execution);
     if (!l) return fail(l.error());
     last = *l;

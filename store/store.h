@@ -150,7 +150,8 @@ struct InstanceUpdate {
 struct TurnCommit {
   InstanceLock lock;
   // The execution the events belong to. Either the instance's current execution, or the
-  // next one (current + 1) when `events` starts with ExecutionStarted (id 1).
+  // next one (current + 1) when `events` starts with ExecutionStarted (id 1). Before the
+  // first execution, 0 with no events: a turn that only consumes messages (a pause).
   ExecutionId execution = 0;
   std::vector<HistoryEvent> events;     // appended; ids must continue the execution's history
   std::vector<std::uint64_t> consumed;  // inbox seqs this turn consumed
@@ -234,7 +235,7 @@ struct StoreStats {
   std::uint64_t max_readers = 0;  // store-specific (LMDB): reader slots available
   std::uint64_t instances = 0;
   // Instances per status, indexed by InstanceStatus (pending, running, completed, ...).
-  std::array<std::uint64_t, 5> instances_by_status{};
+  std::array<std::uint64_t, kInstanceStatusCount> instances_by_status{};
   std::uint64_t executions = 0;
   std::uint64_t history_events = 0;
   std::uint64_t journal_records = 0;  // store-specific: turns not yet compacted (LMDB)
@@ -303,7 +304,9 @@ class Store {
   // Appends `message` to the inbox of `instance` and returns its seq. Errors: kNotFound (no
   // such instance), kFailedPrecondition (an Event or Cancel for an instance that has
   // finished; results, timers and child results for a finished instance are accepted and
-  // dropped by its next turn).
+  // dropped by its next turn; a Pause for an instance that has finished or would be paused
+  // already when its turn takes the message — its status, then the Pause and Resume messages
+  // waiting before it decide —, a Resume for one that has finished or would not be paused).
   virtual void enqueue_async(InstanceId instance, InboxMessage message,
                              Callback<std::uint64_t> done) = 0;
   Result<std::uint64_t> enqueue(InstanceId instance, InboxMessage message);

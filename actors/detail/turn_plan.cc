@@ -5,7 +5,9 @@ namespace duractor {
 InstanceStatus status_of(const Outcome& outcome) {
   if (std::holds_alternative<outcome::Completed>(outcome)) return InstanceStatus::kCompleted;
   if (std::holds_alternative<outcome::Failed>(outcome)) return InstanceStatus::kFailed;
-  if (std::holds_alternative<outcome::Cancelled>(outcome)) return InstanceStatus::kCancelled;
+  if (const auto* cancelled = std::get_if<outcome::Cancelled>(&outcome)) {
+    return cancelled->terminated ? InstanceStatus::kTerminated : InstanceStatus::kCancelled;
+  }
   if (std::holds_alternative<outcome::NotStarted>(outcome)) return InstanceStatus::kPending;
   return InstanceStatus::kRunning;
 }

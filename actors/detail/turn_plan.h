@@ -34,6 +34,9 @@ struct TurnPlan {
   bool started = false;   // the instance's first execution started in this turn
   bool finished = false;  // the instance reached a final state in this turn
   std::vector<action::CancelActivity> cancel_activities;  // to signal after the commit
+  // Set when the turn paused (true) or resumed (false) the instance (pause_gate.h).
+  std::optional<bool> paused;
+  std::string pause_reason;  // when it paused
 };
 
 // What plan_turn needs to know of the execution a turn belongs to: the engine that ran the

@@ -20,6 +20,10 @@ std::string describe(const InboxMessage& message) {
           return "timer #" + std::to_string(m.scheduled_id);
         } else if constexpr (std::is_same_v<T, message::ChildResult>) {
           return "the result of sub-orchestration #" + std::to_string(m.scheduled_id);
+        } else if constexpr (std::is_same_v<T, message::Pause>) {
+          return "a pause";
+        } else if constexpr (std::is_same_v<T, message::Resume>) {
+          return "a resume";
         } else {
           return "a message";
         }

@@ -349,6 +349,8 @@ struct MessageWriter {
     w.array(4).u64(m.execution).u64(m.scheduled_id).bin(m.output);
     write_optional_failure(w, m.failure);
   }
+  void operator()(const message::Pause& m) { w.array(1).str(m.reason); }
+  void operator()(const message::Resume&) { w.array(0); }
 };
 
 InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
@@ -399,6 +401,13 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
       m.failure = read_optional_failure(b, "failure");
       return m;
     }
+    case MessageKind::kPause: {
+      message::Pause m;
+      m.reason = b.str("reason");
+      return m;
+    }
+    case MessageKind::kResume:
+      return message::Resume{};
   }
   b.fail_field("kind", "unknown message kind " + std::to_string(static_cast<int>(kind)));
 }
@@ -410,12 +419,12 @@ bool known_event_kind(std::uint8_t k) {
 
 bool known_message_kind(std::uint8_t k) {
   return k >= static_cast<std::uint8_t>(MessageKind::kStart) &&
-         k <= static_cast<std::uint8_t>(MessageKind::kChildResult);
+         k <= static_cast<std::uint8_t>(MessageKind::kResume);
 }
 
 InstanceStatus read_status(FieldReader& r, std::string_view field) {
   auto s = r.u8(field);
-  if (s > static_cast<std::uint8_t>(InstanceStatus::kCancelled)) {
+  if (s >= kInstanceStatusCount) {
     r.fail_field(field, "unknown instance status " + std::to_string(s));
   }
   return static_cast<InstanceStatus>(s);

@@ -209,7 +209,7 @@ void ReplayEngine::apply_code_event(const HistoryEvent& e) {
         } else if constexpr (std::is_same_v<T, event::ExecutionFailed>) {
           end_execution(outcome::Failed{body.failure});
         } else if constexpr (std::is_same_v<T, event::ExecutionCancelled>) {
-          end_execution(outcome::Cancelled{body.reason});
+          end_execution(outcome::Cancelled{body.reason, terminate_requested_});
         } else if constexpr (std::is_same_v<T, event::ContinuedAsNew>) {
           std::vector<CarriedEvent> carried(ctx_->buffered_events_.begin(),
                                             ctx_->buffered_events_.end());
@@ -241,6 +241,7 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   version_ = started.version;
   parent_ = started.parent;
   cancel_requested_ = false;
+  terminate_requested_ = false;
   body_held_ = false;
   bool defer = std::exchange(cancel_before_start_, false);
   if (started.rules < kFirstRules || started.rules > kCurrentRules) {
@@ -383,10 +384,12 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
         return fail(corrupt(e, "a cancel recorded as before the start, after the code ran"));
       }
       cancel_requested_ = true;
+      terminate_requested_ = cancel->terminate;
       ctx.emit(event::ExecutionCancelled{cancel->reason});
       return {};
     }
     cancel_requested_ = true;
+    terminate_requested_ = terminate_requested_ || cancel->terminate;
     // Cascade, in id order: in-flight activities see their token, children are cancelled.
     for (auto& [id, core] : ctx.open_) {
       if (!core->abandoned()) core->request_cancel(cancel->reason, cancel->terminate);
@@ -550,6 +553,9 @@ void ReplayEngine::handle_message(TurnResult& turn, const InboxEntry& entry) {
           } else {
             append_input(turn, event::SubOrchestrationCompleted{msg.scheduled_id, msg.output});
           }
+        } else if constexpr (std::is_same_v<T, message::Pause> ||
+                             std::is_same_v<T, message::Resume>) {
+          drop("pause and resume are taken by the host, not by the code");
         }
       },
       m);

@@ -88,6 +88,7 @@ struct Failed {
 };
 struct Cancelled {
   std::string reason;
+  bool terminated = false;  // ended by a terminate, not by the code after a cooperative cancel
 };
 struct ContinuedAsNew {
   Bytes input;
@@ -157,7 +158,8 @@ class ReplayEngine {
   // dropped. A Start comes first; a Cancel in the same batch comes right after it, and
   // the execution ends cancelled without running any of its code. A cooperative Cancel
   // after one was delivered is recorded as ignored.
-  // Messages for the next execution (after continue-as-new) are left unconsumed.
+  // Messages for the next execution (after continue-as-new) are left unconsumed. Pause and
+  // Resume are not for the engine (the host takes them): given one, it drops it.
   // Errors: kNondeterminism never (live code is recorded as it runs); kInternal if the
   // engine is unusable after a failed load.
   Result<TurnResult> run_turn(const std::vector<InboxEntry>& messages, TimePoint now);
@@ -207,8 +209,9 @@ class ReplayEngine {
   std::string name_;
   std::uint32_t version_ = 0;
   std::optional<ParentLink> parent_;
-  bool broken_ = false;            // a load failed; only fail_turn is allowed
-  bool cancel_requested_ = false;  // a cancel was delivered to the current execution
+  bool broken_ = false;               // a load failed; only fail_turn is allowed
+  bool cancel_requested_ = false;     // a cancel was delivered to the current execution
+  bool terminate_requested_ = false;  // ... and it was a terminate
   // The next ExecutionStarted comes with a cancel: hold the code back (it never runs).
   bool cancel_before_start_ = false;
   bool body_held_ = false;  // the current execution's code was held back so

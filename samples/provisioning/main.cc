@@ -95,7 +95,10 @@ int main(int argc, char** argv) {
       });
 
   auto before = client.status(id);
-  if (before && before->status == duractor::InstanceStatus::kRunning) {
+  if (before && before->status == duractor::InstanceStatus::kPaused) {
+    std::printf("%s is paused (duractor resume %s lets it go on); it was at: %s\n", id.c_str(),
+                id.c_str(), before->custom_status.c_str());
+  } else if (before && !duractor::is_terminal(before->status)) {
     std::printf("resuming %s, which was at: %s\n", id.c_str(), before->custom_status.c_str());
   } else if (before) {
     std::printf("%s has finished already (%s); provision another with --env\n", id.c_str(),

@@ -108,6 +108,19 @@ TEST_SUITE("runtime: embedding") {
     test->request((*host)->client_actor(), 10s, status_atom::value, std::string("greet-ada"))
         .receive([](const InstanceInfo& info) { CHECK(info.status == InstanceStatus::kCompleted); },
                  [](caf::error&) { FAIL("status failed"); });
+    // Pause and resume, as Client::pause / resume: a finished instance is refused.
+    test->request((*host)->client_actor(), 10s, pause_atom::value, std::string("greet-ada"),
+                  std::string("why"))
+        .receive(
+            [](ok_atom, const std::string&) { FAIL("a finished instance was paused"); },
+            [](caf::error& e) {
+              auto error = from_caf_error(e);
+              CHECK(error.code == ErrorCode::kFailedPrecondition);
+              CHECK(error.message == "instance 'greet-ada' has completed; it cannot be paused");
+            });
+    test->request((*host)->client_actor(), 10s, resume_atom::value, std::string("nobody"))
+        .receive([](ok_atom, const std::string&) { FAIL("an unknown instance was resumed"); },
+                 [](caf::error& e) { CHECK(from_caf_error(e).code == ErrorCode::kNotFound); });
     caf::anon_send_exit(user, caf::exit_reason::user_shutdown);
     (*host)->stop();  // the service's actor system keeps running: it is not the host's
   }

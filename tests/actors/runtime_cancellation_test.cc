@@ -61,7 +61,7 @@ TEST_SUITE("runtime: cancellation") {
     REQUIRE(client.cancel("forever", "stop now", true));
     auto info = client.wait("forever", 20s);
     REQUIRE(info);
-    CHECK(info->status == InstanceStatus::kCancelled);
+    CHECK(info->status == InstanceStatus::kTerminated);
   }
 }
 

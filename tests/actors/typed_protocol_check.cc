@@ -21,6 +21,8 @@ using namespace std::chrono_literals;
                 duractor::encode(1));
   self->request(client, 1s, duractor::status_atom::value, id);
   self->send(client, duractor::watch_atom::value, id);
+  self->request(client, 1s, duractor::pause_atom::value, id, std::string("why"));
+  self->request(client, 1s, duractor::resume_atom::value, id);
   self->request(broker, 1s, duractor::raise_atom::value, id, std::string("Approval"),
                 duractor::encode(true));
   self->request(broker, 1s, duractor::cancel_atom::value, id, std::string("why"), false);

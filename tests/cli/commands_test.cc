@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "duractor/runtime/version.h"
 #include "duractor/store/lmdb_store.h"
@@ -306,7 +307,45 @@ TEST_SUITE("cli: writing") {
     CHECK(contains(sleeper->failure->message, "not needed"));
     auto busy = client.wait("busy-1", 20s);
     REQUIRE(busy);
-    CHECK(busy->status == InstanceStatus::kCancelled);
+    CHECK(busy->status == InstanceStatus::kTerminated);
+  }
+
+  TEST_CASE("pause holds an instance in a runtime until resume, and bad requests change nothing") {
+    Filled f;
+    auto paused = f.cli({"pause", "approve-1", "--reason", "audit"});
+    REQUIRE_EXIT(paused, 0);
+    CHECK(contains(paused.out, "pause of approve-1 requested (inbox seq "));
+    auto twice = f.cli({"pause", "approve-1"});
+    CHECK_EXIT(twice, 5);
+    CHECK(contains(twice.err, "instance 'approve-1' is already paused"));
+    auto finished = f.cli({"pause", "hello-1", "--json"});
+    CHECK_EXIT(finished, 5);
+    CHECK(contains(finished.err, "instance 'hello-1' has completed; it cannot be paused"));
+    auto not_paused = f.cli({"resume", "sleeper-1"});
+    CHECK_EXIT(not_paused, 5);
+    CHECK(contains(not_paused.err, "instance 'sleeper-1' is not paused (it is running)"));
+    CHECK_EXIT(f.cli({"resume", "nobody"}), 3);
+    CHECK(f.open()->read_inbox("sleeper-1")->empty());  // the refusals wrote nothing
+    REQUIRE_EXIT(f.cli({"raise", "approve-1", "Approval", "41"}), 0);
+
+    auto host = testing::start_host(f.registry, testing::test_host_options(f.path));
+    auto client = host->client();
+    REQUIRE(
+        eventually([&] { return client.status("approve-1")->status == InstanceStatus::kPaused; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(client.status("approve-1")->status == InstanceStatus::kPaused);
+    auto listed = f.cli({"list", "--status", "paused", "--json"});
+    REQUIRE_EXIT(listed, 0);
+    CHECK(ids(listed.json()["instances"]) == std::vector<std::string>{"approve-1"});
+    auto shown = f.cli({"show", "approve-1"});
+    REQUIRE_EXIT(shown, 0);
+    CHECK(contains(shown.out, "paused"));
+    auto resumed = f.cli({"resume", "approve-1", "--json"});
+    REQUIRE_EXIT(resumed, 0);
+    CHECK(resumed.json()["instance"] == "approve-1");
+    auto approved = Approve.wait(client, "approve-1", 20s);  // the runtime saw the CLI's resume
+    REQUIRE_MESSAGE(approved, (approved ? "" : approved.error().to_string()));
+    CHECK(*approved == 42);
   }
 
   TEST_CASE(

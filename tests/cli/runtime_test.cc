@@ -151,7 +151,7 @@ TEST_SUITE("cli: with a running runtime") {
     CHECK(polite->status == InstanceStatus::kCancelled);
     CHECK(contains(polite->failure->message, "changed my mind"));
     REQUIRE(busy);
-    CHECK(busy->status == InstanceStatus::kCancelled);
+    CHECK(busy->status == InstanceStatus::kTerminated);
     CHECK(took < 3.0);
     CHECK(
         eventually([&] { return rt.host->queued_activities() == 0; }, 5s));  // Block was cancelled

@@ -329,7 +329,10 @@ TEST_SUITE("pubsub: events and cancellation") {
     REQUIRE(rt.host->broker().cancel("pp", "shutting down", true));
     auto child = client.wait("pp:1:1", 20s);
     REQUIRE(child);
-    CHECK(child->status == InstanceStatus::kCancelled);
+    CHECK(child->status == InstanceStatus::kTerminated);
+    auto parent = client.wait("pp", 20s);
+    REQUIRE(parent);
+    CHECK(parent->status == InstanceStatus::kTerminated);
     auto history = client.history("pp:1:1");
     bool terminated = false;
     for (const auto& e : *history) {
