@@ -205,6 +205,10 @@ TEST_SUITE("runtime: pause and resume") {
     REQUIRE(client.raise("t", "Go", 1));  // waits, and is dropped once it ends
 
     SUBCASE("terminate") {
+      std::atomic<int> terminated{0};
+      auto subscription = rt.host->broker().lifecycle().subscribe(
+          LifecycleFilter{{LifecycleKind::kTerminated}, std::nullopt, InstanceId("t")},
+          [&](const LifecycleEvent&) { ++terminated; });
       REQUIRE(client.cancel("t", "operator ended it", true));
       auto info = client.wait("t", 20s);
       REQUIRE(info);
@@ -213,6 +217,7 @@ TEST_SUITE("runtime: pause and resume") {
       CHECK(info->failure->message == "operator ended it");
       CHECK(position(*client.history("t"), EventKind::kEventRaised) == 0);
       CHECK(client.resume("t").error().code == ErrorCode::kFailedPrecondition);
+      CHECK(eventually([&] { return terminated == 1; }));
     }
     SUBCASE("cooperative cancel") {
       REQUIRE(client.cancel("t", "please stop"));

@@ -230,7 +230,8 @@ TEST_SUITE("cli: reading") {
     CHECK(s["history_events"].get<std::uint64_t>() > 20);
     auto text = f.cli({"stats"});
     CHECK(contains(text.out,
-                   "Instances       9 (pending 0, running 6, completed 3, failed 0, cancelled 0)"));
+                   "Instances       9 (pending 0, running 6, completed 3, failed 0, cancelled 0, "
+                   "terminated 0, paused 0)"));
     CHECK(contains(text.out, "Map used"));
   }
 }

@@ -78,6 +78,8 @@ std::vector<InboxEntry> sample_messages() {
       message::TimerFired{1, 4, test_time(77)},
       message::ChildResult{1, 5, encode(3), std::nullopt},
       message::ChildResult{1, 6, {}, sample_failure()},
+      message::Pause{"change freeze"},
+      message::Resume{},
   };
   std::vector<InboxEntry> entries;
   std::uint64_t seq = 100;
@@ -276,6 +278,29 @@ TEST_SUITE("codec") {
     auto dx = decode_execution(encode_execution(x));
     REQUIRE(dx);
     CHECK(*dx == x);
+  }
+
+  TEST_CASE("instance statuses keep their stored bytes; an unknown one is corrupt") {
+    // Stored as bytes: appended, never renumbered (docs/storage-format.md).
+    CHECK(static_cast<int>(InstanceStatus::kCancelled) == 4);
+    CHECK(static_cast<int>(InstanceStatus::kTerminated) == 5);
+    CHECK(static_cast<int>(InstanceStatus::kPaused) == 6);
+    for (int s = 0; s < static_cast<int>(kInstanceStatusCount); ++s) {
+      auto i = sample_instance();
+      i.status = static_cast<InstanceStatus>(s);
+      auto decoded = decode_instance(encode_instance(i));
+      REQUIRE(decoded);
+      CHECK(decoded->status == i.status);
+      CHECK(parse_instance_status(to_string(i.status)) == i.status);
+    }
+    auto i = sample_instance();
+    i.status = static_cast<InstanceStatus>(kInstanceStatusCount);
+    auto unknown = decode_instance(encode_instance(i));
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == ErrorCode::kCorrupt);
+    CHECK(unknown.error().message.find("unknown instance status 7") != std::string::npos);
+    CHECK(is_terminal(InstanceStatus::kTerminated));
+    CHECK_FALSE(is_terminal(InstanceStatus::kPaused));
   }
 
   TEST_CASE("a truncated record is an error that says it is truncated") {

@@ -72,6 +72,55 @@ TEST_SUITE("store conformance: inbox") {
     CHECK(s.enqueue("done", message::ActivityResult{1, 2, encode(1), std::nullopt}));
   }
 
+  TEST_CASE("a Pause needs an unfinished instance that is not paused, a Resume a paused one") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    REQUIRE_OK(s.create_instance(new_instance("i")));
+    auto resume = s.enqueue("i", message::Resume{});
+    REQUIRE_FALSE(resume);
+    CHECK(resume.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(resume.error().message == "instance 'i' is not paused (it is pending)");
+    REQUIRE_OK(s.enqueue("i", message::Pause{"hold"}));
+    auto twice = s.enqueue("i", message::Pause{"again"});  // its pause waits: paused all the same
+    REQUIRE_FALSE(twice);
+    CHECK(twice.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(twice.error().message == "instance 'i' is already paused (or a pause of it waits)");
+    CHECK(s.read_inbox("i")->size() == 2);  // the start and one pause
+
+    // A turn before the first execution may only consume messages: it takes the pause.
+    auto inbox = s.read_inbox("i");
+    auto lock = s.lock_instance("i", std::chrono::hours(1));
+    REQUIRE_OK(lock);
+    TurnCommit t;
+    t.lock = *lock;
+    t.execution = 0;
+    t.consumed = {(*inbox)[1].seq};
+    t.update.status = InstanceStatus::kPaused;
+    REQUIRE_OK(s.commit_turn(t));
+    CHECK(s.read_instance("i")->status == InstanceStatus::kPaused);
+    CHECK(s.read_instance("i")->execution == 0);
+    CHECK(s.enqueue("i", message::Pause{"again"}).error().code == ErrorCode::kFailedPrecondition);
+    REQUIRE_OK(s.enqueue("i", message::Resume{}));
+    CHECK(s.enqueue("i", message::Resume{}).error().code == ErrorCode::kFailedPrecondition);
+    CHECK(s.read_inbox("i")->size() == 2);  // the start and the resume
+
+    s.unlock_instance(*lock);
+    auto done = create_started(*f, "done");
+    TurnCommit end;
+    end.lock = done;
+    end.execution = 1;
+    end.events = {ev(2, f->clock.now(), event::ExecutionCancelled{"stop"})};
+    end.update.status = InstanceStatus::kTerminated;
+    REQUIRE_OK(s.commit_turn(end));
+    auto finished = s.enqueue("done", message::Pause{"late"});
+    REQUIRE_FALSE(finished);
+    CHECK(finished.error().code == ErrorCode::kFailedPrecondition);
+    CHECK(finished.error().message == "instance 'done' has terminated; it cannot be paused");
+    CHECK(s.enqueue("done", message::Event{"E", encode(1)}).error().code ==
+          ErrorCode::kFailedPrecondition);
+    CHECK(s.read_inbox("done")->empty());
+  }
+
   TEST_CASE("instances_with_messages lists each instance with messages once, in id order") {
     auto f = make_store_fixture();
     auto& s = f->store();
