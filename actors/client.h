@@ -1,5 +1,6 @@
 #pragma once
-// Client: start orchestrations, raise events, cancel, wait, query and delete instances.
+// Client: start orchestrations, raise events, cancel, pause and resume, wait, query and
+// delete instances.
 // Usable from any thread; each call that writes returns once the write is durable. For
 // actors there is the same as messages (Host::client_actor, actors/messages.h).
 //
