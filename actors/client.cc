@@ -106,25 +106,41 @@ Result<InstanceInfo> Client::status(const InstanceId& id) {
   return while_open(*core_, [&] { return core_->store.read_instance(id); });
 }
 
-Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout) {
-  auto promise = std::make_shared<std::promise<Result<InstanceInfo>>>();
-  auto future = promise->get_future();
-  auto token = core_->hub.watch(id, [promise](const Result<InstanceInfo>& outcome) {
-    promise->set_value(outcome);  // the hub calls each watcher once
-  });
-  // It may have finished before the watch began, or not exist at all.
-  auto now = status(id);
-  if (!now || is_terminal(now->status)) {
-    core_->hub.unwatch(id, token);
-    return now;
+Result<InstanceInfo> Client::wait(const InstanceId& id, Milliseconds timeout, WaitOptions options) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool seen = false;  // the instance existed at some point of this wait
+  for (;;) {
+    auto promise = std::make_shared<std::promise<Result<InstanceInfo>>>();
+    auto future = promise->get_future();
+    auto token = core_->hub.watch(id, [promise](const Result<InstanceInfo>& outcome) {
+      promise->set_value(outcome);  // the hub calls each watcher once
+    });
+    // It may have finished before the watch began, or not exist (yet).
+    auto now = status(id);
+    bool missing = !now && now.error().code == ErrorCode::kNotFound;
+    if (!missing) seen = true;
+    if ((!now && !(missing && options.until_created && !seen)) ||
+        (now && is_terminal(now->status))) {
+      core_->hub.unwatch(id, token);
+      return now;
+    }
+    if (future.wait_until(deadline) != std::future_status::ready) {
+      core_->hub.unwatch(id, token);
+      return fail(ErrorCode::kTimeout, "instance '" + id + "' did not finish within " +
+                                           std::to_string(timeout.count()) + " ms (" +
+                                           (now ? "it is " + std::string(to_string(now->status))
+                                                : std::string("it has not been created")) +
+                                           ")");
+    }
+    auto outcome = future.get();
+    // kNotFound for an instance this wait never saw: the host found no such instance (yet).
+    // Waiting until it is created, look again under a new watch.
+    if (!outcome && outcome.error().code == ErrorCode::kNotFound && options.until_created &&
+        !seen) {
+      continue;
+    }
+    return outcome;  // the final information, or kNotFound: it was deleted meanwhile
   }
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    core_->hub.unwatch(id, token);
-    return fail(ErrorCode::kTimeout, "instance '" + id + "' did not finish within " +
-                                         std::to_string(timeout.count()) + " ms (it is " +
-                                         std::string(to_string(now->status)) + ")");
-  }
-  return future.get();  // the final information, or kNotFound: it was deleted meanwhile
 }
 
 std::optional<Error> Client::outcome_error(const InstanceInfo& info) {
@@ -182,6 +198,10 @@ Result<DeleteSummary> Client::remove(const InstanceId& id, bool force) {
     core_->hub.gone(gone);  // whoever waits for it to finish gets kNotFound
   }
   return deleted;
+}
+
+Result<PruneSummary> Client::prune(const InstanceId& id, std::uint32_t keep_last) {
+  return while_open(*core_, [&] { return core_->store.prune_executions(id, keep_last); });
 }
 
 }  // namespace duractor

@@ -26,6 +26,16 @@ namespace detail {
 struct HostCore;
 }
 
+// How Client::wait waits.
+struct WaitOptions {
+  // Also wait for an instance that does not exist yet, until it is created and finishes
+  // (or the timeout): a detached child whose parent's turn has not committed yet, an
+  // instance another process is about to start. Unset (the default): such a wait fails with
+  // kNotFound at once. Either way, an instance deleted after the wait saw it ends the wait
+  // with kNotFound.
+  bool until_created = false;
+};
+
 class Client {
  public:
   explicit Client(std::shared_ptr<detail::HostCore> core) : core_(std::move(core)) {}
@@ -83,16 +93,18 @@ class Client {
   // The instance's status, output or failure, and custom status. Errors: kNotFound.
   Result<InstanceInfo> status(const InstanceId& id);
   // Waits until the instance has finished (completed, failed, cancelled or terminated) and
-  // returns its
-  // final information. Errors: kTimeout (still running after `timeout`), kNotFound (no
-  // such instance: answered at once; or it was deleted while this waited).
-  Result<InstanceInfo> wait(const InstanceId& id, Milliseconds timeout);
+  // returns its final information. Errors: kTimeout (still running after `timeout`, or with
+  // options.until_created not created yet: the message says which), kNotFound (no such
+  // instance: answered at once unless options.until_created; or it was deleted while this
+  // waited).
+  Result<InstanceInfo> wait(const InstanceId& id, Milliseconds timeout, WaitOptions options = {});
   // Waits, then gives the output decoded as Out. Errors: as wait, and kApplicationFailure
   // (the instance failed: the message gives its failure), kCancelled (it was cancelled or
   // terminated), kPayloadMismatch.
   template <class Out>
-  Result<ValueOf<Out>> wait_output(const InstanceId& id, Milliseconds timeout) {
-    auto info = wait(id, timeout);
+  Result<ValueOf<Out>> wait_output(const InstanceId& id, Milliseconds timeout,
+                                   WaitOptions options = {}) {
+    auto info = wait(id, timeout, options);
     if (!info) return fail(info.error());
     if (auto bad = outcome_error(*info)) return fail(*bad);
     if constexpr (std::is_void_v<Out>) {
@@ -110,6 +122,11 @@ class Client {
   // A running one only with `force` (its actor stops). Errors: kNotFound,
   // kFailedPrecondition (running, without force).
   Result<DeleteSummary> remove(const InstanceId& id, bool force = false);
+  // Prunes the old executions of an instance that continues as new, keeping the last
+  // `keep_last` (the current one among them; see Store::prune_executions for what the reads
+  // say afterwards). Safe while the instance runs: its turns only touch the current
+  // execution. Errors: kInvalidArgument (keep_last 0), kNotFound, kShutdown.
+  Result<PruneSummary> prune(const InstanceId& id, std::uint32_t keep_last);
 
  private:
   static std::optional<Error> outcome_error(const InstanceInfo& info);

@@ -55,7 +55,11 @@ struct HostOptions {
   Milliseconds passivate_after{60'000};                         // idle instance actors leave memory
   std::size_t max_live_instances = 10'000;                      // cap on instance actors in memory
   std::uint64_t max_history_events = kDefaultMaxHistoryEvents;  // per execution
-  std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;      // inputs, outputs, events
+  // Executions kept of an instance that continues as new: each time one starts, those
+  // before the last `keep_executions` (the new one included) are pruned after the commit
+  // (Store::prune_executions; a failure is logged, the instance runs on). 0: keep all.
+  std::uint32_t keep_executions = 0;
+  std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;             // inputs, outputs, events
   std::size_t max_custom_status_bytes = kDefaultMaxCustomStatusBytes;  // ctx.set_custom_status
   std::uint32_t max_turn_attempts = 5;  // then it fails (not for a full store)
   // Poison: work that kills the process. Deliveries are counted durably before the work

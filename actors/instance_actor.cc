@@ -560,6 +560,23 @@ void notify_lifecycle(Self* self, const TurnPlan& plan) {
   }
 }
 
+// HostOptions::keep_executions: a commit that started execution `execution` prunes the
+// executions before the last `keep`, in the background (nobody waits for it).
+void prune_old_executions(Self* self, ExecutionId execution) {
+  auto& s = self->state;
+  auto keep = s.core->options.keep_executions;
+  if (keep == 0 || execution <= keep) return;
+  // The callback runs on the store's thread: it holds the logger, not the host's core.
+  s.core->store.prune_executions_async(
+      s.id, keep, [log = s.core->log(s.id)](const Result<PruneSummary>& pruned) {
+        if (!pruned && pruned.error().code != ErrorCode::kShutdown &&
+            pruned.error().code != ErrorCode::kNotFound) {
+          log.warn("could not prune old executions (HostOptions::keep_executions): {}",
+                   pruned.error().to_string());
+        }
+      });
+}
+
 void on_committed(Self* self, CommitReply& reply) {
   auto& s = self->state;
   s.in_flight = false;
@@ -604,6 +621,10 @@ void on_committed(Self* self, CommitReply& reply) {
   if (!s.paused && !s.held.empty()) {
     s.memory.insert(s.memory.begin(), s.held.begin(), s.held.end());
     s.held.clear();
+  }
+  if (!plan.commit.events.empty() &&
+      plan.commit.events.front().kind() == EventKind::kExecutionStarted) {
+    prune_old_executions(self, plan.commit.execution);
   }
   dispatch(self, *reply.result, plan);
   s.in_turn.clear();

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -75,6 +76,14 @@ struct Options {
   bool force = false;
   bool no_cascade = false;
   bool dry_run = false;
+  // purge: at most this many matches; only those finished before this time (flag text;
+  // given: whether the flag was, since its text may be empty).
+  std::string purge_limit;
+  bool purge_limit_given = false;
+  std::string completed_before;
+  bool completed_before_given = false;
+  // prune: the executions to keep (flag text).
+  std::string keep;
   // queues, export, import.
   std::size_t top = 10;
   std::string file;
@@ -106,6 +115,22 @@ Checked<Milliseconds> duration_flag(const std::string& flag, const std::string& 
   auto d = parse_duration(text);
   if (!d) return failure(kExitUsage, flag + ": " + d.error().message);
   return *d;
+}
+
+// A count flag that must be a whole number of at least 1 (and fit `max`).
+Checked<std::uint64_t> count_flag(const std::string& flag, const std::string& text,
+                                  std::uint64_t max) {
+  auto bad = [&] {
+    return failure(kExitUsage, flag + " " + text + ": expected a whole number from 1 to " +
+                                   std::to_string(max));
+  };
+  if (text.empty() || text.size() > 19 ||
+      !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return bad();
+  }
+  auto n = std::stoull(text);
+  if (n == 0 || n > max) return bad();
+  return n;
 }
 
 // The instance filters of list and purge. `filtered` tells whether any was given.
@@ -307,7 +332,9 @@ Checked<int> history(Context& c) {
   if (!info) return failure(info.error());
   std::vector<ExecutionId> wanted;
   if (c.o.all_executions) {
-    for (ExecutionId x = 1; x <= info->execution; ++x) wanted.push_back(x);
+    auto executions = (*store)->read_executions(c.o.id);  // the kept ones, after a prune
+    if (!executions) return failure(executions.error());
+    for (const auto& x : *executions) wanted.push_back(x.execution);
   } else if (c.o.execution != 0) {
     wanted.push_back(c.o.execution);
   } else if (info->execution != 0) {
@@ -507,10 +534,23 @@ Checked<int> purge(Context& c) {
   bool filtered = false;
   auto query = make_query(c, &filtered);
   if (!query) return std::unexpected(query.error());
+  std::optional<TimePoint> completed_before;
+  if (c.o.completed_before_given) {
+    auto t = parse_time(c.o.completed_before, c.now);
+    if (!t) return failure(kExitUsage, "--completed-before: " + t.error().message);
+    completed_before = *t;
+    filtered = true;
+  }
+  std::optional<std::uint64_t> limit;
+  if (c.o.purge_limit_given) {
+    auto n = count_flag("--limit", c.o.purge_limit, std::numeric_limits<std::int64_t>::max());
+    if (!n) return std::unexpected(n.error());
+    limit = *n;
+  }
   if (!filtered) {
     return failure(kExitUsage,
                    "purge needs a filter: --status, --name, --older-than, "
-                   "--newer-than or --parent");
+                   "--newer-than, --completed-before or --parent");
   }
   if (query->statuses.empty()) {
     query->statuses = {InstanceStatus::kCompleted, InstanceStatus::kFailed,
@@ -535,11 +575,18 @@ Checked<int> purge(Context& c) {
   std::vector<InstanceId> matched, deleted;
   std::vector<std::pair<InstanceId, std::string>> refused;
   std::uint64_t events = 0;
+  std::uint64_t taken = 0;     // matches handed to the store (or listed, with --dry-run)
+  bool limit_reached = false;  // --limit stopped the run before every match was taken
   for (;;) {
     auto page = store.list_instances(*query);
     if (!page) return failure(page.error());
     std::vector<InstanceId> batch;
     for (const auto& i : page->instances) {
+      if (completed_before && !(i.completed_at && *i.completed_at < *completed_before)) continue;
+      if (limit && taken == *limit) {
+        limit_reached = true;
+        break;
+      }
       matched.push_back(i.id);
       if (!c.o.force && !is_terminal(i.status)) {
         refused.emplace_back(i.id, "it is " + std::string(to_string(i.status)));
@@ -554,6 +601,7 @@ Checked<int> purge(Context& c) {
         }
       }
       batch.push_back(i.id);
+      ++taken;
     }
     if (!c.o.dry_run && !batch.empty()) {
       std::vector<std::function<void(Callback<DeleteSummary>)>> writes;
@@ -583,7 +631,7 @@ Checked<int> purge(Context& c) {
         }
       }
     }
-    if (!page->next) break;
+    if (limit_reached || !page->next) break;
     query->after = *page->next;
   }
   int code = refused.empty() ? kExitOk : kExitRefused;
@@ -594,7 +642,8 @@ Checked<int> purge(Context& c) {
                  {"matched", matched},
                  {"deleted", deleted},
                  {"events", events},
-                 {"refused", std::move(refusals)}});
+                 {"refused", std::move(refusals)},
+                 {"limit_reached", limit_reached}});
     return code;
   }
   if (c.o.dry_run) {
@@ -610,11 +659,95 @@ Checked<int> purge(Context& c) {
     c.out << "deleted " << plural(deleted.size(), "instance", "instances") << ": "
           << plural(events, "history event", "history events") << '\n';
   }
+  if (limit_reached) {
+    c.out << "stopped at --limit " << *limit << ": more instances match; run purge again for "
+          << "the next ones\n";
+  }
   if (!refused.empty()) {
     c.out << "refused " << refused.size() << " (not finished; --force deletes them):\n";
     for (const auto& [id, why] : refused) c.out << "  " << id << ": " << why << '\n';
   }
   return code;
+}
+
+// ---- prune ----
+
+// "3" or "1-3".
+std::string execution_range(ExecutionId first, ExecutionId last) {
+  return first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
+}
+
+Checked<int> prune(Context& c) {
+  auto keep = count_flag("--keep", c.o.keep, std::numeric_limits<std::uint32_t>::max());
+  if (!keep) return std::unexpected(keep.error());
+  auto keep_last = static_cast<std::uint32_t>(*keep);
+
+  std::unique_ptr<StoreWriter> writer;
+  std::unique_ptr<LmdbStore> reader;
+  if (c.o.dry_run) {
+    auto opened = open_reader(c);
+    if (!opened) return std::unexpected(opened.error());
+    reader = std::move(*opened);
+  } else {
+    auto opened = open_writer(c);
+    if (!opened) return std::unexpected(opened.error());
+    writer = std::move(*opened);
+  }
+  Store& store = writer ? static_cast<Store&>(writer->store()) : *reader;
+  auto executions = store.read_executions(c.o.id);
+  if (!executions) return failure(executions.error());
+  const ExecutionId current = executions->empty() ? 0 : executions->back().execution;
+
+  // What goes: the executions before the last keep_last (the store decides for a real run).
+  PruneSummary summary;
+  summary.oldest_kept = executions->empty() ? 0 : executions->front().execution;
+  if (c.o.dry_run) {
+    for (const auto& x : *executions) {
+      if (current - x.execution < keep_last) break;
+      if (summary.executions++ == 0) summary.first_pruned = x.execution;
+      summary.events += x.event_count;
+      summary.oldest_kept = x.execution + 1;
+    }
+  } else {
+    auto pruned = writer->run_one<PruneSummary>([&](Callback<PruneSummary> done) {
+      writer->store().prune_executions_async(c.o.id, keep_last, std::move(done));
+    });
+    if (!pruned) return std::unexpected(pruned.error());
+    summary = *pruned;
+  }
+
+  if (c.o.json) {
+    c.print(Json{{"instance", c.o.id},
+                 {"dry_run", c.o.dry_run},
+                 {"keep", keep_last},
+                 {"pruned", summary.executions == 0 ? Json()
+                                                    : Json{{"first", summary.first_pruned},
+                                                           {"last", summary.oldest_kept - 1}}},
+                 {"executions", summary.executions},
+                 {"events", summary.events},
+                 {"oldest_kept", summary.oldest_kept},
+                 {"current", current}});
+    return kExitOk;
+  }
+  if (summary.executions == 0) {
+    c.out << "nothing to prune: " << c.o.id;
+    if (current == 0) {
+      c.out << " has not started an execution yet\n";
+    } else if (current == 1) {
+      c.out << " has one execution (it never continued as new)\n";
+    } else if (summary.oldest_kept == current) {
+      c.out << " keeps only execution " << current << ", within --keep " << keep_last << '\n';
+    } else {
+      c.out << " keeps executions " << execution_range(summary.oldest_kept, current)
+            << ", within --keep " << keep_last << '\n';
+    }
+    return kExitOk;
+  }
+  c.out << (c.o.dry_run ? "would prune executions " : "pruned executions ")
+        << execution_range(summary.first_pruned, summary.oldest_kept - 1) << " of " << c.o.id
+        << ": " << plural(summary.events, "history event", "history events") << "; kept "
+        << execution_range(summary.oldest_kept, current) << '\n';
+  return kExitOk;
 }
 
 // ---- queues, stats ----
@@ -942,8 +1075,33 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   add_filters(purge_cmd, o);
   purge_cmd->add_flag("--force", o.force, "also those that have not finished");
   purge_cmd->add_flag("--no-cascade", o.no_cascade, "keep their sub-orchestrations");
+  auto* completed_before_flag =
+      purge_cmd
+          ->add_option("--completed-before", o.completed_before,
+                       "only instances that finished before this time (2026-11-26T10:00:00Z, "
+                       "2026-11-26, or a duration ago: 7d)")
+          ->type_name("TIME");
+  auto* purge_limit_flag = purge_cmd
+                               ->add_option("--limit", o.purge_limit,
+                                            "delete at most this many matches in this run (their "
+                                            "sub-orchestrations not counted)")
+                               ->type_name("N");
   purge_cmd->add_flag("--dry-run", o.dry_run, "only list what would be deleted");
-  purge_cmd->callback([&] { command = purge; });
+  purge_cmd->callback([&] {
+    o.completed_before_given = completed_before_flag->count() > 0;
+    o.purge_limit_given = purge_limit_flag->count() > 0;
+    command = purge;
+  });
+
+  auto* prune_cmd = app.add_subcommand(
+      "prune",
+      "delete the old executions of an instance that continues as new, keeping the last N");
+  add_id(prune_cmd, o);
+  prune_cmd->add_option("--keep", o.keep, "keep this many executions, the current one included")
+      ->type_name("N")
+      ->required();
+  prune_cmd->add_flag("--dry-run", o.dry_run, "only say what would be pruned");
+  prune_cmd->callback([&] { command = prune; });
 
   auto* queues_cmd =
       app.add_subcommand("queues", "queue depths: inbox messages, activity work items, timers");

@@ -25,8 +25,10 @@ Result<std::vector<ExecutionInfo>> LmdbStore::read_executions(const InstanceId& 
   return impl_->read([&](Tx& tx) -> Result<std::vector<ExecutionInfo>> {
     auto info = tx.existing_instance(id);
     if (!info) return fail(info.error());
+    auto oldest = tx.oldest_execution(*info);
+    if (!oldest) return fail(oldest.error());
     std::vector<ExecutionInfo> out;
-    for (ExecutionId x = 1; x <= info->execution; ++x) {
+    for (ExecutionId x = std::max<ExecutionId>(*oldest, 1); x <= info->execution; ++x) {
       auto e = tx.execution(*info, x);
       if (!e) return fail(e.error());
       if (*e) out.push_back(**e);
@@ -44,6 +46,14 @@ Result<std::vector<HistoryEvent>> LmdbStore::read_history(const InstanceId& id,
       return fail(ErrorCode::kNotFound, "instance '" + id + "' has no execution " +
                                             std::to_string(execution) + " (its latest is " +
                                             std::to_string(info->execution) + ")");
+    }
+    auto oldest = tx.oldest_execution(*info);
+    if (!oldest) return fail(oldest.error());
+    if (execution < *oldest) {
+      return fail(ErrorCode::kNotFound, "execution " + std::to_string(execution) +
+                                            " of instance '" + id +
+                                            "' was pruned (the oldest kept is execution " +
+                                            std::to_string(*oldest) + ")");
     }
     return tx.history(id, execution);
   });
@@ -244,7 +254,9 @@ Result<InstanceImage> LmdbStore::export_instance(const InstanceId& id) {
     auto info = tx.existing_instance(id);
     if (!info) return fail(info.error());
     image.info = std::move(*info);
-    for (ExecutionId x = 1; x <= image.info.execution; ++x) {
+    auto oldest = tx.oldest_execution(image.info);
+    if (!oldest) return fail(oldest.error());
+    for (ExecutionId x = std::max<ExecutionId>(*oldest, 1); x <= image.info.execution; ++x) {
       ExecutionImage execution;
       auto derived = tx.execution(image.info, x);
       if (!derived) return fail(derived.error());

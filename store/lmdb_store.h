@@ -113,6 +113,8 @@ class LmdbStore final : public Store {
   void delete_instance_async(InstanceId id, DeleteOptions options,
                              Callback<DeleteSummary> done) override;
   void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) override;
+  void prune_executions_async(InstanceId id, std::uint32_t keep_last,
+                              Callback<PruneSummary> done) override;
   void record_delivery_async(WorkLease lease, std::uint32_t deliveries,
                              StatusCallback done) override;
   void count_turn_delivery_async(InstanceLock lock, Callback<std::uint32_t> done) override;

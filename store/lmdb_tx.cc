@@ -5,6 +5,7 @@
 #include "duractor/runtime/detail/codec.h"
 #include "duractor/store/detail/keys.h"
 
+#include <algorithm>
 #include <string>
 
 namespace duractor::detail {
@@ -42,6 +43,21 @@ Result<bool> Tx::del(MDB_dbi dbi, std::string_view key) {
 Result<std::uint64_t> Tx::erase_prefix(MDB_dbi dbi, std::string_view prefix) {
   std::vector<std::string> keys;
   auto st = scan_prefix(dbi, prefix, [&](std::string_view k, std::string_view) -> Result<bool> {
+    keys.emplace_back(k);
+    return true;
+  });
+  if (!st) return fail(st.error());
+  for (const auto& k : keys) {
+    auto d = del(dbi, k);
+    if (!d) return fail(d.error());
+  }
+  return keys.size();
+}
+
+Result<std::uint64_t> Tx::erase_range(MDB_dbi dbi, std::string_view from, std::string_view to) {
+  std::vector<std::string> keys;
+  auto st = scan_from(dbi, from, [&](std::string_view k, std::string_view) -> Result<bool> {
+    if (k >= to) return false;
     keys.emplace_back(k);
     return true;
   });
@@ -215,20 +231,24 @@ Status Tx::append_journal(const InstanceId& id, ExecutionId execution, EventId f
   return {};
 }
 
-Result<std::uint64_t> Tx::erase_journal(const InstanceId& id) {
+Result<std::uint64_t> Tx::erase_journal(const InstanceId& id, ExecutionId before,
+                                        JournalUndo* erased) {
+  auto wanted = [before](ExecutionId execution) { return before == 0 || execution < before; };
   std::uint64_t events = 0;
   for (const auto& entry : index_.entries(id)) {
+    if (!wanted(entry.execution)) continue;
     auto present = journal_record_present(id, entry);
     if (!present) return fail(present.error());
     if (!*present) continue;
     events += entry.last_event - entry.first_event + 1;
     DURACTOR_TRY(del(t.journal, detail::journal_key(entry.seq)));
+    if (erased != nullptr) erased->emplace_back(id, entry.seq);
   }
   std::vector<std::uint64_t> foreign;
   auto st = scan_from(t.journal, detail::journal_key(index_.high_water() + 1),
                       [&](std::string_view k, std::string_view v) -> Result<bool> {
                         auto record = decode_journal_record(v);
-                        if (record && record->instance == id) {
+                        if (record && record->instance == id && wanted(record->execution)) {
                           foreign.push_back(detail::get_be64(k));
                           events += record->events.size();
                         }
@@ -374,6 +394,18 @@ Result<std::optional<TimePoint>> Tx::first_event_time(const InstanceId& id, Exec
   auto e = decode_event(*bytes);
   if (!e) return fail(corrupt("history of '" + id + "'", e.error()));
   return std::optional<TimePoint>(e->timestamp);
+}
+
+Result<ExecutionId> Tx::oldest_execution(const InstanceInfo& info) {
+  auto prefix = instance_prefix(info.id);
+  ExecutionId oldest = info.execution;
+  auto st = scan_prefix(t.executions, prefix, [&](std::string_view k, std::string_view) {
+    if (k.size() == prefix.size() + 4)
+      oldest = std::min(oldest, detail::get_be32(k.substr(prefix.size())));
+    return Result<bool>(false);
+  });
+  if (!st) return fail(st.error());
+  return oldest;
 }
 
 Result<std::optional<ExecutionInfo>> Tx::execution(const InstanceInfo& info,

@@ -27,14 +27,24 @@ Status validate_image(const InstanceImage& image) {
   auto bad = [&](const std::string& why) {
     return fail(ErrorCode::kInvalidArgument, "image of instance '" + info.id + "': " + why);
   };
-  if (image.executions.size() != info.execution) {
+  // Executions older than the first may be missing: pruned (Store::prune_executions). The
+  // ones there are numbered on without gaps, up to the current one.
+  const std::size_t count = image.executions.size();
+  if (count > info.execution || (info.execution != 0 && count == 0) ||
+      (count != 0 && image.executions.back().info.execution != info.execution)) {
     return bad("its record names execution " + std::to_string(info.execution) + " but it has " +
-               std::to_string(image.executions.size()) + " executions");
+               std::to_string(count) + " executions" +
+               (count == 0 ? std::string()
+                           : ", the last numbered " +
+                                 std::to_string(image.executions.back().info.execution) +
+                                 " (they must end with the current one; only older ones may "
+                                 "be missing, pruned)"));
   }
-  for (std::size_t i = 0; i < image.executions.size(); ++i) {
+  const ExecutionId first = info.execution - static_cast<ExecutionId>(count) + 1;
+  for (std::size_t i = 0; i < count; ++i) {
     const auto& x = image.executions[i];
-    auto number = std::to_string(i + 1);
-    if (x.info.execution != i + 1) {
+    auto number = std::to_string(first + i);
+    if (x.info.execution != first + i) {
       return bad("execution " + number + " is numbered " + std::to_string(x.info.execution));
     }
     for (std::size_t j = 0; j < x.events.size(); ++j) {
@@ -656,6 +666,43 @@ Result<std::uint64_t> LmdbStore::Impl::import_instance(Tx& tx, const InstanceIma
   return events;
 }
 
+Result<LmdbStore::Impl::PruneResult> LmdbStore::Impl::prune_executions(Tx& tx, const InstanceId& id,
+                                                                       std::uint32_t keep_last) {
+  if (keep_last == 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "cannot prune instance '" + id +
+                    "' keeping 0 executions: the current execution is always kept (keep at "
+                    "least 1)");
+  }
+  auto info = tx.existing_instance(id);
+  if (!info) return fail(info.error());
+  auto oldest = tx.oldest_execution(*info);
+  if (!oldest) return fail(oldest.error());
+  PruneResult result;
+  auto& summary = result.summary;
+  summary.oldest_kept = *oldest;
+  const ExecutionId current = info->execution;
+  // Kept: the last keep_last executions up to the current one (keep_from..current).
+  const ExecutionId keep_from = current > keep_last ? current - keep_last + 1 : 1;
+  if (current == 0 || *oldest >= keep_from) return result;
+
+  const auto& t = tx.tables();
+  auto from = execution_key(id, *oldest), to = execution_key(id, keep_from);
+  auto events = tx.erase_range(t.history, from, to);
+  if (!events) return fail(events.error());
+  summary.events += *events;
+  auto journaled = tx.erase_journal(id, keep_from, &result.erased);
+  if (!journaled) return fail(journaled.error());
+  summary.events += *journaled;
+  DURACTOR_TRY(tx.fault("prune_executions.history", id));
+  auto records = tx.erase_range(t.executions, from, to);
+  if (!records) return fail(records.error());
+  summary.first_pruned = *oldest;
+  summary.executions = keep_from - *oldest;
+  summary.oldest_kept = keep_from;
+  return result;
+}
+
 void LmdbStore::create_instance_async(NewInstance request, Callback<CreateOutcome> done) {
   auto* impl = impl_.get();
   impl->submit<CreateOutcome>(
@@ -750,4 +797,27 @@ void LmdbStore::import_instance_async(InstanceImage image, Callback<std::uint64_
       [impl, i = std::move(image)](Tx& tx) { return impl->import_instance(tx, i); },
       std::move(done));
 }
+void LmdbStore::prune_executions_async(InstanceId id, std::uint32_t keep_last,
+                                       Callback<PruneSummary> done) {
+  auto* impl = impl_.get();
+  auto answer = std::make_shared<Callback<PruneSummary>>(std::move(done));
+  impl->submit<Impl::PruneResult>([impl, i = std::move(id), keep_last](
+                                      Tx& tx) { return impl->prune_executions(tx, i, keep_last); },
+                                  [answer](Result<Impl::PruneResult> r) {
+                                    if (!r) {
+                                      (*answer)(std::unexpected(r.error()));
+                                    } else {
+                                      (*answer)(std::move(r->summary));
+                                    }
+                                  },
+                                  [impl](const Impl::PruneResult& r) {
+                                    // The records are gone; their index entries would only be
+                                    // skipped by readers.
+                                    impl->forget_journal(r.erased);
+                                    auto records = impl->journal_records.load();
+                                    impl->journal_records =
+                                        records > r.erased.size() ? records - r.erased.size() : 0;
+                                  });
+}
+
 }  // namespace duractor

@@ -41,6 +41,11 @@ Result<std::uint64_t> Store::import_instance(InstanceImage image) {
       [&](auto done) { import_instance_async(std::move(image), std::move(done)); });
 }
 
+Result<PruneSummary> Store::prune_executions(InstanceId id, std::uint32_t keep_last) {
+  return wait_for_callback<PruneSummary>(
+      [&](auto done) { prune_executions_async(std::move(id), keep_last, std::move(done)); });
+}
+
 Status Store::record_delivery(WorkLease lease, std::uint32_t deliveries) {
   return wait_for_callback<void>(
       [&](auto done) { record_delivery_async(lease, deliveries, std::move(done)); });

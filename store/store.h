@@ -210,6 +210,14 @@ struct DeleteSummary {
   std::uint64_t events = 0;         // history events removed
 };
 
+// What Store::prune_executions removed: executions first_pruned..oldest_kept - 1.
+struct PruneSummary {
+  std::uint64_t executions = 0;  // how many executions were removed (0: none)
+  ExecutionId first_pruned = 0;  // the first one removed (0: none)
+  std::uint64_t events = 0;      // history events removed
+  ExecutionId oldest_kept = 0;   // the oldest execution left (0: none started yet)
+};
+
 struct ExecutionHistory {
   ExecutionId execution = 0;
   std::vector<HistoryEvent> events;
@@ -267,8 +275,10 @@ struct ExecutionImage {
 // to resume it there). Sub-orchestrations are separate instances: not included.
 struct InstanceImage {
   InstanceInfo info;
-  // Executions 1..info.execution, in order. Executions that continued as new are
-  // described by their ExecutionInfo; the last one by `info` (its ExecutionInfo is derived).
+  // The executions the store keeps, in order, ending with info.execution: 1..info.execution,
+  // or k..info.execution when executions before k were pruned (Store::prune_executions).
+  // Executions that continued as new are described by their ExecutionInfo; the last one by
+  // `info` (its ExecutionInfo is derived).
   std::vector<ExecutionImage> executions;
   std::vector<InboxEntry> inbox;  // waiting messages, in seq order
   // Pending activity work and durable timers of the current execution. Their ids and seqs
@@ -373,11 +383,30 @@ class Store {
   // link is recorded too (so that deleting the parent cascades). Returns the number of
   // history events written. Errors: kAlreadyExists (the id is taken; nothing is written),
   // kInvalidArgument (a malformed image: bad id or names, executions not numbered
-  // 1..info.execution, events not numbered 1..n or not starting with ExecutionStarted, an
+  // consecutively up to info.execution (the first may be above 1: older ones were pruned),
+  // events not numbered 1..n or not starting with ExecutionStarted, an
   // execution before the last that did not continue as new, work or timers of another
   // execution than the current one; the message says which).
   virtual void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) = 0;
   Result<std::uint64_t> import_instance(InstanceImage image);
+
+  // Prunes the old executions of an instance that continued as new: deletes the execution
+  // records and the whole history of every execution but the last `keep_last`, in one
+  // transaction, and returns what went. The current execution counts as one of the kept
+  // and is never pruned, whatever the instance's status; its pending work, timers, inbox
+  // and subscriptions are not touched, nor are sub-orchestrations that pruned executions
+  // started. An instance with no more executions than `keep_last` (one that never
+  // continued as new, or has not started) is left as it is: the summary is empty and
+  // oldest_kept names its oldest execution.
+  //
+  // Afterwards the pruned executions are gone: read_executions lists only the kept ones
+  // (the first may be above 1), read_history of a pruned one fails with kNotFound saying
+  // that it was pruned, and export_instance exports only the kept ones (import_instance
+  // takes such an image). Errors: kInvalidArgument (keep_last is 0), kNotFound (no such
+  // instance).
+  virtual void prune_executions_async(InstanceId id, std::uint32_t keep_last,
+                                      Callback<PruneSummary> done) = 0;
+  Result<PruneSummary> prune_executions(InstanceId id, std::uint32_t keep_last);
 
   // Poison detection: durable delivery counts, written before the work they count is run,
   // so that a run that kills the process is still counted when the next process starts.
@@ -424,10 +453,11 @@ class Store {
 
   // Errors: kNotFound.
   virtual Result<InstanceInfo> read_instance(const InstanceId& id) = 0;
-  // The executions of an instance in order. Errors: kNotFound.
+  // The executions of an instance in order: all of them, or only those kept when older ones
+  // were pruned (prune_executions). Errors: kNotFound.
   virtual Result<std::vector<ExecutionInfo>> read_executions(const InstanceId& id) = 0;
   // The history of one execution, in event order. Errors: kNotFound (no such instance or
-  // execution).
+  // execution, or the execution was pruned: the message says so and names the oldest kept).
   virtual Result<std::vector<HistoryEvent>> read_history(const InstanceId& id,
                                                          ExecutionId execution) = 0;
   // The current execution's id and history, read in one snapshot. Errors: kNotFound (no

@@ -238,6 +238,13 @@ struct LmdbStore::Impl {
   Result<DeleteSummary> delete_instance(Tx& tx, const InstanceId& id, const DeleteOptions& o);
 
   Result<std::uint64_t> import_instance(Tx& tx, const InstanceImage& image);
+
+  struct PruneResult {
+    PruneSummary summary;
+    JournalUndo erased;  // journal index entries of deleted records, to forget after the commit
+  };
+
+  Result<PruneResult> prune_executions(Tx& tx, const InstanceId& id, std::uint32_t keep_last);
 };
 
 }  // namespace duractor

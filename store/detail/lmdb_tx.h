@@ -79,6 +79,9 @@ class Tx {
   // Deletes every entry whose key starts with `prefix`; returns how many.
   Result<std::uint64_t> erase_prefix(MDB_dbi dbi, std::string_view prefix);
 
+  // Deletes every entry with `from` <= key < `to`; returns how many.
+  Result<std::uint64_t> erase_range(MDB_dbi dbi, std::string_view from, std::string_view to);
+
   // Next value of the counter `name` in the meta table (1, 2, 3, ...).
   Result<std::uint64_t> next_counter(std::string_view name);
 
@@ -114,8 +117,11 @@ class Tx {
   Status append_journal(const InstanceId& id, ExecutionId execution, EventId first_event,
                         std::vector<std::string> encoded);
 
-  // Deletes the journal records of an instance (all executions); returns their event count.
-  Result<std::uint64_t> erase_journal(const InstanceId& id);
+  // Deletes the journal records of an instance (all executions, or with `before` set only
+  // those of executions before it); returns their event count. `erased`, if given, gets
+  // the (instance, seq) of each indexed record deleted, for forgetting after the commit.
+  Result<std::uint64_t> erase_journal(const InstanceId& id, ExecutionId before = 0,
+                                      JournalUndo* erased = nullptr);
 
   // Moves the oldest journal records, up to `max`, into the history table; `moved` gets the
   // (instance, seq) of each. Taking the oldest keeps the journal a contiguous range (its
@@ -150,6 +156,11 @@ class Tx {
 
   // The timestamp of event #1 of an execution, if it has one.
   Result<std::optional<TimePoint>> first_event_time(const InstanceId& id, ExecutionId execution);
+
+  // The oldest execution the store keeps of the instance: 1, or above 1 when older ones
+  // were pruned (the executions before the current one each have a record, so the first
+  // record is the oldest kept); 0 before the first execution.
+  Result<ExecutionId> oldest_execution(const InstanceInfo& info);
 
   // What is known of one execution: executions that continued as new have a record; the
   // current one is described by the instance record and its history.

@@ -123,6 +123,32 @@ TEST_SUITE("runtime: basics") {
     CHECK(execs->front().continued_as_new);
     CHECK(client.history("loop")->size() == 4);
   }
+
+  TEST_CASE("with keep_executions, an instance that continues as new keeps only its last ones") {
+    Registry registry;
+    add_common(registry);
+    const Orchestration<int, int> Loop{"Loop", 1};
+    registry.add(Loop, [](OrchestrationContext& ctx, int n) -> Task<int> {
+      int v = co_await ctx.call(Double, n);
+      if (n < 5) co_await ctx.continue_as_new(n + 1);
+      co_return v;
+    });
+    TempDir dir;
+    auto options = test_host_options(dir.sub("store"));
+    options.keep_executions = 2;
+    auto host = start_host(registry, options);
+    auto client = host->client();
+    auto out = Loop.run(client, "loop", 0, 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == 10);
+    // The prune after the last execution's start runs in the background.
+    REQUIRE(eventually([&] { return client.executions("loop")->size() == 2; }));
+    auto executions = client.executions("loop");
+    CHECK(executions->front().execution == 5);
+    CHECK(executions->back().execution == 6);
+    CHECK(client.history("loop", 4).error().message.find("was pruned") != std::string::npos);
+    CHECK(client.history("loop")->size() == 4);
+  }
 }
 
 }  // namespace duractor

@@ -145,6 +145,85 @@ TEST_SUITE("runtime: client") {
     CHECK(eventually([&] { return rt.host->live_instances() == 0; }));
   }
 
+  TEST_CASE(
+      "a wait for a detached child whose parent has not committed yet fails at once by default, "
+      "and with until_created waits for it to be created and finish") {
+    const Orchestration<int, int> Launcher{"Launcher", 1};
+    Runtime rt(nullptr, [&](Registry& r) {
+      r.add(Launcher, [](OrchestrationContext& ctx, int x) -> Task<int> {
+        co_await ctx.wait_event<int>("go");
+        ctx.start_detached(Child, x, {"launched-kid"});
+        co_return 0;
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Launcher, "launcher", 20));
+    REQUIRE(
+        eventually([&] { return client.status("launcher")->status == InstanceStatus::kRunning; }));
+    auto began = std::chrono::steady_clock::now();
+    auto at_once = client.wait("launched-kid", 20s);
+    REQUIRE_FALSE(at_once);
+    CHECK(at_once.error().code == ErrorCode::kNotFound);
+    CHECK(std::chrono::steady_clock::now() - began < 5s);
+
+    std::promise<Result<InstanceInfo>> waited;
+    std::thread waiter([&] {
+      waited.set_value(client.wait("launched-kid", 30s, WaitOptions{.until_created = true}));
+    });
+    std::this_thread::sleep_for(100ms);  // the wait begins before the child exists
+    REQUIRE(client.raise("launcher", "go", 1));
+    auto outcome = waited.get_future().get();
+    waiter.join();
+    REQUIRE_MESSAGE(outcome, (outcome ? "" : outcome.error().to_string()));
+    CHECK(outcome->status == InstanceStatus::kCompleted);
+    CHECK(*decode<int>(outcome->output) == 41);
+    auto typed = client.wait_output<int>("launched-kid", 1s, WaitOptions{.until_created = true});
+    REQUIRE(typed);
+    CHECK(*typed == 41);
+  }
+
+  TEST_CASE("a wait until created times out if the instance never comes, saying so") {
+    Runtime rt;
+    auto client = rt.client();
+    auto outcome = client.wait("never", 200ms, WaitOptions{.until_created = true});
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().code == ErrorCode::kTimeout);
+    CHECK(outcome.error().message ==
+          "instance 'never' did not finish within 200 ms (it has not been created)");
+  }
+
+  TEST_CASE("the client prunes the old executions of an instance that continues as new") {
+    const Orchestration<int, int> Rounds{"Rounds", 1};
+    Runtime rt(nullptr, [&](Registry& r) {
+      r.add(Rounds, [&](OrchestrationContext& ctx, int n) -> Task<int> {
+        co_await ctx.call(Double, n);
+        if (n < 4) co_await ctx.continue_as_new(n + 1);
+        co_return co_await ctx.wait_event<int>("stop");
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start(Rounds, "rounds", 0));
+    REQUIRE(eventually([&] {
+      auto h = client.history("rounds");
+      return client.status("rounds")->execution == 5 && h && h->size() >= 3;
+    }));
+    auto pruned = client.prune("rounds", 2);  // while it runs
+    REQUIRE_MESSAGE(pruned, (pruned ? "" : pruned.error().to_string()));
+    CHECK(pruned->executions == 3);
+    CHECK(pruned->oldest_kept == 4);
+    auto executions = client.executions("rounds");
+    REQUIRE(executions);
+    REQUIRE(executions->size() == 2);
+    CHECK(executions->front().execution == 4);
+    CHECK(client.history("rounds", 1).error().message.find("was pruned") != std::string::npos);
+    REQUIRE(client.raise("rounds", "stop", 7));
+    auto out = client.wait_output<int>("rounds", 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == 7);
+    CHECK(client.prune("rounds", 0).error().code == ErrorCode::kInvalidArgument);
+    CHECK(client.prune("ghost", 1).error().code == ErrorCode::kNotFound);
+  }
+
   TEST_CASE("a wait on an instance deleted while it waits ends with kNotFound, not a timeout") {
     const Orchestration<int, int> Waiting{"Waiting", 1};
     Runtime rt(nullptr, [&](Registry& r) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "duractor/cli/json_view.h"
 #include "duractor/runtime/version.h"
 #include "duractor/store/lmdb_store.h"
 #include "tests/cli/cli_fixture.h"
@@ -474,6 +475,150 @@ TEST_SUITE("cli: writing") {
   }
 }
 
+TEST_SUITE("cli: prune and purge limits") {
+  TEST_CASE(
+      "prune keeps the last executions of an instance that continued as new, with a dry run") {
+    Filled f;  // countdown-1 runs in execution 3, after two that continued as new
+    auto dry = f.cli({"prune", "countdown-1", "--keep", "1", "--dry-run"});
+    REQUIRE_EXIT(dry, 0);
+    CHECK(contains(dry.out, "would prune executions 1-2 of countdown-1: "));
+    CHECK(contains(dry.out, "; kept 3\n"));
+    CHECK(f.open()->read_executions("countdown-1")->size() == 3);
+    auto dry_json = f.cli({"prune", "countdown-1", "--keep", "1", "--dry-run", "--json"});
+    REQUIRE_EXIT(dry_json, 0);
+    CHECK(dry_json.json()["pruned"] == Json{{"first", 1}, {"last", 2}});
+
+    auto pruned = f.cli({"prune", "countdown-1", "--keep", "1", "--json"});
+    REQUIRE_EXIT(pruned, 0);
+    auto j = pruned.json();
+    CHECK(j["dry_run"] == false);
+    CHECK(j["pruned"] == Json{{"first", 1}, {"last", 2}});
+    CHECK(j["executions"] == 2);
+    CHECK(j["events"] == dry_json.json()["events"]);
+    CHECK(j["events"].get<int>() > 0);
+    CHECK(j["oldest_kept"] == 3);
+    CHECK(j["current"] == 3);
+    auto executions = f.open()->read_executions("countdown-1");
+    REQUIRE(executions->size() == 1);
+    CHECK(executions->front().execution == 3);
+
+    auto gone = f.cli({"history", "countdown-1", "--execution", "1"});
+    CHECK_EXIT(gone, 3);
+    CHECK(contains(gone.err,
+                   "execution 1 of instance 'countdown-1' was pruned (the oldest kept is "
+                   "execution 3)"));
+    auto all = f.cli({"history", "countdown-1", "--all", "--json"});
+    REQUIRE_EXIT(all, 0);
+    REQUIRE(all.json()["executions"].size() == 1);
+    CHECK(all.json()["executions"][0]["execution"] == 3);
+
+    auto again = f.cli({"prune", "countdown-1", "--keep", "1"});
+    REQUIRE_EXIT(again, 0);
+    CHECK(again.out == "nothing to prune: countdown-1 keeps only execution 3, within --keep 1\n");
+    auto once = f.cli({"prune", "hello-1", "--keep", "2"});
+    REQUIRE_EXIT(once, 0);
+    CHECK(once.out == "nothing to prune: hello-1 has one execution (it never continued as new)\n");
+
+    // The pruned instance exports and imports.
+    auto file = f.dir.sub("countdown.json");
+    REQUIRE_EXIT(f.cli({"export", "countdown-1", "-o", file}), 0);
+    auto imported = f.cli({"import", file, "--as", "countdown-copy", "--json"});
+    REQUIRE_EXIT(imported, 0);
+    auto copy = f.open()->read_executions("countdown-copy");
+    REQUIRE(copy);
+    REQUIRE(copy->size() == 1);
+    CHECK(copy->front().execution == 3);
+  }
+
+  TEST_CASE("prune refuses an unknown id and a bad --keep, and changes nothing") {
+    Filled f;
+    auto unknown = f.cli({"prune", "nobody", "--keep", "1"});
+    CHECK_EXIT(unknown, 3);
+    CHECK(unknown.err == "duractor: no instance 'nobody'\n");
+    for (const char* keep : {"0", "-1", "two", "1.5", "4294967296"}) {
+      CAPTURE(keep);
+      auto bad = f.cli({"prune", "countdown-1", "--keep", keep});
+      CHECK_EXIT(bad, 2);
+      CHECK(contains(bad.err, "--keep"));
+      CHECK(bad.out.empty());
+    }
+    auto zero = f.cli({"prune", "countdown-1", "--keep", "0"});
+    CHECK(zero.err == "duractor: --keep 0: expected a whole number from 1 to 4294967295\n");
+    auto missing = f.cli({"prune", "countdown-1"});
+    CHECK_EXIT(missing, 2);
+    CHECK(contains(missing.err, "--keep is required"));
+    CHECK(f.open()->read_executions("countdown-1")->size() == 3);
+  }
+
+  TEST_CASE("purge --limit caps the deletions of one run, and refuses a bad limit") {
+    Filled f;
+    for (const char* limit : {"0", "-3", "ten", ""}) {
+      CAPTURE(limit);
+      auto bad = f.cli({"purge", "--name", "Hello", "--limit", limit});
+      CHECK_EXIT(bad, 2);
+      CHECK(contains(bad.err, "--limit"));
+      CHECK(bad.out.empty());
+    }
+    auto zero = f.cli({"purge", "--name", "Hello", "--limit", "0"});
+    CHECK(zero.err ==
+          "duractor: --limit 0: expected a whole number from 1 to 9223372036854775807\n");
+    CHECK(f.open()->list_instances(InstanceQuery{.name = "Hello"})->instances.size() == 3);
+
+    auto dry = f.cli({"purge", "--name", "Hello", "--limit", "2", "--dry-run", "--json"});
+    REQUIRE_EXIT(dry, 0);
+    CHECK(dry.json()["matched"] == Json::array({"hello-1", "hello-2"}));
+    CHECK(dry.json()["limit_reached"] == true);
+    auto first = f.cli({"purge", "--name", "Hello", "--limit", "2"});
+    REQUIRE_EXIT(first, 0);
+    CHECK(contains(first.out, "deleted 2 instances: 10 history events\n"));
+    CHECK(contains(first.out, "stopped at --limit 2: more instances match"));
+    CHECK(ids(Json(f.cli({"list", "--name", "Hello", "--json"}).json()["instances"])) ==
+          std::vector<std::string>{"hello-3"});
+    auto rest = f.cli({"purge", "--name", "Hello", "--limit", "2", "--json"});
+    REQUIRE_EXIT(rest, 0);
+    CHECK(rest.json()["deleted"] == Json::array({"hello-3"}));
+    CHECK(rest.json()["limit_reached"] == false);
+  }
+
+  TEST_CASE("purge --completed-before matches finished instances by when they finished") {
+    Filled f;
+    for (const char* bad : {"yesterday", "2026-02-30", "2026-11-26T10:00:00", ""}) {
+      CAPTURE(bad);
+      auto refused = f.cli({"purge", "--completed-before", bad});
+      CHECK_EXIT(refused, 2);
+      CHECK(refused.err == "duractor: --completed-before: bad time '" + std::string(bad) +
+                               "': expected a UTC time (2026-11-26T10:46:12Z, "
+                               "2026-11-26T10:46:12.553Z), a date (2026-11-26) or a duration ago "
+                               "(30m, 7d)\n");
+    }
+    CHECK(f.open()->list_instances(InstanceQuery{.limit = 0})->instances.size() == 9);
+
+    auto none = f.cli({"purge", "--completed-before", "2000-01-01", "--dry-run", "--json"});
+    REQUIRE_EXIT(none, 0);
+    CHECK(none.json()["matched"].empty());
+    // Running instances have not finished, so they never match, whatever --status says.
+    auto now = f.cli({"purge", "--completed-before", "0s", "--status", "running,completed",
+                      "--dry-run", "--json"});
+    REQUIRE_EXIT(now, 0);
+    CHECK(now.json()["matched"] == Json::array({"hello-1", "hello-2", "hello-3"}));
+
+    // Exclusive: an instance that finished at the time given is kept.
+    auto s = f.open();
+    auto third = s->read_instance("hello-3");
+    REQUIRE(third->completed_at);
+    std::vector<std::string> earlier;
+    for (const char* id : {"hello-1", "hello-2"}) {
+      if (*s->read_instance(id)->completed_at < *third->completed_at) earlier.push_back(id);
+    }
+    s.reset();
+    auto purged =
+        f.cli({"purge", "--completed-before", cli::iso_time(*third->completed_at), "--json"});
+    REQUIRE_EXIT(purged, 0);
+    CHECK(purged.json()["deleted"].get<std::vector<std::string>>() == earlier);
+    CHECK(f.open()->read_instance("hello-3"));
+  }
+}
+
 TEST_SUITE("cli: export and import") {
   TEST_CASE(
       "a finished instance exported from one store imports into another with the same history") {
@@ -623,9 +768,9 @@ TEST_SUITE("cli: usage") {
         contains(short_wait.err, "--lock-timeout 10ms is too short: a write needs at least 100ms"));
     auto help = run_cli({"--help"});
     CHECK_EXIT(help, 0);
-    for (const char* part :
-         {"list", "show", "history", "raise", "cancel", "delete", "purge", "queues", "stats",
-          "export", "import", "Exit codes:", "6  another process holds the store's writer lock"}) {
+    for (const char* part : {"list", "show", "history", "raise", "cancel", "delete", "purge",
+                             "prune", "queues", "stats", "export", "import",
+                             "Exit codes:", "6  another process holds the store's writer lock"}) {
       CHECK_MESSAGE(contains(help.out, part), part);
     }
     auto version = run_cli({"--version"});

@@ -178,6 +178,26 @@ TEST_SUITE("cli: formats") {
     CHECK(cli::format_bytes(std::uint64_t{3} << 30) == "3.0 GiB");
   }
 
+  TEST_CASE("times parse from flags as UTC times, dates or durations ago, and nothing else") {
+    auto now = from_unix_ms(1'764'158'772'553);  // 2025-11-26T12:06:12.553Z
+    CHECK(*cli::parse_time("2025-11-26T10:46:12.553Z", now) == from_unix_ms(1'764'153'972'553));
+    CHECK(*cli::parse_time("2025-11-26T10:46:12Z", now) == from_unix_ms(1'764'153'972'000));
+    CHECK(*cli::parse_time("2025-11-26", now) == from_unix_ms(1'764'115'200'000));
+    CHECK(*cli::parse_time("1969-12-31T23:59:59.999Z", now) == from_unix_ms(-1));
+    CHECK(*cli::parse_time("7d", now) == now - std::chrono::hours(24 * 7));
+    CHECK(*cli::parse_time("0s", now) == now);
+    CHECK(cli::iso_time(*cli::parse_time(cli::iso_time(now), now)) == cli::iso_time(now));
+    for (const char* bad : {"", "yesterday", "2025-11-26T10:46:12", "2025-11-26 10:46:12Z",
+                            "2025-02-30", "2025-13-01", "2025-11-26T24:00:00Z", "2025-11-2",
+                            "2025-11-26T10:46:12.5Z", "-7d", "7 d", "+2025-11-26"}) {
+      CAPTURE(bad);
+      auto t = cli::parse_time(bad, now);
+      REQUIRE_FALSE(t);
+      CHECK(t.error().code == ErrorCode::kInvalidArgument);
+      CHECK(contains(t.error().message, "bad time '" + std::string(bad) + "'"));
+    }
+  }
+
   TEST_CASE("summaries show a view's fields on one line, and tables align their columns") {
     Json view = cli::event_json(HistoryEvent{
         4, from_unix_ms(0), event::SubOrchestrationCancelRequested{2, "no longer needed", true}});

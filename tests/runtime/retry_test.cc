@@ -47,6 +47,104 @@ TEST_SUITE("retry") {
     CHECK(exponential.delay_after(8) == 1s);
   }
 
+  TEST_CASE("RetryPolicy::none makes one attempt: the first failure fails the call") {
+    auto none = RetryPolicy::none();
+    CHECK(none.max_attempts == 1);
+    CHECK_FALSE(none.attempt_timeout);
+    auto registry = registry_with(none);
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    h.fail(h.activity("Flaky", 0), "busy");
+    auto t = h.turn();
+    CHECK(t.ended);
+    CHECK(h.all<action::ScheduleActivity>().size() == 1);
+    CHECK(h.all<action::CreateTimer>().empty());
+    CHECK(h.output<std::string>() == "failed after 1: busy");
+    h.check_replay();
+  }
+
+  TEST_CASE("RetryPolicy::immediate retries at once, in the failure's turn, with no timer") {
+    auto immediate = RetryPolicy::immediate(3);
+    CHECK(immediate == RetryPolicy::fixed(3, 0ms));
+    CHECK(immediate.delay_after(1) == 0ms);
+    CHECK(immediate.delay_after(2) == 0ms);
+    auto registry = registry_with(immediate);
+    EngineHarness h(registry);
+    h.start("Retry", encode(1));
+    h.turn();
+    h.fail(h.activity("Flaky", 0), "busy");
+    auto t = h.turn();
+    REQUIRE(t.actions.size() == 1);
+    CHECK(std::get<action::ScheduleActivity>(t.actions[0]).attempt == 2);
+    h.fail(h.activity("Flaky", 1), "busy");
+    h.turn();
+    h.fail(h.activity("Flaky", 2), "still busy");
+    h.turn();
+    CHECK(h.output<std::string>() == "failed after 3: still busy");
+    CHECK(h.all<action::ScheduleActivity>().size() == 3);
+    CHECK(h.all<action::CreateTimer>().empty());
+    h.check_replay();
+  }
+
+  TEST_CASE("a retry policy is a payload: it encodes and decodes to the same policy") {
+    for (auto policy :
+         {RetryPolicy::none(), RetryPolicy::immediate(4), RetryPolicy::linear(5, 250ms, 2s),
+          RetryPolicy::exponential(6, 1s, 1.5, 1min).with_attempt_timeout(30s)}) {
+      auto back = decode<RetryPolicy>(encode(policy));
+      REQUIRE(back);
+      CHECK(*back == policy);
+    }
+    // Inside another payload, as an orchestration's input would carry it.
+    auto pair = decode<std::pair<std::string, RetryPolicy>>(
+        encode(std::make_pair(std::string("Charge"), RetryPolicy::fixed(2, 5s))));
+    REQUIRE(pair);
+    CHECK(pair->second == RetryPolicy::fixed(2, 5s));
+  }
+
+  TEST_CASE("an orchestration takes a retry policy in its input and calls with it") {
+    Registry registry;
+    registry.add(Orchestration<RetryPolicy, std::string>{"Configured", 1},
+                 [](OrchestrationContext& ctx, RetryPolicy policy) -> Task<std::string> {
+                   try {
+                     co_return "ok " + std::to_string(co_await ctx.call(Flaky, 1, policy));
+                   } catch (const ActivityFailed& e) {
+                     co_return "failed after " + std::to_string(e.attempts());
+                   }
+                 });
+    EngineHarness h(registry);
+    h.start("Configured", encode(RetryPolicy::fixed(2, 3s)));
+    h.turn();
+    h.fail(h.activity("Flaky", 0), "busy");
+    h.turn();
+    CHECK(h.timer_action(0).fire_at == h.now() + 3s);  // the policy's delay
+    h.fire(h.timer(0));
+    h.turn();
+    h.fail(h.activity("Flaky", 1), "busy");
+    h.turn();
+    CHECK(h.output<std::string>() == "failed after 2");
+    h.check_replay();
+  }
+
+  TEST_CASE("a malformed retry policy payload does not decode, and the error names the field") {
+    auto check = [](const Bytes& bytes, const std::string& expected) {
+      CAPTURE(expected);
+      auto r = decode<RetryPolicy>(bytes);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().code == ErrorCode::kPayloadMismatch);
+      CHECK(r.error().message.find(expected) != std::string::npos);
+    };
+    using Fields = std::tuple<std::uint32_t, std::uint8_t, std::int64_t, double, std::int64_t,
+                              std::optional<std::int64_t>>;
+    check(encode(Fields{3, 7, 1000, 2.0, 60000, std::nullopt}), "backoff: unknown kind 7");
+    check(encode(Fields{3, 0, -5, 1.0, 60000, std::nullopt}), "initial_delay: negative");
+    check(encode(Fields{3, 0, 5, 1.0, 60000, -1}), "attempt_timeout: negative");
+    check(encode(std::make_tuple(3, 0, 5)), "is an array of 6 fields");
+    check(encode(std::string("fast")), "is an array of 6 fields");
+    check(encode(std::make_tuple(std::string("x"), 0, 5, 1.0, 5, std::optional<int>())),
+          "max_attempts: not a number");
+  }
+
   TEST_CASE("a failure marked not retryable is not retried: the call fails at once") {
     auto registry = registry_with(RetryPolicy::exponential(6, 1s, 2.0, 1min));
     EngineHarness h(registry);
