@@ -3,7 +3,7 @@
 // against: typed handles, the registry, the orchestration context, its futures and their
 // combinators, the exceptions orchestrations catch, retry policies, the Host and its
 // Client, the Broker, the typed actor protocols, the Store interface and the LMDB store's
-// options.
+// options, and the operations tools (reading export files, replay-check).
 //
 //   #include "duractor/duractor.h"      // installed: <prefix>/include/duractor/duractor.h
 //
@@ -38,3 +38,6 @@
 #include "duractor/actors/client.h"           // IWYU pragma: export
 #include "duractor/actors/client_protocol.h"  // IWYU pragma: export
 #include "duractor/actors/host.h"             // IWYU pragma: export
+
+#include "duractor/ops/export_file.h"   // IWYU pragma: export
+#include "duractor/ops/replay_check.h"  // IWYU pragma: export

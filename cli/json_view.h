@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "duractor/ops/detail/base64.h"
 #include "duractor/store/store.h"
 
 namespace duractor::cli {
@@ -29,9 +30,9 @@ Bytes payload_bytes(const Json& value);
 // 2024-05-01T12:00:00.123Z (UTC, milliseconds).
 std::string iso_time(TimePoint t);
 
-std::string base64(std::string_view bytes);
-// Nullopt if `text` is not base64 (standard alphabet, padded).
-std::optional<std::string> from_base64(std::string_view text);
+// base64 and from_base64 (ops/detail/base64.h), which the export file's reader shares.
+using duractor::detail::base64;
+using duractor::detail::from_base64;
 
 Json failure_json(const FailureDetails& failure);
 // With `payloads` unset, input and output are left out (listings).

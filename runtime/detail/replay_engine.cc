@@ -118,6 +118,7 @@ Status ReplayEngine::load(ExecutionId execution, const std::vector<HistoryEvent>
   next_event_ = 1;
   outcome_ = outcome::NotStarted{};
   broken_ = true;  // until the whole history replays
+  divergence_.reset();
   mode_ = Mode::kReplay;
   if (history.empty()) {
     return fail(ErrorCode::kCorrupt, "history of instance '" + instance_ + "' execution " +
@@ -143,6 +144,7 @@ Status ReplayEngine::load(ExecutionId execution, const std::vector<HistoryEvent>
   mode_ = Mode::kLive;
   if (ctx_ && !ctx_->pending_.empty()) {
     HistoryEvent extra{next_event_, ctx_->now_, ctx_->pending_.front().body};
+    divergence_ = Divergence{next_event_, std::nullopt, extra.body, false};
     return fail(Error::make(
         ErrorCode::kNondeterminism,
         "nondeterminism in instance '" + instance_ + "' execution " + std::to_string(execution_) +
@@ -169,6 +171,7 @@ Status ReplayEngine::process_recorded(const HistoryEvent& e) {
   if (!ctx_) return fail(corrupt(e, "the execution has not started"));
   if (ctx_->pending_.empty()) {
     std::string state = task_.done() ? "has finished" : "is waiting";
+    divergence_ = Divergence{e.id, e, std::nullopt, task_.done()};
     return fail(nondeterminism(e, "does not do it (the code " + state +
                                       " at that point: an operation was removed or reordered)"));
   }
@@ -183,6 +186,7 @@ Status ReplayEngine::process_recorded(const HistoryEvent& e) {
   }
   if (!same_action(action.body, e.body)) {
     HistoryEvent now{e.id, e.timestamp, action.body};
+    divergence_ = Divergence{e.id, e, action.body, false};
     auto text = describe(now);
     return fail(nondeterminism(e, "does " + text.substr(text.find(' ') + 1)));
   }

@@ -133,6 +133,17 @@ TurnResult failed_turn(ExecutionId execution, std::vector<std::uint64_t> consume
                        std::optional<HistoryEvent> started, EventId last_event,
                        FailureDetails failure, TimePoint now);
 
+// Where a load found the code and its history apart: set when load returns
+// kNondeterminism, for tools that report it in their own words (replay_check).
+struct Divergence {
+  // The recorded event the code disagrees with; when the code does more than the history
+  // holds, the id the code's extra event would have had.
+  EventId event = 0;
+  std::optional<HistoryEvent> recorded;  // unset: the history ends before `event`
+  std::optional<EventBody> code;         // what the code does there; unset: nothing
+  bool code_finished = false;            // with `code` unset: the code had returned
+};
+
 struct EngineOptions {
   std::shared_ptr<spdlog::logger> logger;  // default: spdlog's default logger
 };
@@ -180,6 +191,8 @@ class ReplayEngine {
   std::uint32_t orchestration_version() const { return version_; }
   const std::optional<ParentLink>& parent() const { return parent_; }
   const std::string& custom_status() const;
+  // After a load that failed with kNondeterminism: where and how (else unset).
+  const std::optional<Divergence>& divergence() const { return divergence_; }
 
  private:
   enum class Mode { kReplay, kLive };
@@ -209,9 +222,10 @@ class ReplayEngine {
   std::string name_;
   std::uint32_t version_ = 0;
   std::optional<ParentLink> parent_;
-  bool broken_ = false;               // a load failed; only fail_turn is allowed
-  bool cancel_requested_ = false;     // a cancel was delivered to the current execution
-  bool terminate_requested_ = false;  // ... and it was a terminate
+  bool broken_ = false;                   // a load failed; only fail_turn is allowed
+  std::optional<Divergence> divergence_;  // of the last load
+  bool cancel_requested_ = false;         // a cancel was delivered to the current execution
+  bool terminate_requested_ = false;      // ... and it was a terminate
   // The next ExecutionStarted comes with a cancel: hold the code back (it never runs).
   bool cancel_before_start_ = false;
   bool body_held_ = false;  // the current execution's code was held back so
