@@ -218,6 +218,28 @@ Checked<std::unique_ptr<LmdbStore>> open_reader(const Context& c) {
 
 // ---- list ----
 
+// The store of a command that writes, or only says what it would write with --dry-run:
+// open for writing, or read-only for a dry run.
+struct WriterOrReader {
+  std::unique_ptr<StoreWriter> writer;  // unset for a dry run
+  std::unique_ptr<LmdbStore> reader;
+  Store& store() { return writer ? static_cast<Store&>(writer->store()) : *reader; }
+};
+
+Checked<WriterOrReader> open_unless_dry_run(const Context& c) {
+  WriterOrReader opened;
+  if (c.o.dry_run) {
+    auto reader = open_reader(c);
+    if (!reader) return std::unexpected(reader.error());
+    opened.reader = std::move(*reader);
+  } else {
+    auto writer = open_writer(c);
+    if (!writer) return std::unexpected(writer.error());
+    opened.writer = std::move(*writer);
+  }
+  return opened;
+}
+
 Checked<int> list(Context& c) {
   auto query = make_query(c);
   if (!query) return std::unexpected(query.error());
@@ -378,6 +400,16 @@ Checked<int> history(Context& c) {
 
 // ---- raise, cancel ----
 
+// Puts `message` in the inbox of the command's instance, durably; returns its inbox seq.
+Checked<std::uint64_t> enqueue(const Context& c, InboxMessage message) {
+  auto writer = open_writer(c);
+  if (!writer) return std::unexpected(writer.error());
+  auto& store = (*writer)->store();
+  return (*writer)->run_one<std::uint64_t>([&](Callback<std::uint64_t> done) {
+    store.enqueue_async(c.o.id, std::move(message), std::move(done));
+  });
+}
+
 Checked<int> raise(Context& c) {
   if (!c.o.payload.empty() && !c.o.payload_file.empty()) {
     return failure(kExitUsage,
@@ -403,12 +435,7 @@ Checked<int> raise(Context& c) {
                                    " bytes as msgpack, over the limit of " +
                                    std::to_string(kMaxPayloadBytes) + " bytes");
   }
-  auto writer = open_writer(c);
-  if (!writer) return std::unexpected(writer.error());
-  auto& store = (*writer)->store();
-  auto seq = (*writer)->run_one<std::uint64_t>([&](Callback<std::uint64_t> done) {
-    store.enqueue_async(c.o.id, message::Event{c.o.event, bytes}, std::move(done));
-  });
+  auto seq = enqueue(c, message::Event{c.o.event, bytes});
   if (!seq) return std::unexpected(seq.error());
   if (c.o.json) {
     c.print(Json{{"instance", c.o.id}, {"event", c.o.event}, {"payload", value}, {"seq", *seq}});
@@ -419,12 +446,7 @@ Checked<int> raise(Context& c) {
 }
 
 Checked<int> cancel(Context& c) {
-  auto writer = open_writer(c);
-  if (!writer) return std::unexpected(writer.error());
-  auto& store = (*writer)->store();
-  auto seq = (*writer)->run_one<std::uint64_t>([&](Callback<std::uint64_t> done) {
-    store.enqueue_async(c.o.id, message::Cancel{c.o.reason, c.o.terminate}, std::move(done));
-  });
+  auto seq = enqueue(c, message::Cancel{c.o.reason, c.o.terminate});
   if (!seq) return std::unexpected(seq.error());
   if (c.o.json) {
     c.print(Json{
@@ -437,12 +459,7 @@ Checked<int> cancel(Context& c) {
 }
 
 Checked<int> pause(Context& c) {
-  auto writer = open_writer(c);
-  if (!writer) return std::unexpected(writer.error());
-  auto& store = (*writer)->store();
-  auto seq = (*writer)->run_one<std::uint64_t>([&](Callback<std::uint64_t> done) {
-    store.enqueue_async(c.o.id, message::Pause{c.o.pause_reason}, std::move(done));
-  });
+  auto seq = enqueue(c, message::Pause{c.o.pause_reason});
   if (!seq) return std::unexpected(seq.error());
   if (c.o.json) {
     c.print(Json{{"instance", c.o.id}, {"reason", c.o.pause_reason}, {"seq", *seq}});
@@ -453,12 +470,7 @@ Checked<int> pause(Context& c) {
 }
 
 Checked<int> resume(Context& c) {
-  auto writer = open_writer(c);
-  if (!writer) return std::unexpected(writer.error());
-  auto& store = (*writer)->store();
-  auto seq = (*writer)->run_one<std::uint64_t>([&](Callback<std::uint64_t> done) {
-    store.enqueue_async(c.o.id, message::Resume{}, std::move(done));
-  });
+  auto seq = enqueue(c, message::Resume{});
   if (!seq) return std::unexpected(seq.error());
   if (c.o.json) {
     c.print(Json{{"instance", c.o.id}, {"seq", *seq}});
@@ -559,18 +571,10 @@ Checked<int> purge(Context& c) {
   query->limit = kPurgePage;
   query->after.clear();
 
-  std::unique_ptr<StoreWriter> writer;
-  std::unique_ptr<LmdbStore> reader;
-  if (c.o.dry_run) {
-    auto opened = open_reader(c);
-    if (!opened) return std::unexpected(opened.error());
-    reader = std::move(*opened);
-  } else {
-    auto opened = open_writer(c);
-    if (!opened) return std::unexpected(opened.error());
-    writer = std::move(*opened);
-  }
-  Store& store = writer ? static_cast<Store&>(writer->store()) : *reader;
+  auto opened = open_unless_dry_run(c);
+  if (!opened) return std::unexpected(opened.error());
+  Store& store = opened->store();
+  StoreWriter* writer = opened->writer.get();
 
   std::vector<InstanceId> matched, deleted;
   std::vector<std::pair<InstanceId, std::string>> refused;
@@ -682,18 +686,10 @@ Checked<int> prune(Context& c) {
   if (!keep) return std::unexpected(keep.error());
   auto keep_last = static_cast<std::uint32_t>(*keep);
 
-  std::unique_ptr<StoreWriter> writer;
-  std::unique_ptr<LmdbStore> reader;
-  if (c.o.dry_run) {
-    auto opened = open_reader(c);
-    if (!opened) return std::unexpected(opened.error());
-    reader = std::move(*opened);
-  } else {
-    auto opened = open_writer(c);
-    if (!opened) return std::unexpected(opened.error());
-    writer = std::move(*opened);
-  }
-  Store& store = writer ? static_cast<Store&>(writer->store()) : *reader;
+  auto opened = open_unless_dry_run(c);
+  if (!opened) return std::unexpected(opened.error());
+  Store& store = opened->store();
+  StoreWriter* writer = opened->writer.get();
   auto executions = store.read_executions(c.o.id);
   if (!executions) return failure(executions.error());
   const ExecutionId current = executions->empty() ? 0 : executions->back().execution;

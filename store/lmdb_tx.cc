@@ -40,6 +40,14 @@ Result<bool> Tx::del(MDB_dbi dbi, std::string_view key) {
   return true;
 }
 
+Result<std::uint64_t> Tx::erase_keys(MDB_dbi dbi, const std::vector<std::string>& keys) {
+  for (const auto& k : keys) {
+    auto d = del(dbi, k);
+    if (!d) return fail(d.error());
+  }
+  return keys.size();
+}
+
 Result<std::uint64_t> Tx::erase_prefix(MDB_dbi dbi, std::string_view prefix) {
   std::vector<std::string> keys;
   auto st = scan_prefix(dbi, prefix, [&](std::string_view k, std::string_view) -> Result<bool> {
@@ -47,11 +55,7 @@ Result<std::uint64_t> Tx::erase_prefix(MDB_dbi dbi, std::string_view prefix) {
     return true;
   });
   if (!st) return fail(st.error());
-  for (const auto& k : keys) {
-    auto d = del(dbi, k);
-    if (!d) return fail(d.error());
-  }
-  return keys.size();
+  return erase_keys(dbi, keys);
 }
 
 Result<std::uint64_t> Tx::erase_range(MDB_dbi dbi, std::string_view from, std::string_view to) {
@@ -62,11 +66,7 @@ Result<std::uint64_t> Tx::erase_range(MDB_dbi dbi, std::string_view from, std::s
     return true;
   });
   if (!st) return fail(st.error());
-  for (const auto& k : keys) {
-    auto d = del(dbi, k);
-    if (!d) return fail(d.error());
-  }
-  return keys.size();
+  return erase_keys(dbi, keys);
 }
 
 Result<std::uint64_t> Tx::next_counter(std::string_view name) {

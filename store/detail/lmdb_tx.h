@@ -76,6 +76,9 @@ class Tx {
     });
   }
 
+  // Deletes `keys` (collected by a scan first); returns how many.
+  Result<std::uint64_t> erase_keys(MDB_dbi dbi, const std::vector<std::string>& keys);
+
   // Deletes every entry whose key starts with `prefix`; returns how many.
   Result<std::uint64_t> erase_prefix(MDB_dbi dbi, std::string_view prefix);
 
