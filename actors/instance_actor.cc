@@ -436,7 +436,10 @@ void run_turn(Self* self) {
   if (inbox) entries = std::move(*inbox);
   std::optional<PauseSplit> pause;  // unset: no pause gate (a failure is due, or it ended)
   if (!s.must_fail && !is_final(s.engine->outcome())) {
-    bool started = !std::holds_alternative<outcome::NotStarted>(s.engine->outcome());
+    // After a continue-as-new the next execution has not started either: its Start waits
+    // in the inbox, and a terminate must go with it (so that it ends before code runs).
+    bool started = !std::holds_alternative<outcome::NotStarted>(s.engine->outcome()) &&
+                   !std::holds_alternative<outcome::ContinuedAsNew>(s.engine->outcome());
     pause = split_for_pause(entries, s.paused, started);
     entries = std::move(pause->run);
     if (pause->paused) {

@@ -64,8 +64,9 @@ struct RetryPolicy {
   // As a payload: the msgpack array [max_attempts, backoff (0 fixed, 1 linear, 2
   // exponential), initial_delay ms, multiplier, max_delay ms, attempt_timeout ms | nil].
   // Decoding checks it: a wrong shape, a field of the wrong type, an unknown backoff or a
-  // negative delay is a kPayloadMismatch of decode<RetryPolicy> naming the field (0 attempts
-  // is left to the call, which refuses it as it refuses such a policy made in code).
+  // negative delay or a multiplier that is not finite is a kPayloadMismatch of decode<RetryPolicy>
+  // naming the field (0 attempts is left to the call, which refuses it as it refuses such a policy
+  // made in code).
   template <class Packer>
   void msgpack_pack(Packer& packer) const {
     packer.pack_array(6);
@@ -109,6 +110,7 @@ struct RetryPolicy {
     backoff = static_cast<Backoff>(kind);
     initial_delay = delay(2, "initial_delay");
     multiplier = field(3, "multiplier", static_cast<double*>(nullptr));
+    if (!std::isfinite(multiplier)) bad("multiplier: not a finite number");
     max_delay = delay(4, "max_delay");
     attempt_timeout.reset();
     if (!f[5].is_nil()) attempt_timeout = delay(5, "attempt_timeout");
@@ -127,6 +129,7 @@ struct RetryPolicy {
         ms *= std::pow(multiplier, static_cast<double>(failed) - 1);
         break;
     }
+    if (std::isnan(ms)) ms = static_cast<double>(max_delay.count());  // a NaN multiplier
     ms = std::min(ms, static_cast<double>(max_delay.count()));
     return Milliseconds(static_cast<std::int64_t>(std::max(ms, 0.0)));
   }

@@ -226,12 +226,26 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
                                                    "' must begin with ExecutionStarted #1");
     }
   } else if (info.execution == 0) {
-    // Before the first execution, a turn appends no events: it only consumes messages (a
-    // pause of an instance that has not started).
+    // Before the first execution, a turn appends no events: it only consumes messages and
+    // sets the status between pending and paused (a pause or resume of an instance that has
+    // not started). Anything else needs an execution.
     if (!t.events.empty()) {
       return fail(ErrorCode::kInvalidArgument, "instance '" + id + "' has no execution " +
                                                    std::to_string(t.execution) +
                                                    " yet; its first turn must start one");
+    }
+    const auto& u = t.update;
+    bool only_pause = t.work.empty() && t.timers.empty() && t.outbound.empty() &&
+                      t.finished_work.empty() && t.fired_timers.empty() && t.subscribe.empty() &&
+                      t.unsubscribe.empty() && !u.name && !u.version && !u.output && !u.failure &&
+                      !u.custom_status &&
+                      (!u.status || *u.status == InstanceStatus::kPending ||
+                       *u.status == InstanceStatus::kPaused);
+    if (!only_pause) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "instance '" + id +
+                      "' has not started: a turn without events may only consume messages and "
+                      "set it pending or paused");
     }
   } else {
     auto l = tx.last_event(id, t.execution);

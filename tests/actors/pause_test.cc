@@ -25,6 +25,7 @@ using testing::runtime_fixture::Runtime;
 const Orchestration<int, std::string> Collect{"Collect", 1};
 const Orchestration<int, int> Waits{"Waits", 1};
 const Orchestration<int, int> CallsGate{"CallsGate", 1};
+const Orchestration<int, int> Loops{"Loops", 1};
 const Activity<int, int> Gate{"Gate"};
 
 std::atomic<int> collect_runs{0};
@@ -46,6 +47,12 @@ void add_pause_orchestrations(Registry& r) {
   r.add(Gate, [](ActivityContext&, int x) {
     while (!gate_open) std::this_thread::sleep_for(2ms);
     return x * 10;
+  });
+  // Loops: each Go event continues as new with the next number.
+  r.add(Loops, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    co_await ctx.wait_event<int>("Go");
+    co_await ctx.continue_as_new(x + 1);
+    co_return x;
   });
   r.add(CallsGate, [](OrchestrationContext& ctx, int x) -> Task<int> {
     co_return co_await ctx.call(Gate, x);
@@ -186,6 +193,7 @@ TEST_SUITE("runtime: pause and resume") {
     REQUIRE(becomes(client, "g", InstanceStatus::kPaused));
     auto before = history_size(client, "g");
     gate_open = true;  // the activity returns now; its result must wait
+    REQUIRE(eventually([&] { return rt.host->queued_activities() == 0; }));  // it returned
     std::this_thread::sleep_for(kSettle);
     CHECK(status_of(client, "g") == InstanceStatus::kPaused);
     CHECK(history_size(client, "g") == before);
@@ -229,6 +237,39 @@ TEST_SUITE("runtime: pause and resume") {
       // The event came first: the code completes before it sees the cancel.
       CHECK(info->status == InstanceStatus::kCompleted);
     }
+  }
+
+  TEST_CASE(
+      "a pause taken by the turn that continues as new holds the next start, and a "
+      "terminate still ends it at once") {
+    Runtime rt(nullptr, add_pause_orchestrations);
+    auto client = rt.client();
+    REQUIRE(client.start(Loops, "l", 1));
+    REQUIRE(eventually([&] { return history_size(client, "l") == 1; }));
+    rt.host->stop();
+    rt.host.reset();
+    auto options = test_host_options(rt.dir.sub("store"));
+    {
+      // Both wait for the next host: its first turn takes the event (and continues as
+      // new) and the pause together.
+      auto store = LmdbStore::open(options.lmdb);
+      REQUIRE_MESSAGE(store, (store ? "" : store.error().to_string()));
+      REQUIRE((*store)->enqueue("l", message::Event{"Go", encode(0)}));
+      REQUIRE((*store)->enqueue("l", message::Pause{"hold the next execution"}));
+    }
+    rt.host = start_host(rt.registry, options);
+    client = rt.client();
+    REQUIRE(becomes(client, "l", InstanceStatus::kPaused));
+    std::this_thread::sleep_for(kSettle);
+    auto info = client.status("l");
+    REQUIRE(info);
+    CHECK(info->execution == 1);  // the next execution's start waits with the pause
+    CHECK(status_of(client, "l") == InstanceStatus::kPaused);
+
+    REQUIRE(client.cancel("l", "operator ended it", true));
+    auto ended = client.wait("l", 20s);
+    REQUIRE_MESSAGE(ended, (ended ? "" : ended.error().to_string()));
+    CHECK(ended->status == InstanceStatus::kTerminated);
   }
 
   TEST_CASE("pausing or resuming at the wrong time is refused and changes nothing") {

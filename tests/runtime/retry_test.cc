@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "tests/support/engine_harness.h"
 
 namespace duractor {
@@ -45,6 +47,9 @@ TEST_SUITE("retry") {
     CHECK(exponential.delay_after(1) == 100ms);
     CHECK(exponential.delay_after(3) == 400ms);
     CHECK(exponential.delay_after(8) == 1s);
+    // A multiplier made in code that is not a number waits the cap, never an undefined cast.
+    auto nan = RetryPolicy::exponential(10, 100ms, std::numeric_limits<double>::quiet_NaN(), 1s);
+    CHECK(nan.delay_after(2) == 1s);
   }
 
   TEST_CASE("RetryPolicy::none makes one attempt: the first failure fails the call") {
@@ -139,6 +144,10 @@ TEST_SUITE("retry") {
     check(encode(Fields{3, 7, 1000, 2.0, 60000, std::nullopt}), "backoff: unknown kind 7");
     check(encode(Fields{3, 0, -5, 1.0, 60000, std::nullopt}), "initial_delay: negative");
     check(encode(Fields{3, 0, 5, 1.0, 60000, -1}), "attempt_timeout: negative");
+    check(encode(Fields{3, 2, 5, std::numeric_limits<double>::quiet_NaN(), 60000, std::nullopt}),
+          "multiplier: not a finite number");
+    check(encode(Fields{3, 2, 5, std::numeric_limits<double>::infinity(), 60000, std::nullopt}),
+          "multiplier: not a finite number");
     check(encode(std::make_tuple(3, 0, 5)), "is an array of 6 fields");
     check(encode(std::string("fast")), "is an array of 6 fields");
     check(encode(std::make_tuple(std::string("x"), 0, 5, 1.0, 5, std::optional<int>())),

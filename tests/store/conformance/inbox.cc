@@ -91,6 +91,26 @@ TEST_SUITE("store conformance: inbox") {
     auto inbox = s.read_inbox("i");
     auto lock = s.lock_instance("i", std::chrono::hours(1));
     REQUIRE_OK(lock);
+    {
+      // Anything more needs an execution: refused, nothing changed.
+      auto before = snapshot(s);
+      TurnCommit completes;
+      completes.lock = *lock;
+      completes.execution = 0;
+      completes.consumed = {(*inbox)[1].seq};
+      completes.update.status = InstanceStatus::kCompleted;
+      completes.update.output = encode(1);
+      auto refused = s.commit_turn(completes);
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().code == ErrorCode::kInvalidArgument);
+      CHECK(refused.error().message.find("has not started") != std::string::npos);
+      TurnCommit works;
+      works.lock = *lock;
+      works.execution = 0;
+      works.work = {NewWorkItem{1, "Reserve", encode(1)}};
+      CHECK(s.commit_turn(works).error().code == ErrorCode::kInvalidArgument);
+      CHECK(snapshot(s) == before);
+    }
     TurnCommit t;
     t.lock = *lock;
     t.execution = 0;
