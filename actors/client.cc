@@ -83,19 +83,17 @@ Status Client::cancel(const InstanceId& id, std::string reason, bool terminate) 
 }
 
 Status Client::pause(const InstanceId& id, std::string reason) {
-  return while_open(*core_, [&]() -> Status {
-    if (auto ok = check_accepting(*core_); !ok) return ok;
-    auto seq = core_->store.enqueue(id, message::Pause{std::move(reason)});
-    if (!seq) return fail(seq.error());
-    caf::anon_send(core_->directory, wake_atom::value, id);
-    return {};
-  });
+  return enqueue_control(id, message::Pause{std::move(reason)});
 }
 
 Status Client::resume(const InstanceId& id) {
+  return enqueue_control(id, message::Resume{});
+}
+
+Status Client::enqueue_control(const InstanceId& id, InboxMessage message) {
   return while_open(*core_, [&]() -> Status {
     if (auto ok = check_accepting(*core_); !ok) return ok;
-    auto seq = core_->store.enqueue(id, message::Resume{});
+    auto seq = core_->store.enqueue(id, std::move(message));
     if (!seq) return fail(seq.error());
     caf::anon_send(core_->directory, wake_atom::value, id);
     return {};

@@ -130,6 +130,8 @@ class Client {
 
  private:
   static std::optional<Error> outcome_error(const InstanceInfo& info);
+  // Puts a Pause or Resume in the instance's inbox and wakes its actor.
+  Status enqueue_control(const InstanceId& id, InboxMessage message);
   Result<InstanceId> start_open(std::string_view name, InstanceId id, Bytes input,
                                 std::uint32_t version);
 

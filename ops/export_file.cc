@@ -133,27 +133,18 @@ Result<InstanceImage> read_export_document(const Json& document) {
     }
     return {};
   };
-  auto inbox = each("inbox", [&](const Json& node, const std::string& where) -> Status {
-    auto m = read_record<InboxEntry>(node, where, decode_message);
-    if (!m) return fail(m.error());
-    image.inbox.push_back(std::move(*m));
-    return {};
-  });
-  if (!inbox) return fail(inbox.error());
-  auto work = each("work", [&](const Json& node, const std::string& where) -> Status {
-    auto w = read_record<WorkItem>(node, where, decode_work_item);
-    if (!w) return fail(w.error());
-    image.work.push_back(std::move(*w));
-    return {};
-  });
-  if (!work) return fail(work.error());
-  auto timers = each("timers", [&](const Json& node, const std::string& where) -> Status {
-    auto t = read_record<TimerEntry>(node, where, decode_timer);
-    if (!t) return fail(t.error());
-    image.timers.push_back(std::move(*t));
-    return {};
-  });
-  if (!timers) return fail(timers.error());
+  // A list of records, each kept as the store's bytes and decoded by `decoder`.
+  auto records = [&]<class T>(const std::string& key, std::vector<T>& out, auto decoder) {
+    return each(key, [&](const Json& node, const std::string& where) -> Status {
+      auto r = read_record<T>(node, where, decoder);
+      if (!r) return fail(r.error());
+      out.push_back(std::move(*r));
+      return {};
+    });
+  };
+  if (auto ok = records("inbox", image.inbox, decode_message); !ok) return fail(ok.error());
+  if (auto ok = records("work", image.work, decode_work_item); !ok) return fail(ok.error());
+  if (auto ok = records("timers", image.timers, decode_timer); !ok) return fail(ok.error());
   auto topics = each("topics", [&](const Json& node, const std::string& where) -> Status {
     if (!node.is_string()) return bad(where, "expected a topic name (a string)");
     image.topics.push_back(node.get<std::string>());
