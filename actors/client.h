@@ -74,7 +74,8 @@ class Client {
 
   // Asks instance `id` to stop: cooperatively (it sees Cancelled at its next await and may
   // compensate) or, with `terminate`, at once. Cascades to its sub-orchestrations and
-  // activities. Errors: kNotFound, kFailedPrecondition (it has finished).
+  // activities. Errors: kNotFound, kFailedPrecondition (it has finished), kLimitExceeded
+  // (a reason over kMaxReasonBytes).
   // A cooperative cancel ends the instance as kCancelled (the code may catch Cancelled and
   // compensate); a terminate ends it as kTerminated, and its sub-orchestrations too.
   Status cancel(const InstanceId& id, std::string reason, bool terminate = false);
@@ -84,7 +85,8 @@ class Client {
   // resume. A terminate is still taken while paused; a cooperative cancel waits (it runs the
   // code). An instance that has not started yet does not start until resumed. Durable when
   // this returns; the pause survives restarts. Errors: kNotFound, kFailedPrecondition (it
-  // has finished, or is paused already or about to be: nothing is changed).
+  // has finished, or is paused already or about to be: nothing is changed), kLimitExceeded
+  // (a reason over kMaxReasonBytes).
   Status pause(const InstanceId& id, std::string reason = {});
   // Resumes a paused instance (or one whose pause waits in its inbox). Errors: kNotFound,
   // kFailedPrecondition (it has finished, or is not paused: nothing is changed).

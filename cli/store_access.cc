@@ -16,6 +16,7 @@ std::unexpected<Failure> failure(const Error& error) {
       code = kExitNotFound;
       break;
     case ErrorCode::kInvalidArgument:
+    case ErrorCode::kLimitExceeded:
       code = kExitUsage;
       break;
     case ErrorCode::kFailedPrecondition:

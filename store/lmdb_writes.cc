@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "duractor/runtime/detail/codec.h"
+#include "duractor/runtime/limits.h"
 #include "duractor/store/detail/keys.h"
 #include "duractor/store/detail/lmdb_impl.h"
 
@@ -165,6 +166,24 @@ Status check_pause_request(Tx& tx, const InstanceInfo& info, bool pause) {
   return {};
 }
 
+// The reason of a Cancel or Pause from outside is at most kMaxReasonBytes.
+Status check_reason(const InstanceId& id, const InboxMessage& message) {
+  const std::string* reason = nullptr;
+  std::string_view what;
+  if (const auto* c = std::get_if<message::Cancel>(&message)) {
+    reason = &c->reason;
+    what = c->terminate ? "termination" : "cancellation";
+  } else if (const auto* p = std::get_if<message::Pause>(&message)) {
+    reason = &p->reason;
+    what = "pause";
+  }
+  if (reason == nullptr || reason->size() <= kMaxReasonBytes) return {};
+  return fail(ErrorCode::kLimitExceeded,
+              "the reason of the " + std::string(what) + " of instance '" + id + "' is " +
+                  std::to_string(reason->size()) + " bytes; the limit is " +
+                  std::to_string(kMaxReasonBytes));
+}
+
 }  // namespace
 
 Result<std::uint64_t> LmdbStore::Impl::enqueue(Tx& tx, const InstanceId& id, InboxMessage message) {
@@ -180,6 +199,7 @@ Result<std::uint64_t> LmdbStore::Impl::enqueue(Tx& tx, const InstanceId& id, Inb
                       std::string(kTopicEventPrefix) + "' are reserved for topic publications");
     }
   }
+  DURACTOR_TRY(check_reason(id, message));
   auto info = tx.existing_instance(id);
   if (!info) return fail(info.error());
   bool pause = std::holds_alternative<message::Pause>(message);

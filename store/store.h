@@ -316,7 +316,8 @@ class Store {
   // finished; results, timers and child results for a finished instance are accepted and
   // dropped by its next turn; a Pause for an instance that has finished or would be paused
   // already when its turn takes the message — its status, then the Pause and Resume messages
-  // waiting before it decide —, a Resume for one that has finished or would not be paused).
+  // waiting before it decide —, a Resume for one that has finished or would not be paused),
+  // kLimitExceeded (the reason of a Cancel or Pause is over kMaxReasonBytes).
   virtual void enqueue_async(InstanceId instance, InboxMessage message,
                              Callback<std::uint64_t> done) = 0;
   Result<std::uint64_t> enqueue(InstanceId instance, InboxMessage message);

@@ -11,6 +11,7 @@ namespace duractor {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::eventually;
 using testing::start_host;
 using testing::TempDir;
 using testing::test_host_options;
@@ -172,6 +173,27 @@ TEST_SUITE("runtime: limits") {
     auto out = Waits.wait(client, "waits", 20s);
     REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
     CHECK(*out == 42);
+  }
+
+  TEST_CASE("a cancel, terminate or pause reason of 4 KiB is taken, one byte more is refused") {
+    LimitsRuntime rt;
+    auto client = rt.client();
+    REQUIRE(client.start(Waits, "waits", 0));
+    std::string over(kMaxReasonBytes + 1, 'r');
+    for (bool terminate : {false, true}) {
+      auto refused = client.cancel("waits", over, terminate);
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().code == ErrorCode::kLimitExceeded);
+      CHECK(refused.error().message.find("is 4097 bytes; the limit is 4096") != std::string::npos);
+    }
+    auto refused = client.pause("waits", over);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::kLimitExceeded);
+    REQUIRE(client.pause("waits", std::string(kMaxReasonBytes, 'p')));
+    REQUIRE(eventually([&] { return client.status("waits")->status == InstanceStatus::kPaused; }));
+    REQUIRE(client.cancel("waits", std::string(kMaxReasonBytes, 't'), true));
+    REQUIRE(
+        eventually([&] { return client.status("waits")->status == InstanceStatus::kTerminated; }));
   }
 
   TEST_CASE("an instance id of 256 bytes is accepted, 257 bytes is refused") {

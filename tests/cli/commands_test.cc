@@ -327,6 +327,15 @@ TEST_SUITE("cli: writing") {
     CHECK_EXIT(not_paused, 5);
     CHECK(contains(not_paused.err, "instance 'sleeper-1' is not paused (it is running)"));
     CHECK_EXIT(f.cli({"resume", "nobody"}), 3);
+    auto long_reason = f.cli({"pause", "sleeper-1", "--reason", std::string(5000, 'r')});
+    CHECK_EXIT(long_reason, 2);
+    CHECK(contains(long_reason.err,
+                   "duractor: the reason of the pause of instance 'sleeper-1' is "
+                   "5000 bytes; the limit is 4096"));
+    auto long_cancel =
+        f.cli({"cancel", "sleeper-1", "--terminate", "--reason", std::string(4097, 'r')});
+    CHECK_EXIT(long_cancel, 2);
+    CHECK(contains(long_cancel.err, "the reason of the termination of instance 'sleeper-1'"));
     CHECK(f.open()->read_inbox("sleeper-1")->empty());  // the refusals wrote nothing
     REQUIRE_EXIT(f.cli({"raise", "approve-1", "Approval", "41"}), 0);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "duractor/runtime/limits.h"
 #include "tests/store/conformance/helpers.h"
 
 namespace duractor::testing {
@@ -70,6 +71,31 @@ TEST_SUITE("store conformance: inbox") {
     REQUIRE_FALSE(c);
     CHECK(c.error().code == ErrorCode::kFailedPrecondition);
     CHECK(s.enqueue("done", message::ActivityResult{1, 2, encode(1), std::nullopt}));
+  }
+
+  TEST_CASE("a cancellation, termination or pause reason over kMaxReasonBytes is refused") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    REQUIRE_OK(s.create_instance(new_instance("i")));
+    auto before = snapshot(s);
+    std::string long_reason(kMaxReasonBytes + 1, 'x');
+    auto cancel = s.enqueue("i", message::Cancel{long_reason, false});
+    REQUIRE_FALSE(cancel);
+    CHECK(cancel.error().code == ErrorCode::kLimitExceeded);
+    CHECK(cancel.error().message ==
+          "the reason of the cancellation of instance 'i' is 4097 "
+          "bytes; the limit is 4096");
+    auto terminate = s.enqueue("i", message::Cancel{long_reason, true});
+    REQUIRE_FALSE(terminate);
+    CHECK(terminate.error().message.starts_with("the reason of the termination"));
+    auto pause = s.enqueue("i", message::Pause{long_reason});
+    REQUIRE_FALSE(pause);
+    CHECK(pause.error().code == ErrorCode::kLimitExceeded);
+    CHECK(pause.error().message.starts_with("the reason of the pause"));
+    CHECK(snapshot(s) == before);  // nothing written
+    // At the limit it is taken.
+    REQUIRE_OK(s.enqueue("i", message::Pause{std::string(kMaxReasonBytes, 'x')}));
+    REQUIRE_OK(s.enqueue("i", message::Cancel{std::string(kMaxReasonBytes, 'x'), true}));
   }
 
   TEST_CASE("a Pause needs an unfinished instance that is not paused, a Resume a paused one") {
