@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "duractor/runtime/detail/codec.h"
-#include "duractor/runtime/limits.h"
+#include "duractor/store/detail/inbox_checks.h"
 #include "duractor/store/detail/keys.h"
 #include "duractor/store/detail/lmdb_impl.h"
 
@@ -166,40 +166,10 @@ Status check_pause_request(Tx& tx, const InstanceInfo& info, bool pause) {
   return {};
 }
 
-// The reason of a Cancel or Pause from outside is at most kMaxReasonBytes.
-Status check_reason(const InstanceId& id, const InboxMessage& message) {
-  const std::string* reason = nullptr;
-  std::string_view what;
-  if (const auto* c = std::get_if<message::Cancel>(&message)) {
-    reason = &c->reason;
-    what = c->terminate ? "termination" : "cancellation";
-  } else if (const auto* p = std::get_if<message::Pause>(&message)) {
-    reason = &p->reason;
-    what = "pause";
-  }
-  if (reason == nullptr || reason->size() <= kMaxReasonBytes) return {};
-  return fail(ErrorCode::kLimitExceeded,
-              "the reason of the " + std::string(what) + " of instance '" + id + "' is " +
-                  std::to_string(reason->size()) + " bytes; the limit is " +
-                  std::to_string(kMaxReasonBytes));
-}
-
 }  // namespace
 
 Result<std::uint64_t> LmdbStore::Impl::enqueue(Tx& tx, const InstanceId& id, InboxMessage message) {
-  if (std::holds_alternative<message::Start>(message)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "a Start message cannot be enqueued; create the instance instead");
-  }
-  if (auto* e = std::get_if<message::Event>(&message)) {
-    DURACTOR_TRY(validate_name(e->name, "event name"));
-    if (e->name.starts_with(kTopicEventPrefix)) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "event name '" + e->name + "': names starting with '" +
-                      std::string(kTopicEventPrefix) + "' are reserved for topic publications");
-    }
-  }
-  DURACTOR_TRY(check_reason(id, message));
+  DURACTOR_TRY(detail::validate_inbox_message(id, message));
   auto info = tx.existing_instance(id);
   if (!info) return fail(info.error());
   bool pause = std::holds_alternative<message::Pause>(message);

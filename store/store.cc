@@ -1,5 +1,8 @@
 #include "duractor/store/store.h"
 
+#include "duractor/runtime/limits.h"
+#include "duractor/store/detail/inbox_checks.h"
+
 namespace duractor {
 Result<CreateOutcome> Store::create_instance(NewInstance request) {
   return wait_for_callback<CreateOutcome>(
@@ -56,4 +59,44 @@ Result<std::uint32_t> Store::count_turn_delivery(InstanceLock lock) {
       [&](auto done) { count_turn_delivery_async(std::move(lock), std::move(done)); });
 }
 
+namespace detail {
+namespace {
+
+// The reason of a Cancel or Pause from outside is at most kMaxReasonBytes.
+Status check_reason(const InstanceId& id, const InboxMessage& message) {
+  const std::string* reason = nullptr;
+  std::string_view what;
+  if (const auto* c = std::get_if<message::Cancel>(&message)) {
+    reason = &c->reason;
+    what = c->terminate ? "termination" : "cancellation";
+  } else if (const auto* p = std::get_if<message::Pause>(&message)) {
+    reason = &p->reason;
+    what = "pause";
+  }
+  if (reason == nullptr || reason->size() <= kMaxReasonBytes) return {};
+  return fail(ErrorCode::kLimitExceeded,
+              "the reason of the " + std::string(what) + " of instance '" + id + "' is " +
+                  std::to_string(reason->size()) + " bytes; the limit is " +
+                  std::to_string(kMaxReasonBytes));
+}
+
+}  // namespace
+
+Status validate_inbox_message(const InstanceId& id, const InboxMessage& message) {
+  if (std::holds_alternative<message::Start>(message)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "a Start message cannot be enqueued; create the instance instead");
+  }
+  if (auto* e = std::get_if<message::Event>(&message)) {
+    if (auto valid = validate_name(e->name, "event name"); !valid) return valid;
+    if (e->name.starts_with(kTopicEventPrefix)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "event name '" + e->name + "': names starting with '" +
+                      std::string(kTopicEventPrefix) + "' are reserved for topic publications");
+    }
+  }
+  return check_reason(id, message);
+}
+
+}  // namespace detail
 }  // namespace duractor
