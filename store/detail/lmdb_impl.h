@@ -25,6 +25,7 @@
 #include "duractor/store/detail/lmdb_env.h"
 #include "duractor/store/detail/lmdb_pending_write.h"
 #include "duractor/store/detail/lmdb_tx.h"
+#include "duractor/store/detail/writer_first_mutex.h"
 #include "duractor/store/lmdb_store.h"
 
 namespace duractor {
@@ -45,8 +46,10 @@ struct LmdbStore::Impl {
   std::uint64_t map_size = 0;
 
   // Held shared by every transaction of this process, exclusively to change the map size
-  // (LMDB requires that no transaction be active in the process then).
-  mutable std::shared_mutex env_mutex;
+  // (LMDB requires that no transaction be active in the process then) and to forget
+  // journal index entries. Writer-first, so that readers in a loop cannot hold the writer
+  // thread out (see writer_first_mutex.h).
+  mutable detail::WriterFirstSharedMutex env_mutex;
 
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
