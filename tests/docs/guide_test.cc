@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "duractor/actors/testing.h"
 #include "tests/support/host_fixture.h"
 
 namespace guide {
@@ -367,6 +368,20 @@ TEST_SUITE("docs: the orchestration guide's examples") {
     CHECK(g.output<int>("watcher") == 100);
   }
 
+  TEST_CASE("testing a workflow with the kit: virtual time, idle, steps") {
+    // snippet: testing
+    duractor::Registry registry;
+    registry.add(Sleeper, sleeper);  // sleeps 5 minutes, then until an hour after it started
+    duractor::testing::TestHost t(registry);  // the real runtime, a temporary store, virtual time
+    auto client = t.client();
+    REQUIRE(Sleeper.start(client, "nap", 0));
+    REQUIRE(t.run_until_idle());  // nothing runnable: the instance waits on its timer
+    REQUIRE(t.advance(1h));       // an hour passes at once; both timers fire
+    CHECK(*client.wait_output<std::int64_t>("nap", 0s) == 60);
+    CHECK(t.steps("nap")[1] == duractor::testing::Step{"TimerCreated", ""});
+    // end snippet
+  }
+
   TEST_CASE("sub-orchestrations, combinators and compensation") {
     Guide g;
     auto client = g.host->client();
@@ -466,9 +481,12 @@ std::map<std::string, std::string> doc_snippets(const std::string& markdown) {
 }  // namespace
 
 TEST_SUITE("docs: the orchestration guide's examples") {
-  TEST_CASE("every code block of the guide is code from this file, verbatim") {
+  TEST_CASE("every code block of the guide is code from this file or a sample, verbatim") {
     auto code =
         code_snippets(read_file(std::string(DURACTOR_SOURCE_DIR) + "/tests/docs/guide_test.cc"));
+    // The plug-in example is a library of its own, built and run by samples/plugins.
+    code.merge(code_snippets(
+        read_file(std::string(DURACTOR_SOURCE_DIR) + "/samples/plugins/greeting_v2.cc")));
     auto docs =
         doc_snippets(read_file(std::string(DURACTOR_SOURCE_DIR) + "/docs/orchestration-guide.md"));
     REQUIRE(code.size() >= 12);
