@@ -308,8 +308,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   rewind_cmd->callback([&] { command = rewind; });
 
   auto* fork_cmd = app.add_subcommand(
-      "fork", "copy the first K events of an instance's execution into a new instance, which runs "
-              "on from there");
+      "fork",
+      "copy the first K events of an instance's execution into a new instance, which runs "
+      "on from there");
   add_id(fork_cmd, o);
   fork_cmd->add_option("--at", o.at, "the step: the new instance replays events 1..K")
       ->type_name("K")

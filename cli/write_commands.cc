@@ -533,8 +533,8 @@ Checked<int> fork(Context& c) {
     return kExitOk;
   }
   c.out << "forked " << f.origin.instance << " execution " << f.origin.execution << " at step "
-        << f.origin.step << " into " << f.instance << " (events 1-" << f.origin.step
-        << " copied); " << created(f.work, f.timers) << '\n';
+        << f.origin.step << " into " << f.instance << " (events 1-" << f.origin.step << " copied); "
+        << created(f.work, f.timers) << '\n';
   return kExitOk;
 }
 

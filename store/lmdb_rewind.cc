@@ -62,16 +62,15 @@ Result<LmdbStore::Impl::RewindResult> LmdbStore::Impl::rewind_instance(Tx& tx,
   return result;
 }
 
-Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& result,
-                                   int depth) {
+Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& result, int depth) {
   const auto& t = tx.tables();
   auto loaded = tx.existing_instance(id);
   if (!loaded) return fail(loaded.error());
   InstanceInfo info = std::move(*loaded);
   if (info.status != InstanceStatus::kFailed) {
-    return fail(ErrorCode::kFailedPrecondition,
-                "cannot rewind instance '" + id + "': it is " +
-                    std::string(to_string(info.status)) + "; only a failed instance can be rewound");
+    return fail(ErrorCode::kFailedPrecondition, "cannot rewind instance '" + id + "': it is " +
+                                                    std::string(to_string(info.status)) +
+                                                    "; only a failed instance can be rewound");
   }
   const ExecutionId execution = info.execution;
   std::vector<HistoryEvent> events;
@@ -96,7 +95,8 @@ Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& r
     ParentLink link{id, execution, c.scheduled_id};
     if (!*child || (*child)->parent != link) {
       return fail(ErrorCode::kFailedPrecondition,
-                  "cannot rewind instance '" + id + "': " + what + " would have to run again, but " +
+                  "cannot rewind instance '" + id + "': " + what +
+                      " would have to run again, but " +
                       (!*child ? std::string("that instance no longer exists")
                                : std::string("that instance is not this execution's child (the id "
                                              "was taken when it was started)")));
@@ -130,8 +130,8 @@ Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& r
   // History: the execution's events go (history table and journal) and the kept ones are
   // written back to the history table (the journal is the runtime's; see storage-format.md).
   if (execution != 0) {
-    auto erased = tx.erase_range(t.history, execution_key(id, execution),
-                                 execution_key(id, execution + 1));
+    auto erased =
+        tx.erase_range(t.history, execution_key(id, execution), execution_key(id, execution + 1));
     if (!erased) return fail(erased.error());
     auto journaled = tx.erase_journal_of(id, execution, &result.erased);
     if (!journaled) return fail(journaled.error());
@@ -207,19 +207,18 @@ Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& r
 
 Result<ForkSummary> LmdbStore::Impl::fork_instance(Tx& tx, const ForkRequest& r) {
   if (auto valid = validate_instance_id(r.target); !valid) {
-    return fail(ErrorCode::kInvalidArgument, "cannot fork instance '" + r.source +
-                                                 "': the new instance's id is invalid: " +
-                                                 valid.error().message);
+    return fail(ErrorCode::kInvalidArgument,
+                "cannot fork instance '" + r.source +
+                    "': the new instance's id is invalid: " + valid.error().message);
   }
   auto source = tx.existing_instance(r.source);
   if (!source) return fail(source.error());
   auto taken = tx.instance(r.target);
   if (!taken) return fail(taken.error());
   if (*taken) {
-    return fail(ErrorCode::kAlreadyExists, "cannot fork into instance '" + r.target +
-                                               "': it already exists (orchestration '" +
-                                               (*taken)->name + "', " +
-                                               std::string(to_string((*taken)->status)) + ")");
+    return fail(ErrorCode::kAlreadyExists,
+                "cannot fork into instance '" + r.target + "': it already exists (orchestration '" +
+                    (*taken)->name + "', " + std::string(to_string((*taken)->status)) + ")");
   }
   const ExecutionId execution = r.execution != 0 ? r.execution : source->execution;
   std::vector<HistoryEvent> events;
@@ -265,7 +264,8 @@ Result<ForkSummary> LmdbStore::Impl::fork_instance(Tx& tx, const ForkRequest& r)
   summary.instance = r.target;
   summary.origin = *info.forked_from;
   for (const auto& w : copy->outstanding.work) {
-    auto item = tx.add_work(r.target, 1, w.scheduled_id, w.activity, w.input, w.attempt, tx.now(), 0);
+    auto item =
+        tx.add_work(r.target, 1, w.scheduled_id, w.activity, w.input, w.attempt, tx.now(), 0);
     if (!item) return fail(item.error());
     summary.work.push_back(std::move(*item));
   }

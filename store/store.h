@@ -221,13 +221,13 @@ struct PruneSummary {
 // What Store::rewind_instance did: the current execution of the instance (and of each failed
 // sub-orchestration rewound with it) was cut back to `kept` events and set running again.
 struct RewindSummary {
-  ExecutionId execution = 0;   // the execution rewound (the instance's current one)
-  EventId kept = 0;            // events kept: 1..kept
-  std::uint64_t dropped = 0;   // events removed from its end (the ExecutionFailed among them)
-  std::vector<WorkItem> work;  // activity work items created, to run (every instance rewound)
-  std::vector<TimerEntry> timers;     // durable timers created
-  std::vector<InstanceId> rewound;    // the instance, then the failed children rewound with it
-  std::vector<InstanceId> woken;      // instances that got an inbox message (to wake)
+  ExecutionId execution = 0;        // the execution rewound (the instance's current one)
+  EventId kept = 0;                 // events kept: 1..kept
+  std::uint64_t dropped = 0;        // events removed from its end (the ExecutionFailed among them)
+  std::vector<WorkItem> work;       // activity work items created, to run (every instance rewound)
+  std::vector<TimerEntry> timers;   // durable timers created
+  std::vector<InstanceId> rewound;  // failed children before their parents; the instance last
+  std::vector<InstanceId> woken;    // instances that got an inbox message (to wake)
   bool operator==(const RewindSummary&) const = default;
 };
 

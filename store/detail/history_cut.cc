@@ -206,8 +206,7 @@ Result<RewindCut> plan_rewind(const InstanceId& id, ExecutionId execution,
           } else if constexpr (std::is_same_v<T, event::TimerFired>) {
             if (!open(at_cut.timers, b.scheduled_id)) return;
             delivered.timers.push_back(b.scheduled_id);
-            plan.redeliver.emplace_back(
-                message::TimerFired{execution, b.scheduled_id, b.fire_at});
+            plan.redeliver.emplace_back(message::TimerFired{execution, b.scheduled_id, b.fire_at});
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationCompleted>) {
             if (!open(at_cut.children, b.scheduled_id)) return;
             delivered.children.push_back(b.scheduled_id);
@@ -288,10 +287,10 @@ Result<ForkCopy> plan_fork(const ForkRequest& request, ExecutionId execution,
     while (woke > 1 && recorded_by_code(events[woke - 1].kind())) --woke;
     EventId last = k + 1;
     while (last < n && recorded_by_code(events[last].kind())) ++last;
-    return refuse("it cuts inside one step of the code: events " + std::to_string(woke + 1) +
-                  ".." + std::to_string(last) + " were recorded together, in response to event " +
-                  std::to_string(woke) + " (" + std::string(events[woke - 1].kind_name()) +
-                  "); " + nearest());
+    return refuse("it cuts inside one step of the code: events " + std::to_string(woke + 1) + ".." +
+                  std::to_string(last) + " were recorded together, in response to event " +
+                  std::to_string(woke) + " (" + std::string(events[woke - 1].kind_name()) + "); " +
+                  nearest());
   }
   ForkCopy copy;
   copy.events.assign(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(k));
@@ -314,8 +313,8 @@ Result<ForkCopy> plan_fork(const ForkRequest& request, ExecutionId execution,
   copy.outstanding = outstanding_after(copy.events, k);
   if (!copy.outstanding.children.empty()) {
     const auto& child = copy.outstanding.children.front();
-    const auto& original = std::get<event::SubOrchestrationScheduled>(
-        events[child.scheduled_id - 1].body);
+    const auto& original =
+        std::get<event::SubOrchestrationScheduled>(events[child.scheduled_id - 1].body);
     return refuse("sub-orchestration '" + child.name + "' (instance '" + original.instance +
                   "', event " + std::to_string(child.scheduled_id) +
                   ") would be outstanding, and a fork cannot share a child with its source; "

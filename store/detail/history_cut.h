@@ -68,9 +68,9 @@ struct RewindCut {
 // The cut: before the failure event (ActivityFailed, SubOrchestrationFailed) whose failure
 // is the execution's — the code let it escape, or rethrew it after compensating — so that
 // its activity or child runs again; without one (the code itself threw, or the runtime
-// failed the execution from outside), before the last event that woke the code. Errors: kFailedPrecondition
-// (the history does not end with ExecutionFailed; the failure is one a rewind would only
-// repeat: nondeterminism, a removed orchestration, poison).
+// failed the execution from outside), before the last event that woke the code. Errors:
+// kFailedPrecondition (the history does not end with ExecutionFailed; the failure is one a rewind
+// would only repeat: nondeterminism, a removed orchestration, poison).
 Result<RewindCut> plan_rewind(const InstanceId& id, ExecutionId execution,
                               const std::vector<HistoryEvent>& events);
 

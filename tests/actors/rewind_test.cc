@@ -58,10 +58,10 @@ std::size_t count(const std::vector<HistoryEvent>& history, EventKind kind) {
       history.begin(), history.end(), [&](const HistoryEvent& e) { return e.kind() == kind; }));
 }
 
-#define REQUIRE_OK(expr)                                                                    \
-  do {                                                                                      \
-    auto&& ok_ = (expr);                                                                    \
-    REQUIRE_MESSAGE(ok_, (ok_ ? std::string() : ok_.error().to_string()));                  \
+#define REQUIRE_OK(expr)                                                   \
+  do {                                                                     \
+    auto&& ok_ = (expr);                                                   \
+    REQUIRE_MESSAGE(ok_, (ok_ ? std::string() : ok_.error().to_string())); \
   } while (false)
 
 TEST_SUITE("runtime: rewind and fork") {
@@ -161,8 +161,7 @@ TEST_SUITE("runtime: rewind and fork") {
     auto copy_history = client.history("copy");
     REQUIRE_OK(copy_history);
     CHECK(copy_history->size() == 8);
-    CHECK(std::equal(copy_history->begin(), copy_history->begin() + 4,
-                     original_history->begin()));
+    CHECK(std::equal(copy_history->begin(), copy_history->begin() + 4, original_history->begin()));
     // The original is as it was.
     CHECK(*client.history("original") == *original_history);
     CHECK(*client.status("original") == *original_info);

@@ -129,7 +129,8 @@ TEST_SUITE("store conformance: rewind and fork") {
     CHECK(s2.read_history("order", 1)->size() == 9);
   }
 
-  TEST_CASE("without a failed operation, a rewind delivers the last event that woke the code again") {
+  TEST_CASE(
+      "without a failed operation, a rewind delivers the last event that woke the code again") {
     auto f = make_store_fixture();
     auto& s = f->store();
     auto lock = create_started(*f, "parse");
@@ -160,8 +161,9 @@ TEST_SUITE("store conformance: rewind and fork") {
     CHECK(s.read_instance("parse")->status == InstanceStatus::kRunning);
   }
 
-  TEST_CASE("a rewind runs a failed child again with its parent and delivers a finished child's "
-            "result") {
+  TEST_CASE(
+      "a rewind runs a failed child again with its parent and delivers a finished child's "
+      "result") {
     auto f = make_store_fixture();
     auto& s = f->store();
     auto lock = create_started(*f, "parent");
@@ -171,18 +173,19 @@ TEST_SUITE("store conformance: rewind and fork") {
     auto now = f->clock.now();
     t.events = {ev(2, now, event::SubOrchestrationScheduled{"Child", 1, "kid", encode(1), false}),
                 ev(3, now, event::SubOrchestrationScheduled{"Child", 1, "kid2", encode(2), false})};
-    t.outbound = {
-        OutboundMessage{"kid", message::Start{1, "Child", 1, encode(1), ParentLink{"parent", 1, 2}}},
-        OutboundMessage{"kid2",
-                        message::Start{1, "Child", 1, encode(2), ParentLink{"parent", 1, 3}}}};
+    t.outbound = {OutboundMessage{
+                      "kid", message::Start{1, "Child", 1, encode(1), ParentLink{"parent", 1, 2}}},
+                  OutboundMessage{"kid2", message::Start{1, "Child", 1, encode(2),
+                                                         ParentLink{"parent", 1, 3}}}};
     REQUIRE_OK(s.commit_turn(t));
     // kid fails at once; the parent takes its failure and fails. kid2 completes after that:
     // its result waits in the parent's inbox, never taken.
     for (const char* kid : {"kid", "kid2"}) {
       auto start = first_turn(*f, kid);
       bool fails = std::string(kid) == "kid";
-      start.events.push_back(ev(2, now, fails ? EventBody{event::ExecutionFailed{kDeclined}}
-                                              : EventBody{event::ExecutionCompleted{encode(9)}}));
+      start.events.push_back(ev(2, now,
+                                fails ? EventBody{event::ExecutionFailed{kDeclined}}
+                                      : EventBody{event::ExecutionCompleted{encode(9)}}));
       start.update.status = fails ? InstanceStatus::kFailed : InstanceStatus::kCompleted;
       if (fails) {
         start.update.failure = kDeclined;
@@ -238,8 +241,9 @@ TEST_SUITE("store conformance: rewind and fork") {
     REQUIRE_OK(s.commit_turn(first_turn(*f, "kid")));
   }
 
-  TEST_CASE("a rewind is refused, changing nothing, unless the instance failed and can fail "
-            "differently") {
+  TEST_CASE(
+      "a rewind is refused, changing nothing, unless the instance failed and can fail "
+      "differently") {
     auto f = make_store_fixture();
     auto& s = f->store();
     make_failed_order(*f);  // rewindable, as a bystander
@@ -252,9 +256,9 @@ TEST_SUITE("store conformance: rewind and fork") {
     end.events = {ev(2, f->clock.now(), event::ExecutionCompleted{encode(1)})};
     end.update.status = InstanceStatus::kCompleted;
     REQUIRE_OK(s.commit_turn(end));
-    for (auto [id, type] :
-         {std::pair{"diverged", "duractor::Nondeterminism"}, {"poisoned", "duractor::TurnPoisoned"},
-          {"poisoned-activity", "duractor::ActivityPoisoned"}}) {
+    for (auto [id, type] : {std::pair{"diverged", "duractor::Nondeterminism"},
+                            {"poisoned", "duractor::TurnPoisoned"},
+                            {"poisoned-activity", "duractor::ActivityPoisoned"}}) {
       auto lock = create_started(*f, id);
       fail_instance(*f, lock, 2, {}, FailureDetails{ErrorCategory::kConfiguration, type, "x"});
     }
@@ -314,8 +318,9 @@ TEST_SUITE("store conformance: rewind and fork") {
     s.unlock_instance(lock);
   }
 
-  TEST_CASE("a fork copies the first events into a new instance and creates what they leave "
-            "outstanding") {
+  TEST_CASE(
+      "a fork copies the first events into a new instance and creates what they leave "
+      "outstanding") {
     auto f = make_store_fixture();
     auto& s = f->store();
     make_source(*f);
@@ -400,7 +405,8 @@ TEST_SUITE("store conformance: rewind and fork") {
               "sub-orchestration 'Child' (instance 'src:1:1', event 4) would be outstanding"},
              {{"src", 2, 4, "copy"}, ErrorCode::kNotFound, "has no execution 2"},
              {{"nobody", 0, 1, "copy"}, ErrorCode::kNotFound, "no instance 'nobody'"},
-             {{"src", 0, 7, "src"}, ErrorCode::kAlreadyExists,
+             {{"src", 0, 7, "src"},
+              ErrorCode::kAlreadyExists,
               "cannot fork into instance 'src': it already exists"},
              {{"src", 0, 7, ""},
               ErrorCode::kInvalidArgument,
