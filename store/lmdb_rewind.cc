@@ -171,8 +171,13 @@ Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& r
     if (!item) return fail(item.error());
     result.summary.work.push_back(std::move(*item));
   }
+  // Time stood still while the instance was failed: each timer fires as long after the
+  // rewind as it was due after the failure (a timeout of a call that runs again gets its
+  // time back); one due before the failure fires at once.
+  const auto failed_at = events.empty() ? tx.now() : events.back().timestamp;
+  const auto shift = tx.now() > failed_at ? tx.now() - failed_at : TimePoint::duration{0};
   for (const auto& timer : plan.outstanding.timers) {
-    auto added = tx.add_timer(id, execution, timer.scheduled_id, timer.fire_at);
+    auto added = tx.add_timer(id, execution, timer.scheduled_id, timer.fire_at + shift);
     if (!added) return fail(added.error());
     result.summary.timers.push_back(std::move(*added));
   }
