@@ -198,6 +198,42 @@ Result<DeleteSummary> Client::remove(const InstanceId& id, bool force) {
   return deleted;
 }
 
+Result<RewindSummary> Client::rewind(const InstanceId& id) {
+  return while_open(*core_, [&]() -> Result<RewindSummary> {
+    if (auto ok = check_accepting(*core_); !ok) return fail(ok.error());
+    auto rewound = core_->store.rewind_instance(id);
+    if (!rewound) return rewound;
+    auto wake = rewound->rewound;
+    wake.insert(wake.end(), rewound->woken.begin(), rewound->woken.end());
+    dispatch_created(rewound->work, rewound->timers, wake);
+    return rewound;
+  });
+}
+
+Result<ForkSummary> Client::fork(const InstanceId& source, EventId at, InstanceId target,
+                                 ExecutionId execution) {
+  return while_open(*core_, [&]() -> Result<ForkSummary> {
+    if (auto ok = check_accepting(*core_); !ok) return fail(ok.error());
+    auto forked = core_->store.fork_instance(ForkRequest{source, execution, at, std::move(target)});
+    if (!forked) return forked;
+    dispatch_created(forked->work, forked->timers, {forked->instance});
+    return forked;
+  });
+}
+
+void Client::dispatch_created(const std::vector<WorkItem>& work,
+                              const std::vector<TimerEntry>& timers,
+                              const std::vector<InstanceId>& instances) {
+  // Created by the store, not by a turn: the pool counts each delivery before it runs it
+  // (an item it cannot lease now is taken by the timer service's sweep).
+  for (const auto& item : work) {
+    auto lease = core_->store.lease_work(item.id, core_->options.work_lease);
+    if (lease) core_->pool->submit(item, *lease, Delivery::kAgain);
+  }
+  if (!timers.empty()) caf::anon_send(core_->timers, timers_atom::value, timers);
+  for (const auto& id : instances) caf::anon_send(core_->directory, wake_atom::value, id);
+}
+
 Result<PruneSummary> Client::prune(const InstanceId& id, std::uint32_t keep_last) {
   return while_open(*core_, [&] { return core_->store.prune_executions(id, keep_last); });
 }

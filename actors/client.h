@@ -1,6 +1,6 @@
 #pragma once
-// Client: start orchestrations, raise events, cancel, pause and resume, wait, query and
-// delete instances.
+// Client: start orchestrations, raise events, cancel, pause and resume, rewind and fork, wait,
+// query and delete instances.
 // Usable from any thread; each call that writes returns once the write is durable. For
 // actors there is the same as messages (Host::client_actor, actors/messages.h).
 //
@@ -129,11 +129,28 @@ class Client {
   // say afterwards). Safe while the instance runs: its turns only touch the current
   // execution. Errors: kInvalidArgument (keep_last 0), kNotFound, kShutdown.
   Result<PruneSummary> prune(const InstanceId& id, std::uint32_t keep_last);
+  // Rewinds a failed instance: it continues from the point of failure, the activities and
+  // children that failed it run again, what succeeded is kept (Store::rewind_instance and
+  // docs/operations.md, "Rewind"). The work it needs runs at once and the instance (with its
+  // rewound children) is woken; wait for it as for any instance. Errors: kNotFound,
+  // kFailedPrecondition (it has not failed, or failed from nondeterminism or poison, or a
+  // child cannot be re-run: nothing is changed), kShutdown.
+  Result<RewindSummary> rewind(const InstanceId& id);
+  // Forks events 1..at of execution `execution` (0: the current one) of instance `source`
+  // into the new instance `target`, which replays them and runs on from there
+  // (Store::fork_instance); the source is not changed. Errors: kInvalidArgument (a malformed
+  // target id, `at` out of range or inside a step, a sub-orchestration left outstanding),
+  // kNotFound, kAlreadyExists (the target exists), kShutdown.
+  Result<ForkSummary> fork(const InstanceId& source, EventId at, InstanceId target,
+                           ExecutionId execution = 0);
 
  private:
   static std::optional<Error> outcome_error(const InstanceInfo& info);
   // Puts a Pause or Resume in the instance's inbox and wakes its actor.
   Status enqueue_control(const InstanceId& id, InboxMessage message);
+  // Runs the work and timers a rewind or fork created and wakes `instances`.
+  void dispatch_created(const std::vector<WorkItem>& work, const std::vector<TimerEntry>& timers,
+                        const std::vector<InstanceId>& instances);
   Result<InstanceId> start_open(std::string_view name, InstanceId id, Bytes input,
                                 std::uint32_t version);
 

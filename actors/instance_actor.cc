@@ -212,6 +212,31 @@ bool ensure_loaded(Self* self) {
   return true;
 }
 
+// An engine whose execution has ended may be out of date: the store may have rewound the
+// instance since (Store::rewind_instance, from a client or the command line), while this
+// actor had not left yet. When messages come for an ended engine, the store says whether the
+// instance is still finished; if not, the engine is loaded again. False if the turn cannot
+// go on (as ensure_loaded).
+bool reload_if_rewound(Self* self, bool messages) {
+  auto& s = self->state;
+  if (!messages || !s.engine || !is_final(s.engine->outcome()) || s.must_fail) return true;
+  auto info = s.core->store.read_instance(s.id);
+  if (!info) {
+    if (info.error().code == ErrorCode::kNotFound) {
+      leave(self, true);
+    } else {
+      turn_failed(self, info.error());
+    }
+    return false;
+  }
+  if (is_terminal(info->status)) return true;
+  s.log.info("the instance was rewound: its history is loaded again");
+  s.engine.reset();
+  s.paused = info->status == InstanceStatus::kPaused;
+  s.paused_known = true;
+  return ensure_loaded(self);
+}
+
 // The first payload or custom status of the turn's new events that is over its limit,
 // described with its size and the limit.
 std::optional<std::string> oversized(const TurnResult& turn, const HostOptions& options) {
@@ -425,6 +450,7 @@ void run_turn(Self* self) {
     return commit_poisoned(self, *inbox);
   }
   if (!ensure_loaded(self)) return;
+  if (!reload_if_rewound(self, (inbox && !inbox->empty()) || !s.memory.empty())) return;
   if (!inbox) {
     // With a failure due, it is recorded without the messages that cannot be read.
     if (!s.must_fail || !s.engine->running()) return turn_failed(self, inbox.error());

@@ -300,6 +300,25 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   prune_cmd->add_flag("--dry-run", o.dry_run, "only say what would be pruned");
   prune_cmd->callback([&] { command = prune; });
 
+  auto* rewind_cmd = app.add_subcommand(
+      "rewind",
+      "run a failed instance on from the point of failure: what failed runs again, what "
+      "succeeded is kept");
+  add_id(rewind_cmd, o);
+  rewind_cmd->callback([&] { command = rewind; });
+
+  auto* fork_cmd = app.add_subcommand(
+      "fork",
+      "copy the first K events of an instance's execution into a new instance, which runs "
+      "on from there");
+  add_id(fork_cmd, o);
+  fork_cmd->add_option("--at", o.at, "the step: the new instance replays events 1..K")
+      ->type_name("K")
+      ->required();
+  fork_cmd->add_option("--execution", o.execution, "of this execution (default: the latest)");
+  fork_cmd->add_option("--into", o.into, "the new instance's id")->type_name("ID")->required();
+  fork_cmd->callback([&] { command = fork; });
+
   auto* queues_cmd =
       app.add_subcommand("queues", "queue depths: inbox messages, activity work items, timers");
   queues_cmd->add_option("--top", o.top, "list this many of the fullest inboxes")

@@ -232,6 +232,10 @@ Json instance_json(const InstanceInfo& info, bool payloads) {
   j["failure"] = optional_failure(info.failure);
   j["custom_status"] = info.custom_status;
   j["parent"] = parent_json(info.parent);
+  j["forked_from"] = info.forked_from ? Json{{"instance", info.forked_from->instance},
+                                             {"execution", info.forked_from->execution},
+                                             {"step", info.forked_from->step}}
+                                      : Json();
   return j;
 }
 

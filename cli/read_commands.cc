@@ -89,6 +89,11 @@ Checked<int> show(Context& c) {
     fields.add({"Parent", info->parent->instance + "/" + std::to_string(info->parent->execution) +
                               "#" + std::to_string(info->parent->scheduled_id)});
   }
+  if (info->forked_from) {
+    fields.add({"Forked from", info->forked_from->instance + "/" +
+                                   std::to_string(info->forked_from->execution) + " at step " +
+                                   std::to_string(info->forked_from->step)});
+  }
   fields.add({"Input", cut(view["input"].dump(), c.width())});
   if (info->status == InstanceStatus::kCompleted) {
     fields.add({"Output", cut(view["output"].dump(), c.width())});

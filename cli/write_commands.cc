@@ -1,5 +1,5 @@
 // The commands that write to the store: raise, cancel, pause, resume, delete, purge, prune,
-// import (purge and prune read only, with --dry-run).
+// import, rewind, fork (purge and prune read only, with --dry-run).
 
 #include "duractor/cli/detail/command_context.h"
 
@@ -432,6 +432,109 @@ Checked<int> import_instance(Context& c) {
     c.out << "imported " << original << (id == original ? "" : " as " + id) << " into " << c.o.store
           << ": " << plural(*events, "history event", "history events") << '\n';
   }
+  return kExitOk;
+}
+
+// ---- rewind, fork ----
+
+namespace {
+
+Json work_json(const std::vector<WorkItem>& work) {
+  Json out = Json::array();
+  for (const auto& w : work) {
+    out.push_back(Json{{"id", w.id},
+                       {"activity", w.activity},
+                       {"scheduled_id", w.scheduled_id},
+                       {"attempt", w.attempt}});
+  }
+  return out;
+}
+
+Json timers_json(const std::vector<TimerEntry>& timers) {
+  Json out = Json::array();
+  for (const auto& t : timers) {
+    out.push_back(Json{{"scheduled_id", t.scheduled_id}, {"fire_at", iso_time(t.key.fire_at)}});
+  }
+  return out;
+}
+
+// "1 activity work item and 2 timers created" / "nothing created".
+std::string created(const std::vector<WorkItem>& work, const std::vector<TimerEntry>& timers) {
+  if (work.empty() && timers.empty()) return "no work to create";
+  std::string text;
+  if (!work.empty()) text = plural(work.size(), "activity to run", "activities to run");
+  if (!timers.empty()) {
+    text += (text.empty() ? "" : " and ") + plural(timers.size(), "timer", "timers");
+  }
+  return text + " created";
+}
+
+std::string ids(const std::vector<InstanceId>& list) {
+  std::string text;
+  for (const auto& id : list) text += (text.empty() ? "" : ", ") + id;
+  return text;
+}
+
+}  // namespace
+
+Checked<int> rewind(Context& c) {
+  auto writer = open_writer(c);
+  if (!writer) return std::unexpected(writer.error());
+  auto& store = (*writer)->store();
+  auto rewound = (*writer)->run_one<RewindSummary>(
+      [&](Callback<RewindSummary> done) { store.rewind_instance_async(c.o.id, std::move(done)); });
+  if (!rewound) return std::unexpected(rewound.error());
+  const auto& r = *rewound;
+  if (c.o.json) {
+    c.print(Json{{"instance", c.o.id},
+                 {"execution", r.execution},
+                 {"kept", r.kept},
+                 {"dropped", r.dropped},
+                 {"work", work_json(r.work)},
+                 {"timers", timers_json(r.timers)},
+                 {"rewound", r.rewound},
+                 {"woken", r.woken}});
+    return kExitOk;
+  }
+  c.out << "rewound " << c.o.id << " execution " << r.execution << ": kept "
+        << plural(r.kept, "event", "events") << ", dropped " << r.dropped << "; "
+        << created(r.work, r.timers);
+  if (r.rewound.size() > 1) {
+    c.out << "; rewound with it: "
+          << ids(std::vector<InstanceId>(r.rewound.begin() + 1, r.rewound.end()));
+  }
+  if (!r.woken.empty()) c.out << "; delivered again to " << ids(r.woken);
+  c.out << '\n';
+  return kExitOk;
+}
+
+Checked<int> fork(Context& c) {
+  const auto& at = c.o.at;
+  if (at.empty() || at.size() > 19 ||
+      !std::all_of(at.begin(), at.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return failure(kExitUsage, "--at " + at + ": expected a step number (an event id, from 1)");
+  }
+  ForkRequest request{c.o.id, c.o.execution, std::stoull(at), c.o.into};
+  auto writer = open_writer(c);
+  if (!writer) return std::unexpected(writer.error());
+  auto& store = (*writer)->store();
+  auto forked = (*writer)->run_one<ForkSummary>(
+      [&](Callback<ForkSummary> done) { store.fork_instance_async(request, std::move(done)); });
+  if (!forked) return std::unexpected(forked.error());
+  const auto& f = *forked;
+  if (c.o.json) {
+    c.print(Json{{"instance", f.instance},
+                 {"forked_from",
+                  {{"instance", f.origin.instance},
+                   {"execution", f.origin.execution},
+                   {"step", f.origin.step}}},
+                 {"work", work_json(f.work)},
+                 {"timers", timers_json(f.timers)}});
+    return kExitOk;
+  }
+  c.out << "forked " << f.origin.instance << " execution " << f.origin.execution << " at step "
+        << f.origin.step << " into " << f.instance << " (events 1-" << f.origin.step << " copied); "
+        << created(f.work, f.timers) << '\n';
   return kExitOk;
 }
 

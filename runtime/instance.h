@@ -33,6 +33,15 @@ inline bool is_terminal(InstanceStatus s) {
 }
 inline constexpr std::size_t kInstanceStatusCount = 7;  // for tables indexed by status
 
+// Where a forked instance came from (Store::fork_instance): its first execution began as a
+// copy of events 1..step of execution `execution` of instance `instance`.
+struct ForkOrigin {
+  InstanceId instance;
+  ExecutionId execution = 0;
+  EventId step = 0;
+  bool operator==(const ForkOrigin&) const = default;
+};
+
 // What the store keeps about an instance.
 struct InstanceInfo {
   InstanceId id;
@@ -49,6 +58,7 @@ struct InstanceInfo {
                                           // duractor::Cancelled)
   std::string custom_status;
   std::optional<ParentLink> parent;
+  std::optional<ForkOrigin> forked_from;  // set for an instance made by a fork
   bool operator==(const InstanceInfo&) const = default;
 };
 

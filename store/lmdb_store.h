@@ -115,6 +115,8 @@ class LmdbStore final : public Store {
   void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) override;
   void prune_executions_async(InstanceId id, std::uint32_t keep_last,
                               Callback<PruneSummary> done) override;
+  void rewind_instance_async(InstanceId id, Callback<RewindSummary> done) override;
+  void fork_instance_async(ForkRequest request, Callback<ForkSummary> done) override;
   void record_delivery_async(WorkLease lease, std::uint32_t deliveries,
                              StatusCallback done) override;
   void count_turn_delivery_async(InstanceLock lock, Callback<std::uint32_t> done) override;

@@ -231,32 +231,52 @@ Status Tx::append_journal(const InstanceId& id, ExecutionId execution, EventId f
   return {};
 }
 
-Result<std::uint64_t> Tx::erase_journal(const InstanceId& id, ExecutionId before,
-                                        JournalUndo* erased) {
-  auto wanted = [before](ExecutionId execution) { return before == 0 || execution < before; };
+namespace {
+
+// Deletes the journal records of `id` whose execution `wanted` accepts; returns their event
+// count (Tx::erase_journal, Tx::erase_journal_of).
+template <class Wanted>
+Result<std::uint64_t> erase_journal_where(Tx& tx, JournalIndex& index, const InstanceId& id,
+                                          Wanted wanted, JournalUndo* erased) {
+  const auto& t = tx.tables();
   std::uint64_t events = 0;
-  for (const auto& entry : index_.entries(id)) {
+  for (const auto& entry : index.entries(id)) {
     if (!wanted(entry.execution)) continue;
-    auto present = journal_record_present(id, entry);
+    auto present = tx.journal_record_present(id, entry);
     if (!present) return fail(present.error());
     if (!*present) continue;
     events += entry.last_event - entry.first_event + 1;
-    DURACTOR_TRY(del(t.journal, detail::journal_key(entry.seq)));
+    DURACTOR_TRY(tx.del(t.journal, detail::journal_key(entry.seq)));
     if (erased != nullptr) erased->emplace_back(id, entry.seq);
   }
   std::vector<std::uint64_t> foreign;
-  auto st = scan_from(t.journal, detail::journal_key(index_.high_water() + 1),
-                      [&](std::string_view k, std::string_view v) -> Result<bool> {
-                        auto record = decode_journal_record(v);
-                        if (record && record->instance == id && wanted(record->execution)) {
-                          foreign.push_back(detail::get_be64(k));
-                          events += record->events.size();
-                        }
-                        return true;
-                      });
+  auto st = tx.scan_from(t.journal, detail::journal_key(index.high_water() + 1),
+                         [&](std::string_view k, std::string_view v) -> Result<bool> {
+                           auto record = decode_journal_record(v);
+                           if (record && record->instance == id && wanted(record->execution)) {
+                             foreign.push_back(detail::get_be64(k));
+                             events += record->events.size();
+                           }
+                           return true;
+                         });
   if (!st) return fail(st.error());
-  for (auto seq : foreign) DURACTOR_TRY(del(t.journal, detail::journal_key(seq)));
+  for (auto seq : foreign) DURACTOR_TRY(tx.del(t.journal, detail::journal_key(seq)));
   return events;
+}
+
+}  // namespace
+
+Result<std::uint64_t> Tx::erase_journal(const InstanceId& id, ExecutionId before,
+                                        JournalUndo* erased) {
+  return erase_journal_where(
+      *this, index_, id,
+      [before](ExecutionId execution) { return before == 0 || execution < before; }, erased);
+}
+
+Result<std::uint64_t> Tx::erase_journal_of(const InstanceId& id, ExecutionId execution,
+                                           JournalUndo* erased) {
+  return erase_journal_where(
+      *this, index_, id, [execution](ExecutionId e) { return e == execution; }, erased);
 }
 
 Status Tx::compact_journal(std::size_t max, JournalUndo& moved) {

@@ -49,6 +49,16 @@ Result<PruneSummary> Store::prune_executions(InstanceId id, std::uint32_t keep_l
       [&](auto done) { prune_executions_async(std::move(id), keep_last, std::move(done)); });
 }
 
+Result<RewindSummary> Store::rewind_instance(InstanceId id) {
+  return wait_for_callback<RewindSummary>(
+      [&](auto done) { rewind_instance_async(std::move(id), std::move(done)); });
+}
+
+Result<ForkSummary> Store::fork_instance(ForkRequest request) {
+  return wait_for_callback<ForkSummary>(
+      [&](auto done) { fork_instance_async(std::move(request), std::move(done)); });
+}
+
 Status Store::record_delivery(WorkLease lease, std::uint32_t deliveries) {
   return wait_for_callback<void>(
       [&](auto done) { record_delivery_async(lease, deliveries, std::move(done)); });

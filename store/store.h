@@ -218,6 +218,35 @@ struct PruneSummary {
   ExecutionId oldest_kept = 0;   // the oldest execution left (0: none started yet)
 };
 
+// What Store::rewind_instance did: the current execution of the instance (and of each failed
+// sub-orchestration rewound with it) was cut back to `kept` events and set running again.
+struct RewindSummary {
+  ExecutionId execution = 0;        // the execution rewound (the instance's current one)
+  EventId kept = 0;                 // events kept: 1..kept
+  std::uint64_t dropped = 0;        // events removed from its end (the ExecutionFailed among them)
+  std::vector<WorkItem> work;       // activity work items created, to run (every instance rewound)
+  std::vector<TimerEntry> timers;   // durable timers created
+  std::vector<InstanceId> rewound;  // failed children before their parents; the instance last
+  std::vector<InstanceId> woken;    // instances that got an inbox message (to wake)
+  bool operator==(const RewindSummary&) const = default;
+};
+
+// A request to fork instance `source` into the new instance `target` (Store::fork_instance).
+struct ForkRequest {
+  InstanceId source;
+  ExecutionId execution = 0;  // of the source; 0: its current execution
+  EventId at = 0;             // the fork replays events 1..at of that execution
+  InstanceId target;
+};
+
+struct ForkSummary {
+  InstanceId instance;         // the new instance
+  ForkOrigin origin;           // what it was forked from (InstanceInfo::forked_from)
+  std::vector<WorkItem> work;  // activity work items created, to run
+  std::vector<TimerEntry> timers;
+  bool operator==(const ForkSummary&) const = default;
+};
+
 struct ExecutionHistory {
   ExecutionId execution = 0;
   std::vector<HistoryEvent> events;
@@ -408,6 +437,37 @@ class Store {
   virtual void prune_executions_async(InstanceId id, std::uint32_t keep_last,
                                       Callback<PruneSummary> done) = 0;
   Result<PruneSummary> prune_executions(InstanceId id, std::uint32_t keep_last);
+
+  // Rewinds a failed instance so that it continues from the point of failure: in one
+  // transaction, the current execution's history is cut back to before the failure (the
+  // failure event of the activity or sub-orchestration that failed it and everything after,
+  // the ExecutionFailed among them; see docs/operations.md, "Rewind", for where exactly), the
+  // status goes back to running, and the work that the kept history leaves outstanding is
+  // created again: a work item for each activity scheduled and not completed, a timer for
+  // each timer not fired, the result of each child that completed after the failure (in the
+  // inbox), and a rewind of each child that failed. Subscriptions and the custom status are
+  // what the kept history says. Results of the failed execution still in the inbox are
+  // dropped. Errors (nothing is changed): kNotFound (no such instance), kFailedPrecondition
+  // (the instance has not failed — it is running, pending, paused, completed, cancelled or
+  // terminated —; it failed from nondeterminism, a removed orchestration or poison, which a
+  // rewind would only repeat; or a child it would re-run cannot be: the message says which
+  // and why).
+  virtual void rewind_instance_async(InstanceId id, Callback<RewindSummary> done) = 0;
+  Result<RewindSummary> rewind_instance(InstanceId id);
+
+  // Forks events 1..request.at of an execution of request.source into the new instance
+  // request.target, in one transaction: the new instance's first execution is that copy (its
+  // ExecutionStarted without a parent: the fork is a top-level instance; the ids of
+  // sub-orchestrations and event targets derived from the source's id are derived from the
+  // target's instead), its status running, InstanceInfo::forked_from set, and the work that
+  // the copied events leave outstanding created: activity work items and timers. The source
+  // is not changed. Errors (nothing is changed): kInvalidArgument (a malformed target id; at
+  // is 0 or past the execution's length, or cuts inside one step of the code, or includes
+  // the end of the execution; the copy would leave a sub-orchestration outstanding, which a
+  // fork cannot share with its source: the message names it), kNotFound (no such source or
+  // execution, or it was pruned), kAlreadyExists (the target id is taken).
+  virtual void fork_instance_async(ForkRequest request, Callback<ForkSummary> done) = 0;
+  Result<ForkSummary> fork_instance(ForkRequest request);
 
   // Poison detection: durable delivery counts, written before the work they count is run,
   // so that a run that kills the process is still counted when the next process starts.

@@ -2,7 +2,8 @@
 // What the CLI's commands share: the parsed options, the context a command runs in, and
 // the helpers several commands use. cli/commands.cc wires the commands to the command line
 // (run); their bodies are in read_commands.cc (list, show, history, queues, stats, export)
-// and write_commands.cc (raise, cancel, pause, resume, delete, purge, prune, import).
+// and write_commands.cc (raise, cancel, pause, resume, delete, purge, prune, import, rewind,
+// fork).
 
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +62,9 @@ struct Options {
   bool completed_before_given = false;
   // prune: the executions to keep (flag text).
   std::string keep;
+  // fork: the step (flag text) and the new instance's id.
+  std::string at;
+  std::string into;
   // queues, export, import.
   std::size_t top = 10;
   std::string file;
@@ -121,5 +125,7 @@ Checked<int> remove(Context& c);
 Checked<int> purge(Context& c);
 Checked<int> prune(Context& c);
 Checked<int> import_instance(Context& c);
+Checked<int> rewind(Context& c);
+Checked<int> fork(Context& c);
 
 }  // namespace duractor::cli::detail

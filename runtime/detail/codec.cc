@@ -479,9 +479,10 @@ Result<InboxEntry> decode_message(std::string_view bytes) {
 }
 
 // Layout: [id, name, version, status, execution, created_at, updated_at, completed_at|nil,
-//          input, output, failure|nil, custom_status, parent|nil]
+//          input, output, failure|nil, custom_status, parent|nil, forked_from|nil]
+// (forked_from came later: records without it read as not forked.)
 std::string encode_instance(const InstanceInfo& i) {
-  RecordWriter w(13);
+  RecordWriter w(14);
   w.str(i.id).str(i.name).u64(i.version).u64(static_cast<std::uint8_t>(i.status)).u64(i.execution);
   write_time(w, i.created_at);
   write_time(w, i.updated_at);
@@ -490,6 +491,11 @@ std::string encode_instance(const InstanceInfo& i) {
   write_optional_failure(w, i.failure);
   w.str(i.custom_status);
   write_parent(w, i.parent);
+  if (i.forked_from) {
+    w.array(3).str(i.forked_from->instance).u64(i.forked_from->execution).u64(i.forked_from->step);
+  } else {
+    w.nil();
+  }
   return std::move(w).finish();
 }
 
@@ -509,6 +515,18 @@ Result<InstanceInfo> decode_instance(std::string_view bytes) {
     i.failure = read_optional_failure(r, "failure");
     i.custom_status = r.str("custom_status");
     i.parent = read_parent(r, "parent");
+    if (r.has_more()) {
+      if (r.next_is_nil()) {
+        r.nil("forked_from");
+      } else {
+        auto a = r.array("forked_from");
+        ForkOrigin origin;
+        origin.instance = a.str("instance");
+        origin.execution = a.u32("execution");
+        origin.step = a.u64("step");
+        i.forked_from = std::move(origin);
+      }
+    }
     return i;
   });
 }

@@ -248,6 +248,20 @@ struct LmdbStore::Impl {
   };
 
   Result<PruneResult> prune_executions(Tx& tx, const InstanceId& id, std::uint32_t keep_last);
+
+  // Rewind and fork (store/lmdb_rewind.cc); the plans come from store/detail/history_cut.h.
+  struct RewindResult {
+    RewindSummary summary;
+    JournalUndo erased;  // journal index entries of deleted records, to forget after the commit
+  };
+
+  Result<RewindResult> rewind_instance(Tx& tx, const InstanceId& id);
+
+  // Rewinds one instance (the one asked for, or at `depth` > 0 a failed child that its
+  // parent's rewind runs again), adding what it did to `result`.
+  Status rewind_one(Tx& tx, const InstanceId& id, RewindResult& result, int depth);
+
+  Result<ForkSummary> fork_instance(Tx& tx, const ForkRequest& request);
 };
 
 }  // namespace duractor

@@ -125,6 +125,9 @@ class Tx {
   // the (instance, seq) of each indexed record deleted, for forgetting after the commit.
   Result<std::uint64_t> erase_journal(const InstanceId& id, ExecutionId before = 0,
                                       JournalUndo* erased = nullptr);
+  // Deletes the journal records of one execution of an instance; as erase_journal.
+  Result<std::uint64_t> erase_journal_of(const InstanceId& id, ExecutionId execution,
+                                         JournalUndo* erased);
 
   // Moves the oldest journal records, up to `max`, into the history table; `moved` gets the
   // (instance, seq) of each. Taking the oldest keeps the journal a contiguous range (its

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -723,6 +724,185 @@ TEST_SUITE("cli: export and import") {
   }
 }
 
+namespace {
+
+const Activity<int, int> Charge{"Charge"};
+const Orchestration<int, int> Order{"Order", 1};
+std::atomic<int> charge_calls{0};
+std::atomic<int> charge_failures{0};  // Charge fails while this is above 0
+
+// The CLI registry and Order: Greet, then Charge (which fails while charge_failures > 0).
+Registry order_registry() {
+  auto r = testing::cli_registry();
+  r.add(Charge, [](ActivityContext&, int x) {
+    ++charge_calls;
+    if (charge_failures-- > 0) throw std::runtime_error("card declined");
+    return x * 2;
+  });
+  r.add(Order, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    co_await ctx.call(testing::Greet, std::string("order"));
+    co_return co_await ctx.call(Charge, x);
+  });
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("cli: rewind and fork") {
+  TEST_CASE("rewind runs a failed instance on from its failure in the runtime that starts next") {
+    TempDir dir;
+    auto registry = order_registry();
+    auto path = dir.sub("store");
+    auto cli = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"--store", path});
+      return run_cli(args);
+    };
+    charge_failures = 1;
+    charge_calls = 0;
+    {
+      auto host = testing::start_host(registry, testing::test_host_options(path));
+      auto client = host->client();
+      REQUIRE(client.start(Order, "order-1", 21));
+      REQUIRE(client.start(Approve, "waiting-1", 1));
+      auto failed = client.wait("order-1", 20s);
+      REQUIRE(failed);
+      REQUIRE(failed->status == InstanceStatus::kFailed);
+    }
+    CHECK(charge_calls == 1);
+    auto running = cli({"rewind", "waiting-1"});
+    CHECK_EXIT(running, 5);
+    CHECK(running.err ==
+          "duractor: cannot rewind instance 'waiting-1': it is running; only a failed instance "
+          "can be rewound\n");
+    CHECK_EXIT(cli({"rewind", "nobody"}), 3);
+    auto history_before = cli({"history", "order-1", "--json"});
+    REQUIRE_EXIT(history_before, 0);
+
+    auto rewound = cli({"rewind", "order-1"});
+    REQUIRE_EXIT(rewound, 0);
+    CHECK(rewound.out ==
+          "rewound order-1 execution 1: kept 4 events, dropped 2; 1 activity to run created\n");
+    auto again = cli({"rewind", "order-1", "--json"});
+    CHECK_EXIT(again, 5);  // running now
+    CHECK(contains(again.err, "it is running"));
+    auto shown = cli({"show", "order-1", "--json"});
+    REQUIRE_EXIT(shown, 0);
+    CHECK(shown.json()["instance"]["status"] == "running");
+    CHECK(shown.json()["instance"]["failure"].is_null());
+
+    auto host = testing::start_host(registry, testing::test_host_options(path));
+    auto client = host->client();
+    auto out = client.wait_output<int>("order-1", 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == 42);
+    CHECK(charge_calls == 2);
+    auto history = client.history("order-1");
+    REQUIRE(history);
+    CHECK(history->size() == 6);  // Started, Greet (2), Charge (2), completed
+  }
+
+  TEST_CASE("rewind --json lists what it created") {
+    TempDir dir;
+    auto registry = order_registry();
+    auto path = dir.sub("store");
+    charge_failures = 1;
+    {
+      auto host = testing::start_host(registry, testing::test_host_options(path));
+      auto client = host->client();
+      REQUIRE(client.start(Order, "order-2", 1));
+      REQUIRE(client.wait("order-2", 20s));
+    }
+    auto rewound = run_cli({"--store", path, "--json", "rewind", "order-2"});
+    REQUIRE_EXIT(rewound, 0);
+    auto j = rewound.json();
+    CHECK(j["instance"] == "order-2");
+    CHECK(j["execution"] == 1);
+    CHECK(j["kept"] == 4);
+    CHECK(j["dropped"] == 2);
+    REQUIRE(j["work"].size() == 1);
+    CHECK(j["work"][0]["activity"] == "Charge");
+    CHECK(j["work"][0]["scheduled_id"] == 4);
+    CHECK(j["timers"].empty());
+    CHECK(j["rewound"] == Json::array({"order-2"}));
+    CHECK(j["woken"].empty());
+  }
+
+  TEST_CASE("fork copies the first steps into a new instance that a runtime runs on") {
+    Filled f;
+    auto forked = f.cli({"fork", "hello-1", "--at", "2", "--into", "hello-copy"});
+    REQUIRE_EXIT(forked, 0);
+    CHECK(forked.out ==
+          "forked hello-1 execution 1 at step 2 into hello-copy (events 1-2 copied); 1 activity "
+          "to run created\n");
+    auto shown = f.cli({"show", "hello-copy"});
+    REQUIRE_EXIT(shown, 0);
+    CHECK(contains(shown.out, "Forked from"));
+    CHECK(contains(shown.out, "hello-1/1 at step 2"));
+    auto json = f.cli({"show", "hello-copy", "--json"});
+    REQUIRE_EXIT(json, 0);
+    CHECK(json.json()["instance"]["forked_from"] ==
+          Json{{"instance", "hello-1"}, {"execution", 1}, {"step", 2}});
+    CHECK(f.cli({"show", "hello-1", "--json"}).json()["instance"]["forked_from"].is_null());
+    auto exported = f.cli({"export", "hello-copy"});
+    REQUIRE_EXIT(exported, 0);
+    CHECK(exported.json()["instance"]["forked_from"]["step"] == 2);
+    auto forked_json = f.cli({"--json", "fork", "hello-2", "--at", "2", "--into", "hello-copy2"});
+    REQUIRE_EXIT(forked_json, 0);
+    CHECK(forked_json.json()["forked_from"] ==
+          Json{{"instance", "hello-2"}, {"execution", 1}, {"step", 2}});
+    CHECK(forked_json.json()["work"][0]["activity"] == "Greet");
+
+    auto host = testing::start_host(f.registry, testing::test_host_options(f.path));
+    auto client = host->client();
+    auto out = testing::Hello.wait(client, "hello-copy", 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == "Hello, ada!");
+    CHECK(client.status("hello-1")->status == InstanceStatus::kCompleted);
+  }
+
+  TEST_CASE("fork refuses a bad step, a taken id and an unknown source, and changes nothing") {
+    Filled f;
+    struct Case {
+      std::vector<std::string> args;
+      int exit_code;
+      std::string says;
+    };
+    for (const auto& c : std::vector<Case>{
+             {{"fork", "hello-1", "--at", "0", "--into", "x"},
+              2,
+              "duractor: cannot fork instance 'hello-1' at step 0 of execution 1: the execution "
+              "has 5 events (steps 1..5)\n"},
+             {{"fork", "hello-1", "--at", "6", "--into", "x"}, 2, "has 5 events (steps 1..5)"},
+             {{"fork", "hello-1", "--at", "3", "--into", "x"},
+              2,
+              "it cuts inside one step of the code: events 4..5 were recorded together, in "
+              "response to event 3 (ActivityCompleted); fork at 2 instead"},
+             {{"fork", "hello-1", "--at", "two", "--into", "x"}, 2, "--at two: expected a step"},
+             {{"fork", "hello-1", "--into", "x"}, 2, "--at is required"},
+             {{"fork", "hello-1", "--at", "2"}, 2, "--into is required"},
+             {{"fork", "hello-1", "--at", "2", "--into", "hello-2"},
+              5,
+              "cannot fork into instance 'hello-2': it already exists"},
+             {{"fork", "nobody", "--at", "2", "--into", "x"}, 3, "no instance 'nobody'"},
+             {{"fork", "hello-1", "--at", "2", "--execution", "2", "--into", "x"},
+              3,
+              "instance 'hello-1' has no execution 2"},
+             {{"fork", "family-1", "--at", "2", "--into", "x"},
+              2,
+              "sub-orchestration 'Approve' (instance 'family-1-kid', event 2) would be "
+              "outstanding"}}) {
+      CAPTURE(c.args);
+      auto run = f.cli(c.args);
+      CHECK_EXIT(run, c.exit_code);
+      CHECK_MESSAGE(contains(run.err, c.says), run.err);
+      CHECK(run.out.empty());
+    }
+    auto listed = f.cli({"list", "--json", "--limit", "0"});
+    REQUIRE_EXIT(listed, 0);
+    CHECK(listed.json()["instances"].size() == 9);  // no x
+  }
+}
+
 TEST_SUITE("cli: usage") {
   TEST_CASE(
       "a missing store, a directory that is no store, and no store at all have their own exit "
@@ -778,7 +958,7 @@ TEST_SUITE("cli: usage") {
     auto help = run_cli({"--help"});
     CHECK_EXIT(help, 0);
     for (const char* part : {"list", "show", "history", "raise", "cancel", "delete", "purge",
-                             "prune", "queues", "stats", "export", "import",
+                             "prune", "rewind", "fork", "queues", "stats", "export", "import",
                              "Exit codes:", "6  another process holds the store's writer lock"}) {
       CHECK_MESSAGE(contains(help.out, part), part);
     }
