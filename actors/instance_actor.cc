@@ -193,10 +193,12 @@ bool ensure_loaded(Self* self) {
       // Nondeterminism or a removed orchestration: waiting will not fix it.
       s.log.error("{}", e.message);
       s.broken = true;
-      s.must_fail = FailureDetails{ErrorCategory::kConfiguration,
-                                   e.code == ErrorCode::kNondeterminism ? "duractor::Nondeterminism"
-                                                                        : "duractor::NotRegistered",
-                                   e.message};
+      s.must_fail =
+          FailureDetails{.category = ErrorCategory::kConfiguration,
+                         .type = e.code == ErrorCode::kNondeterminism ? "duractor::Nondeterminism"
+                                                                      : "duractor::NotRegistered",
+                         .message = e.message,
+                         .kind = failure_kind_of(e.code)};
       return true;
     }
     if (!e.retryable) {
@@ -331,14 +333,17 @@ void count_delivery(Self* self) {
 FailureDetails poison_failure(const HostCore& core, std::uint32_t deliveries,
                               const std::vector<InboxEntry>& inbox,
                               const std::vector<MemoryMessage>& memory) {
-  return FailureDetails{ErrorCategory::kApplication, "duractor::TurnPoisoned",
-                        "a turn of this instance was delivered " + std::to_string(deliveries) +
-                            " times and the process died each time before it committed "
-                            "(HostOptions::max_turn_deliveries = " +
-                            std::to_string(core.options.max_turn_deliveries) +
-                            "); its code is not run again. The turn was delivering: " +
-                            describe_messages(inbox, memory),
-                        false};
+  return FailureDetails{.category = ErrorCategory::kApplication,
+                        .type = "duractor::TurnPoisoned",
+                        .message = "a turn of this instance was delivered " +
+                                   std::to_string(deliveries) +
+                                   " times and the process died each time before it committed "
+                                   "(HostOptions::max_turn_deliveries = " +
+                                   std::to_string(core.options.max_turn_deliveries) +
+                                   "); its code is not run again. The turn was delivering: " +
+                                   describe_messages(inbox, memory),
+                        .retryable = false,
+                        .kind = FailureKind::kPoison};
 }
 
 // Ends a poisoned instance from the store's records, consuming what waits for it.
@@ -509,7 +514,10 @@ void run_turn(Self* self) {
       if (!why) why = over_history_limit(turn, s.committed_length, s.core->options);
       if (why) {
         s.log.error("{}", *why);
-        failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded", *why};
+        failure = FailureDetails{.category = ErrorCategory::kConfiguration,
+                                 .type = "duractor::LimitExceeded",
+                                 .message = *why,
+                                 .kind = FailureKind::kLimitExceeded};
       }
     }
     if (failure) {

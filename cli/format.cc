@@ -140,6 +140,12 @@ std::string time_and_age(TimePoint t, TimePoint now) {
 }
 
 std::string summary(const Json& view, const std::vector<std::string>& skip, std::size_t width) {
+  // A string value as a field shows it: quoted as JSON if it is empty or holds a space, a
+  // quote or an equals sign.
+  auto field_text = [](const std::string& text) {
+    if (text.empty() || text.find_first_of(" \"=") != std::string::npos) return Json(text).dump();
+    return text;
+  };
   std::string out;
   for (auto it = view.begin(); it != view.end(); ++it) {
     const auto& key = it.key();
@@ -151,15 +157,24 @@ std::string summary(const Json& view, const std::vector<std::string>& skip, std:
     if (key == "input" || key == "output" || key == "payload") {
       text = value.dump();
     } else if (key == "failure") {
-      text = value.value("type", "") + ": " + value.value("message", "");
+      // The kind and the chain follow as fields of their own.
+      text = value.value("type", "") + ": " + value.value("message", "") +
+             " failure_kind=" + field_text(value.value("kind", ""));
+      if (value.contains("causes")) {
+        std::string chain;
+        for (const auto& c : value["causes"]) {
+          chain += (chain.empty() ? "" : " <- ") + c.value("instance", "") + " (" +
+                   c.value("name", "") + ", " + c.value("kind", "") + ")";
+        }
+        text += " causes=" + field_text(chain);
+      }
     } else if (key == "parent") {
       text = value.value("instance", "") + "/" + std::to_string(value.value("execution", 0)) + "#" +
              std::to_string(value.value("scheduled_id", 0));
     } else if (key == "carried_events") {
       text = std::to_string(value.size());
     } else if (value.is_string()) {
-      text = value.get<std::string>();
-      if (text.empty() || text.find_first_of(" \"=") != std::string::npos) text = value.dump();
+      text = field_text(value.get<std::string>());
     } else if (value.is_boolean()) {
       text = "";  // a flag that is set: its name says it
     } else {

@@ -208,10 +208,19 @@ std::string iso_time(TimePoint t) {
 }
 
 Json failure_json(const FailureDetails& failure) {
-  Json j{{"category", std::string(to_string(failure.category))},
+  Json j{{"kind", std::string(to_string(failure.kind))},
+         {"category", std::string(to_string(failure.category))},
          {"type", failure.type},
          {"message", failure.message}};
   if (!failure.retryable) j["retryable"] = false;
+  if (!failure.causes.empty()) {
+    Json causes = Json::array();
+    for (const auto& c : failure.causes) {
+      causes.push_back(Json{
+          {"instance", c.instance}, {"name", c.name}, {"kind", std::string(to_string(c.kind))}});
+    }
+    j["causes"] = std::move(causes);
+  }
   return j;
 }
 

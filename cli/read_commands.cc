@@ -102,6 +102,10 @@ Checked<int> show(Context& c) {
     fields.add({"Failure", cut(std::string(to_string(info->failure->category)) + " " +
                                    info->failure->type + ": " + info->failure->message,
                                c.width())});
+    fields.add({"Failure kind", std::string(to_string(info->failure->kind))});
+    if (!info->failure->causes.empty()) {
+      fields.add({"Caused by", cut(describe_causes(info->failure->causes), c.width())});
+    }
   }
   if (!topics->empty()) {
     std::string joined;

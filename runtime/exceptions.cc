@@ -38,26 +38,32 @@ ActivityTimedOut::ActivityTimedOut(std::string activity, Milliseconds timeout,
     : DurableError("activity '" + activity + "' timed out after " +
                        std::to_string(timeout.count()) + " ms" +
                        (attempts > 1 ? " (attempt " + std::to_string(attempts) + ")" : ""),
-                   FailureDetails{ErrorCategory::kApplication, "duractor::ActivityTimedOut",
-                                  "activity '" + activity + "' timed out after " +
-                                      std::to_string(timeout.count()) + " ms"}),
+                   FailureDetails{.category = ErrorCategory::kApplication,
+                                  .type = "duractor::ActivityTimedOut",
+                                  .message = "activity '" + activity + "' timed out after " +
+                                             std::to_string(timeout.count()) + " ms",
+                                  .kind = FailureKind::kTimedOut}),
       activity_(std::move(activity)) {}
 
 SubOrchestrationFailed::SubOrchestrationFailed(std::string orchestration, InstanceId instance,
                                                FailureDetails failure)
     : DurableError("sub-orchestration '" + orchestration + "' (instance '" + instance +
                        "') failed: " + failure.message,
-                   failure),
+                   failure_from_child(failure, instance, orchestration)),
       instance_(std::move(instance)) {}
 
 Cancelled::Cancelled(std::string reason)
-    : DurableError("cancelled: " + reason,
-                   FailureDetails{ErrorCategory::kApplication, "duractor::Cancelled", reason}),
+    : DurableError("cancelled: " + reason, FailureDetails{.category = ErrorCategory::kApplication,
+                                                          .type = std::string(kCancelledType),
+                                                          .message = reason,
+                                                          .kind = FailureKind::kCancelled}),
       reason_(std::move(reason)) {}
 
 ConfigurationError::ConfigurationError(ErrorCode code, std::string message)
-    : DurableError(message, FailureDetails{ErrorCategory::kConfiguration,
-                                           "duractor::ConfigurationError", message}),
+    : DurableError(message, FailureDetails{.category = ErrorCategory::kConfiguration,
+                                           .type = "duractor::ConfigurationError",
+                                           .message = message,
+                                           .kind = failure_kind_of(code)}),
       code_(code) {}
 
 std::string exception_type_name(const std::exception& e) {

@@ -7,7 +7,7 @@
 //   try {
 //     co_await ctx.call(Charge, order);
 //   } catch (const duractor::ActivityFailed& e) {   // e.failure(): the activity's exception
-//     failed = e;
+//     failed = e;                                 // e.failure().kind: how it failed
 //   }
 //   if (failed) {
 //     co_await ctx.call(Release, order);
@@ -31,8 +31,10 @@ class DurableError : public std::runtime_error {
  public:
   DurableError(std::string what, FailureDetails failure)
       : std::runtime_error(std::move(what)), failure_(std::move(failure)) {}
-  // What went wrong, as recorded: category, the original exception type and message.
+  // What went wrong, as recorded: its kind, category, the original exception type and
+  // message, and (for SubOrchestrationFailed) the chain of children it came from.
   const FailureDetails& failure() const noexcept { return failure_; }
+  FailureKind kind() const noexcept { return failure_.kind; }
   ErrorCategory category() const noexcept { return failure_.category; }
 
  private:
@@ -41,7 +43,9 @@ class DurableError : public std::runtime_error {
 
 // An activity threw (or could not run). failure() has the activity's exception type and
 // message; category() is kApplication for the activity's own exceptions, kConfiguration
-// when it is not registered or its payload does not decode.
+// when it is not registered or its payload does not decode. kind() says which:
+// kActivityFailed (it threw), kTimedOut (it ran past HostOptions' activity timeout),
+// kCancelled, kUnregistered, kDecode, kLimitExceeded (its output), kPoison.
 class ActivityFailed : public DurableError {
  public:
   ActivityFailed(std::string activity, FailureDetails failure, std::uint32_t attempts = 1);
@@ -53,7 +57,8 @@ class ActivityFailed : public DurableError {
   std::uint32_t attempts_;
 };
 
-// An activity (or a retried call) did not finish within its per-attempt timeout.
+// An activity (or a retried call) did not finish within its per-attempt timeout. kind()
+// is kTimedOut.
 class ActivityTimedOut : public DurableError {
  public:
   ActivityTimedOut(std::string activity, Milliseconds timeout, std::uint32_t attempts);
@@ -63,7 +68,11 @@ class ActivityTimedOut : public DurableError {
   std::string activity_;
 };
 
-// A sub-orchestration failed (or could not start: its id was taken).
+// A sub-orchestration failed (or could not start: its id was taken). kind() is
+// kSubOrchestrationFailed; failure().causes names the child first, then the children it
+// failed from in turn, and causes.front().kind (or failure().root_kind() for the deepest)
+// says how. An uncaught one fails this instance with the same chain, so a grandparent sees
+// child and grandchild.
 class SubOrchestrationFailed : public DurableError {
  public:
   SubOrchestrationFailed(std::string orchestration, InstanceId instance, FailureDetails failure);
@@ -102,7 +111,8 @@ class NonRetryableError : public std::runtime_error {
 };
 
 // The program is wrong: a payload does not decode as the type the code expects, a name is
-// not registered. Category kConfiguration.
+// not registered. Category kConfiguration; kind() follows the code (kDecode for
+// kPayloadMismatch, kUnregistered, kLimitExceeded, ..., kInvalidArgument for misuse).
 class ConfigurationError : public DurableError {
  public:
   ConfigurationError(ErrorCode code, std::string message);

@@ -6,6 +6,95 @@
 
 namespace duractor {
 
+std::string_view to_string(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::kApplication:
+      return "application";
+    case FailureKind::kActivityFailed:
+      return "activity failed";
+    case FailureKind::kTimedOut:
+      return "timed out";
+    case FailureKind::kCancelled:
+      return "cancelled";
+    case FailureKind::kTerminated:
+      return "terminated";
+    case FailureKind::kNondeterminism:
+      return "nondeterminism";
+    case FailureKind::kUnregistered:
+      return "unregistered";
+    case FailureKind::kPoison:
+      return "poison";
+    case FailureKind::kLimitExceeded:
+      return "limit exceeded";
+    case FailureKind::kDecode:
+      return "decode";
+    case FailureKind::kAlreadyExists:
+      return "already exists";
+    case FailureKind::kSubOrchestrationFailed:
+      return "sub-orchestration failed";
+    case FailureKind::kInvalidArgument:
+      return "invalid argument";
+    case FailureKind::kInfrastructure:
+      return "infrastructure";
+  }
+  return "unknown";
+}
+
+FailureKind failure_kind_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kNondeterminism:
+      return FailureKind::kNondeterminism;
+    case ErrorCode::kNotRegistered:
+      return FailureKind::kUnregistered;
+    case ErrorCode::kPayloadMismatch:
+      return FailureKind::kDecode;
+    case ErrorCode::kLimitExceeded:
+      return FailureKind::kLimitExceeded;
+    case ErrorCode::kAlreadyExists:
+      return FailureKind::kAlreadyExists;
+    case ErrorCode::kCancelled:
+      return FailureKind::kCancelled;
+    case ErrorCode::kTimeout:
+      return FailureKind::kTimedOut;
+    case ErrorCode::kApplicationFailure:
+      return FailureKind::kApplication;
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kFailedPrecondition:
+      return FailureKind::kInvalidArgument;
+    case ErrorCode::kConflict:
+    case ErrorCode::kBusy:
+    case ErrorCode::kCorrupt:
+    case ErrorCode::kIo:
+    case ErrorCode::kStoreFull:
+    case ErrorCode::kUnsupported:
+    case ErrorCode::kShutdown:
+    case ErrorCode::kInternal:
+      return FailureKind::kInfrastructure;
+  }
+  return FailureKind::kInfrastructure;
+}
+
+FailureDetails failure_from_child(FailureDetails failure, const InstanceId& child,
+                                  const std::string& name) {
+  failure.causes.insert(failure.causes.begin(), FailureCause{child, name, failure.kind});
+  if (failure.causes.size() > kMaxFailureCauses) {
+    failure.causes.erase(failure.causes.begin() + (kMaxFailureCauses - 1),
+                         failure.causes.end() - 1);
+  }
+  failure.kind = FailureKind::kSubOrchestrationFailed;
+  return failure;
+}
+
+std::string describe_causes(const std::vector<FailureCause>& causes) {
+  std::string s;
+  for (const auto& c : causes) {
+    if (!s.empty()) s += " <- ";
+    s += c.instance + " (" + c.name + ", " + std::string(to_string(c.kind)) + ")";
+  }
+  return s;
+}
+
 std::string_view to_string(EventKind kind) {
   switch (kind) {
     case EventKind::kExecutionStarted:
@@ -89,8 +178,11 @@ bool HistoryEvent::is_terminal() const {
 namespace {
 
 std::string failure_text(const FailureDetails& f) {
-  return std::string(to_string(f.category)) + " " + f.type + ": " + f.message +
-         (f.retryable ? "" : " (not retryable)");
+  std::string s = "kind=" + std::string(to_string(f.kind)) + " " +
+                  std::string(to_string(f.category)) + " " + f.type + ": " + f.message +
+                  (f.retryable ? "" : " (not retryable)");
+  if (!f.causes.empty()) s += " from " + describe_causes(f.causes);
+  return s;
 }
 
 struct Describer {

@@ -6,6 +6,7 @@
 // every completion names the id it completes (`scheduled_id`). Replaying the events in order
 // against the orchestration code rebuilds its state; see docs/orchestration-guide.md.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,16 +21,74 @@
 
 namespace duractor {
 
+// What kind of failure a FailureDetails records, so that callers branch on `kind` rather
+// than on type-name strings. Stable numbers, as written to disk: never renumber, only
+// append. docs/errors.md lists which part of duractor records which kind.
+enum class FailureKind : std::uint8_t {
+  kApplication = 0,              // orchestration code threw (its own exception)
+  kActivityFailed = 1,           // an activity threw
+  kTimedOut = 2,                 // an activity ran past its timeout (per attempt or the host's)
+  kCancelled = 3,                // cancelled: the instance, an activity or a child
+  kTerminated = 4,               // the instance was terminated
+  kNondeterminism = 5,           // the code diverged from its recorded history
+  kUnregistered = 6,             // no orchestration or activity registered under the name
+  kPoison = 7,                   // a turn or activity killed the process on every delivery
+  kLimitExceeded = 8,            // a payload, custom status or history over its limit
+  kDecode = 9,                   // a payload does not decode as the type the code expects
+  kAlreadyExists = 10,           // a sub-orchestration's instance id was taken
+  kSubOrchestrationFailed = 11,  // a child failed; FailureDetails::causes names it
+  kInvalidArgument = 12,         // the code misused the API (a retry policy of 0 attempts, ...)
+  kInfrastructure = 13,          // a turn could not commit, a history record does not decode
+};
+
+// "application", "activity failed", "timed out", ...: for the CLI and logs.
+std::string_view to_string(FailureKind kind);
+
+// The kind of failure an Error of `code` records (kNondeterminism for kNondeterminism,
+// kDecode for kPayloadMismatch, kInfrastructure for kIo, ...).
+FailureKind failure_kind_of(ErrorCode code);
+
+// One link of a failure's cause chain: a sub-orchestration the failure came from.
+struct FailureCause {
+  InstanceId instance;                           // the child instance that failed
+  std::string name;                              // its orchestration
+  FailureKind kind = FailureKind::kApplication;  // how that child failed
+  bool operator==(const FailureCause&) const = default;
+};
+
+// The most causes a failure keeps. A deeper chain keeps its nearest kMaxFailureCauses - 1
+// links and its deepest (where the failure started).
+inline constexpr std::size_t kMaxFailureCauses = 16;
+
 // Why something failed, as recorded in history and reported to callers.
 struct FailureDetails {
   ErrorCategory category = ErrorCategory::kApplication;
   std::string type;     // e.g. "std::runtime_error", "duractor::ActivityTimedOut"
   std::string message;  // what() of the exception, or duractor's own description
   // False when trying again cannot help and a retry policy must not retry: the activity
-  // threw duractor::NonRetryableError. Recorded only when false (older records: true).
+  // threw duractor::NonRetryableError.
   bool retryable = true;
+  FailureKind kind = FailureKind::kApplication;
+  // For a failure that came from sub-orchestrations (kind kSubOrchestrationFailed): the
+  // children it came through, nearest first. causes[0] is the child this instance awaited,
+  // causes[1] that child's child, ...; the last is where it started, and its kind says how.
+  // type and message are those of the last. Empty for every other failure.
+  std::vector<FailureCause> causes;
+
+  // How the failure started: the kind of the deepest cause, or kind when there is none.
+  FailureKind root_kind() const { return causes.empty() ? kind : causes.back().kind; }
   bool operator==(const FailureDetails&) const = default;
 };
+
+// The chain as one line, nearest first: "child-1 (Child, sub-orchestration failed) <-
+// leaf-1 (Leaf, activity failed)".
+std::string describe_causes(const std::vector<FailureCause>& causes);
+
+// The failure of a parent that awaited `child` (orchestration `name`), which failed with
+// `failure`: kind kSubOrchestrationFailed, the child in front of its causes (capped at
+// kMaxFailureCauses), type, message, category and retryable kept.
+FailureDetails failure_from_child(FailureDetails failure, const InstanceId& child,
+                                  const std::string& name);
 
 // Where a sub-orchestration reports back to: its parent's instance, execution and the id
 // of the SubOrchestrationScheduled event.

@@ -419,10 +419,13 @@ Status LmdbStore::Impl::deliver(Tx& tx, const InstanceId& from, const OutboundMe
       failure.execution = start->parent->execution;
       failure.scheduled_id = start->parent->scheduled_id;
       failure.failure = FailureDetails{
-          ErrorCategory::kConfiguration, "duractor::InstanceAlreadyExists",
-          valid ? "cannot start sub-orchestration '" + start->name + "': instance id '" + m.target +
-                      "' is already taken"
-                : "cannot start sub-orchestration '" + start->name + "': " + valid.error().message};
+          .category = ErrorCategory::kConfiguration,
+          .type = "duractor::InstanceAlreadyExists",
+          .message = valid ? "cannot start sub-orchestration '" + start->name + "': instance id '" +
+                                 m.target + "' is already taken"
+                           : "cannot start sub-orchestration '" + start->name +
+                                 "': " + valid.error().message,
+          .kind = valid ? FailureKind::kAlreadyExists : FailureKind::kInvalidArgument};
       auto parent = tx.instance(start->parent->instance);
       if (!parent) return fail(parent.error());
       if (*parent) {

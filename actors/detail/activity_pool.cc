@@ -184,16 +184,20 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     task->gate_since = TimePoint::max();  // suspect_solo counts from the run, set below
   }
   if (task->token.cancelled()) {
-    result.failure =
-        FailureDetails{ErrorCategory::kApplication, "duractor::Cancelled", task->token.reason()};
+    result.failure = FailureDetails{.category = ErrorCategory::kApplication,
+                                    .type = std::string(kCancelledType),
+                                    .message = task->token.reason(),
+                                    .kind = FailureKind::kCancelled};
     return report(task, std::move(result));
   }
   if (!count_delivery(task)) return;
   const ActivityFunction* fn = registry_.activity(item.activity);
   if (fn == nullptr) {
     log.error("activity '{}' is not registered", item.activity);
-    result.failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::NotRegistered",
-                                    "activity '" + item.activity + "' is not registered"};
+    result.failure = FailureDetails{.category = ErrorCategory::kConfiguration,
+                                    .type = "duractor::NotRegistered",
+                                    .message = "activity '" + item.activity + "' is not registered",
+                                    .kind = FailureKind::kUnregistered};
     return report(task, std::move(result));
   }
   ActivityContext ctx(info, task->token, log);
@@ -205,15 +209,23 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     result.output = (*fn)(ctx, item.input);
     if (result.output.size() > options_.max_payload_bytes) {
       result.output.clear();
-      result.failure = FailureDetails{ErrorCategory::kConfiguration, "duractor::LimitExceeded",
-                                      "the output of activity '" + item.activity +
-                                          "' is larger than the payload limit of " +
-                                          std::to_string(options_.max_payload_bytes) + " bytes"};
+      result.failure =
+          FailureDetails{.category = ErrorCategory::kConfiguration,
+                         .type = "duractor::LimitExceeded",
+                         .message = "the output of activity '" + item.activity +
+                                    "' is larger than the payload limit of " +
+                                    std::to_string(options_.max_payload_bytes) + " bytes",
+                         .kind = FailureKind::kLimitExceeded};
     }
   } catch (...) {
     result.output.clear();
     result.failure = failure_of(std::current_exception());
-    log.debug("failed: {}", result.failure->message);
+    // The activity's own exception: duractor's (Cancelled, a payload that does not decode)
+    // keep their kind.
+    if (result.failure->kind == FailureKind::kApplication) {
+      result.failure->kind = FailureKind::kActivityFailed;
+    }
+    log.debug("failed ({}): {}", to_string(result.failure->kind), result.failure->message);
   }
   if (task->delivery == Delivery::kAgain) {
     // It returned: this delivery did not kill the process, so it is given back. (Only for
@@ -237,12 +249,15 @@ bool ActivityPool::count_delivery(const std::shared_ptr<Task>& task) {
     result.execution = item.execution;
     result.scheduled_id = item.scheduled_id;
     result.failure = FailureDetails{
-        ErrorCategory::kApplication, "duractor::ActivityPoisoned",
-        "activity '" + item.activity + "' was delivered " + std::to_string(item.deliveries) +
-            " times and never finished (the process running it died); it is not run again "
-            "(HostOptions::max_activity_deliveries = " +
-            std::to_string(options_.max_deliveries) + ")",
-        false};
+        .category = ErrorCategory::kApplication,
+        .type = "duractor::ActivityPoisoned",
+        .message = "activity '" + item.activity + "' was delivered " +
+                   std::to_string(item.deliveries) +
+                   " times and never finished (the process running it died); it is not run "
+                   "again (HostOptions::max_activity_deliveries = " +
+                   std::to_string(options_.max_deliveries) + ")",
+        .retryable = false,
+        .kind = FailureKind::kPoison};
     log.error("{}", result.failure->message);
     auto completed = store_.complete_work(task->lease, result);
     if (completed) {
@@ -320,10 +335,12 @@ void ActivityPool::watchdog() {
       message::ActivityResult result;
       result.execution = task->item.execution;
       result.scheduled_id = task->item.scheduled_id;
-      result.failure =
-          FailureDetails{ErrorCategory::kApplication, "duractor::ActivityTimedOut",
-                         "activity '" + task->item.activity + "' ran longer than " +
-                             std::to_string(options_.timeout.count()) + " ms and was cancelled"};
+      result.failure = FailureDetails{
+          .category = ErrorCategory::kApplication,
+          .type = "duractor::ActivityTimedOut",
+          .message = "activity '" + task->item.activity + "' ran longer than " +
+                     std::to_string(options_.timeout.count()) + " ms and was cancelled",
+          .kind = FailureKind::kTimedOut};
       report(task, std::move(result));
     }
     for (auto& task : renew) {

@@ -8,11 +8,17 @@ namespace duractor::detail {
 
 FailureDetails turn_failure(const Error& error, std::uint32_t attempts) {
   if (!error.retryable) {
-    return FailureDetails{error.category, "duractor::TurnFailed",
-                          "a turn failed and cannot succeed by retrying: " + error.to_string()};
+    return FailureDetails{
+        .category = error.category,
+        .type = "duractor::TurnFailed",
+        .message = "a turn failed and cannot succeed by retrying: " + error.to_string(),
+        .kind = failure_kind_of(error.code)};
   }
-  return FailureDetails{ErrorCategory::kInfrastructure, "duractor::TurnFailed",
-                        fmt::format("a turn failed {} times: {}", attempts, error.to_string())};
+  return FailureDetails{
+      .category = ErrorCategory::kInfrastructure,
+      .type = "duractor::TurnFailed",
+      .message = fmt::format("a turn failed {} times: {}", attempts, error.to_string()),
+      .kind = FailureKind::kInfrastructure};
 }
 
 bool store_unavailable(const Error& error) {

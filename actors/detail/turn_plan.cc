@@ -15,10 +15,12 @@ InstanceStatus status_of(const Outcome& outcome) {
 FailureDetails child_input_too_large(const std::string& name, const InstanceId& child,
                                      std::size_t size, std::size_t max_payload_bytes) {
   return FailureDetails{
-      ErrorCategory::kConfiguration, "duractor::LimitExceeded",
-      "cannot start sub-orchestration '" + name + "' (instance '" + child + "'): its input is " +
-          std::to_string(size) + " bytes, over the payload limit of " +
-          std::to_string(max_payload_bytes) + " bytes (HostOptions::max_payload_bytes)"};
+      .category = ErrorCategory::kConfiguration,
+      .type = "duractor::LimitExceeded",
+      .message = "cannot start sub-orchestration '" + name + "' (instance '" + child +
+                 "'): its input is " + std::to_string(size) + " bytes, over the payload limit of " +
+                 std::to_string(max_payload_bytes) + " bytes (HostOptions::max_payload_bytes)",
+      .kind = FailureKind::kLimitExceeded};
 }
 
 TurnPlan plan_turn(const InstanceLock& lock, const ReplayEngine& engine, const TurnResult& turn,
@@ -126,7 +128,11 @@ TurnPlan plan_turn(const InstanceLock& lock, const TurnOrigin& origin, const Tur
         u.failure = failed->failure;
         report.failure = failed->failure;
       } else if (const auto* cancelled = std::get_if<outcome::Cancelled>(&outcome)) {
-        FailureDetails f{ErrorCategory::kApplication, "duractor::Cancelled", cancelled->reason};
+        FailureDetails f{
+            .category = ErrorCategory::kApplication,
+            .type = "duractor::Cancelled",
+            .message = cancelled->reason,
+            .kind = cancelled->terminated ? FailureKind::kTerminated : FailureKind::kCancelled};
         u.failure = f;
         report.failure = f;
       }

@@ -10,17 +10,51 @@ using detail::RecordWriter;
 
 // ---- shared pieces -------------------------------------------------------------------
 
-// [category, type, message] or, for a failure that must not be retried,
-// [category, type, message, false]: records of retryable failures are what they always were.
+// [category, type, message, retryable, kind] or, for a failure that came from
+// sub-orchestrations, [category, type, message, retryable, kind, causes] with causes
+// [[instance, name, kind], ...], nearest first. Records written before kinds existed are
+// [category, type, message] or [category, type, message, false] (not retryable).
 void write_failure(RecordWriter& w, const FailureDetails& f) {
-  w.array(f.retryable ? 3 : 4)
+  w.array(f.causes.empty() ? 5 : 6)
       .u64(static_cast<std::uint8_t>(f.category))
       .str(f.type)
-      .str(f.message);
-  if (!f.retryable) w.boolean(false);
+      .str(f.message)
+      .boolean(f.retryable)
+      .u64(static_cast<std::uint8_t>(f.kind));
+  if (f.causes.empty()) return;
+  w.array(static_cast<std::uint32_t>(f.causes.size()));
+  for (const auto& c : f.causes) {
+    w.array(3).str(c.instance).str(c.name).u64(static_cast<std::uint8_t>(c.kind));
+  }
 }
 
-FailureDetails read_failure(FieldReader& r, std::string_view field) {
+FailureKind read_kind(FieldReader& r, std::string_view field) {
+  auto kind = r.u8(field);
+  if (kind > static_cast<std::uint8_t>(FailureKind::kInfrastructure)) {
+    r.fail_field(field, "unknown failure kind " + std::to_string(kind));
+  }
+  return static_cast<FailureKind>(kind);
+}
+
+// The kind of a failure recorded before kinds existed, from its type where only one part
+// of duractor records that type; `fallback` otherwise (see docs/storage-format.md).
+FailureKind kind_of_old_record(std::string_view type, FailureKind fallback) {
+  if (type == "duractor::ActivityTimedOut") return FailureKind::kTimedOut;
+  if (type == "duractor::Cancelled") return FailureKind::kCancelled;
+  if (type == "duractor::NotRegistered") return FailureKind::kUnregistered;
+  if (type == "duractor::Nondeterminism") return FailureKind::kNondeterminism;
+  if (type == "duractor::LimitExceeded") return FailureKind::kLimitExceeded;
+  if (type == "duractor::ActivityPoisoned" || type == "duractor::TurnPoisoned") {
+    return FailureKind::kPoison;
+  }
+  if (type == "duractor::InstanceAlreadyExists") return FailureKind::kAlreadyExists;
+  return fallback;
+}
+
+// `fallback`: the kind of an old record whose type says nothing (kActivityFailed where an
+// activity's result is read, kApplication elsewhere).
+FailureDetails read_failure(FieldReader& r, std::string_view field,
+                            FailureKind fallback = FailureKind::kApplication) {
   auto a = r.array(field);
   FailureDetails f;
   auto category = a.u8("category");
@@ -31,6 +65,22 @@ FailureDetails read_failure(FieldReader& r, std::string_view field) {
   f.type = a.str("type");
   f.message = a.str("message");
   if (a.has_more()) f.retryable = a.boolean("retryable");
+  if (!a.has_more()) {
+    f.kind = kind_of_old_record(f.type, fallback);
+    return f;
+  }
+  f.kind = read_kind(a, "kind");
+  if (a.has_more()) {
+    auto causes = a.array("causes");
+    while (causes.has_more()) {
+      auto c = causes.array("cause");
+      FailureCause cause;
+      cause.instance = c.str("instance");
+      cause.name = c.str("name");
+      cause.kind = read_kind(c, "kind");
+      f.causes.push_back(std::move(cause));
+    }
+  }
   return f;
 }
 
@@ -42,12 +92,13 @@ void write_optional_failure(RecordWriter& w, const std::optional<FailureDetails>
   }
 }
 
-std::optional<FailureDetails> read_optional_failure(FieldReader& r, std::string_view field) {
+std::optional<FailureDetails> read_optional_failure(
+    FieldReader& r, std::string_view field, FailureKind fallback = FailureKind::kApplication) {
   if (r.next_is_nil()) {
     r.nil(field);
     return std::nullopt;
   }
-  return read_failure(r, field);
+  return read_failure(r, field, fallback);
 }
 
 void write_parent(RecordWriter& w, const std::optional<ParentLink>& p) {
@@ -210,7 +261,7 @@ EventBody read_body(EventKind kind, FieldReader& b) {
     case EventKind::kActivityFailed: {
       event::ActivityFailed e;
       e.scheduled_id = b.u64("scheduled_id");
-      e.failure = read_failure(b, "failure");
+      e.failure = read_failure(b, "failure", FailureKind::kActivityFailed);
       return e;
     }
     case EventKind::kActivityCancelRequested: {
@@ -383,7 +434,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
       m.execution = b.u32("execution");
       m.scheduled_id = b.u64("scheduled_id");
       m.output = b.bin("output");
-      m.failure = read_optional_failure(b, "failure");
+      m.failure = read_optional_failure(b, "failure", FailureKind::kActivityFailed);
       return m;
     }
     case MessageKind::kTimerFired: {
@@ -512,7 +563,13 @@ Result<InstanceInfo> decode_instance(std::string_view bytes) {
     i.completed_at = read_optional_time(r, "completed_at");
     i.input = r.bin("input");
     i.output = r.bin("output");
+    // A terminated instance's failure recorded before kinds existed names the type of a
+    // cancellation; its status says which it was.
     i.failure = read_optional_failure(r, "failure");
+    if (i.failure && i.status == InstanceStatus::kTerminated &&
+        i.failure->kind == FailureKind::kCancelled) {
+      i.failure->kind = FailureKind::kTerminated;
+    }
     i.custom_status = r.str("custom_status");
     i.parent = read_parent(r, "parent");
     if (r.has_more()) {

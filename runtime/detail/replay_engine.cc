@@ -269,8 +269,10 @@ Status ReplayEngine::start_execution(const HistoryEvent& e) {
   if (!entry) {
     if (mode_ == Mode::kReplay) return fail(entry.error());
     // A live start of an unknown orchestration fails the instance with a clear reason.
-    ctx_->emit(event::ExecutionFailed{FailureDetails{
-        ErrorCategory::kConfiguration, "duractor::NotRegistered", entry.error().message}});
+    ctx_->emit(event::ExecutionFailed{FailureDetails{.category = ErrorCategory::kConfiguration,
+                                                     .type = "duractor::NotRegistered",
+                                                     .message = entry.error().message,
+                                                     .kind = FailureKind::kUnregistered}});
     return {};
   }
   // A cancel that came with the start: the code never runs (the CancelRequested that

@@ -180,6 +180,80 @@ TEST_SUITE("cli: reading") {
     CHECK(f.cli({"history", "countdown-1", "--execution", "2", "--all"}).exit_code == 2);
   }
 
+  TEST_CASE(
+      "show and history print a failure's kind and the chain of sub-orchestrations it came "
+      "through") {
+    // An activity throws in the grandchild; neither the child nor the parent catches.
+    const Activity<int, int> Boom{"Boom"};
+    const Orchestration<int, int> Leaf{"Leaf", 1};
+    const Orchestration<int, int> Mid{"Mid", 1};
+    const Orchestration<int, int> Top{"Top", 1};
+    Registry r;
+    r.add(Boom, [](ActivityContext&, int) -> int { throw std::runtime_error("boom"); });
+    r.add(Leaf, [&](OrchestrationContext& ctx, int x) -> Task<int> {
+      co_return co_await ctx.call(Boom, x);
+    });
+    r.add(Mid, [&](OrchestrationContext& ctx, int x) -> Task<int> {
+      co_return co_await ctx.call(Leaf, x, SubOrchestrationOptions("leaf-1"));
+    });
+    r.add(Top, [&](OrchestrationContext& ctx, int x) -> Task<int> {
+      co_return co_await ctx.call(Mid, x, SubOrchestrationOptions("mid-1"));
+    });
+    TempDir dir;
+    auto path = dir.sub("store");
+    {
+      auto host = testing::start_host(r, testing::test_host_options(path));
+      auto client = host->client();
+      REQUIRE(Top.start(client, "top-1", 1));
+      auto info = client.wait("top-1", 20s);
+      REQUIRE(info);
+      REQUIRE(info->status == InstanceStatus::kFailed);
+    }
+    auto cli = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"--store", path});
+      return run_cli(args);
+    };
+    auto show = cli({"show", "top-1"});
+    REQUIRE_EXIT(show, 0);
+    CHECK_MESSAGE(contains(show.out,
+                           "Failure        application std::runtime_error: boom\n"
+                           "Failure kind   sub-orchestration failed\n"),
+                  show.out);
+    CHECK_MESSAGE(contains(show.out,
+                           "Caused by      mid-1 (Mid, sub-orchestration failed) <- "
+                           "leaf-1 (Leaf, activity failed)"),
+                  show.out);
+    auto leaf = cli({"show", "leaf-1"});
+    CHECK_MESSAGE(contains(leaf.out, "Failure kind   activity failed\n"), leaf.out);
+    CHECK_FALSE(contains(leaf.out, "Caused by"));
+
+    auto json = cli({"show", "top-1", "--json"}).json();
+    const auto& failure = json["instance"]["failure"];
+    CHECK(failure["kind"] == "sub-orchestration failed");
+    CHECK(failure["type"] == "std::runtime_error");
+    REQUIRE(failure["causes"].size() == 2);
+    CHECK(failure["causes"][0] ==
+          Json{{"instance", "mid-1"}, {"name", "Mid"}, {"kind", "sub-orchestration failed"}});
+    CHECK(failure["causes"][1] ==
+          Json{{"instance", "leaf-1"}, {"name", "Leaf"}, {"kind", "activity failed"}});
+    CHECK_FALSE(cli({"show", "leaf-1", "--json"}).json()["instance"]["failure"].contains("causes"));
+
+    auto history = cli({"history", "top-1", "--wide"});
+    REQUIRE_EXIT(history, 0);
+    CHECK_MESSAGE(contains(history.out,
+                           "ExecutionFailed            failure=std::runtime_error: boom "
+                           "failure_kind=\"sub-orchestration failed\" causes=\"mid-1 (Mid, "
+                           "sub-orchestration failed) <- leaf-1 (Leaf, activity failed)\""),
+                  history.out);
+    auto events = cli({"history", "top-1", "--json"}).json()["executions"][0]["events"];
+    REQUIRE(events.size() == 4);
+    CHECK(events[2]["kind"] == "SubOrchestrationFailed");
+    CHECK(events[2]["failure"]["causes"].size() == 1);
+    CHECK(events[3]["failure"]["causes"].size() == 2);
+    auto leaf_events = cli({"history", "leaf-1", "--json"}).json()["executions"][0]["events"];
+    CHECK(leaf_events[2]["failure"]["kind"] == "activity failed");
+  }
+
   TEST_CASE("queues counts inbox messages, work items by activity, and timers") {
     Filled f;
     REQUIRE_EXIT(f.cli({"raise", "approve-1", "Approval", "1"}), 0);

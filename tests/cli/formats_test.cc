@@ -206,7 +206,8 @@ TEST_SUITE("cli: formats") {
     Json failed = cli::event_json(HistoryEvent{
         5, from_unix_ms(0),
         event::ActivityFailed{3, FailureDetails{ErrorCategory::kApplication, "E", "boom"}}});
-    CHECK(cli::summary(failed, {"id", "timestamp", "kind"}, 0) == "scheduled_id=3 failure=E: boom");
+    CHECK(cli::summary(failed, {"id", "timestamp", "kind"}, 0) ==
+          "scheduled_id=3 failure=E: boom failure_kind=application");
     Json long_input = cli::event_json(HistoryEvent{
         2, from_unix_ms(0), event::ActivityScheduled{"A", encode(std::string(200, 'x')), 1}});
     auto cut = cli::summary(long_input, {"id", "timestamp", "kind"}, 40);

@@ -111,6 +111,27 @@ Task<std::string> fetching(OrchestrationContext& ctx, std::string url) {
   }
 }
 
+// A child that fetches without catching, and a parent that asks how it failed.
+const duractor::Orchestration<std::string, std::string> Shaky{"Shaky", 1};
+Task<std::string> shaky(OrchestrationContext& ctx, std::string url) {
+  co_return co_await ctx.call(Fetch, url);
+}
+
+const duractor::Orchestration<std::string, std::string> Guarded{"Guarded", 1};
+Task<std::string> guarded(OrchestrationContext& ctx, std::string url) {
+  std::string outcome = "fetched";
+  // snippet: failure-kinds
+  try {
+    co_await ctx.call(Shaky, url, {"shaky-1"});
+  } catch (const duractor::SubOrchestrationFailed& e) {
+    const auto& f = e.failure();  // kind: sub-orchestration failed; causes[0]: the child
+    if (f.root_kind() != duractor::FailureKind::kActivityFailed) throw;  // a bug: fail too
+    outcome = f.causes.front().instance + ": " + std::string(to_string(f.root_kind()));
+  }
+  // end snippet
+  co_return outcome;
+}
+
 // ---- timers, events, topics ----
 
 const duractor::Orchestration<int, std::int64_t> Sleeper{"Sleeper", 1};
@@ -279,6 +300,8 @@ struct Guide {
       return fetch(a, std::move(url));
     });
     registry.add(Fetching, fetching);
+    registry.add(Shaky, shaky);
+    registry.add(Guarded, guarded);
     registry.add(Sleeper, sleeper);
     registry.add(Approver, approver);
     registry.add(Pinged, pinged);
@@ -401,6 +424,9 @@ TEST_SUITE("docs: the orchestration guide's examples") {
     REQUIRE(client.cancel("compensating", "changed my mind"));
     CHECK(g.output<std::string>("compensating") == "released");
     CHECK(g.released == -50);
+
+    REQUIRE(Guarded.start(client, "guarded", "https://example.org/private"));
+    CHECK(g.output<std::string>("guarded") == "shaky-1: activity failed");
   }
 
   TEST_CASE("continue-as-new, status and versions") {

@@ -20,7 +20,17 @@ namespace {
 using testing::test_time;
 
 FailureDetails sample_failure() {
-  return {ErrorCategory::kApplication, "std::runtime_error", "disk on fire"};
+  return {ErrorCategory::kApplication, "std::runtime_error", "disk on fire", true,
+          FailureKind::kActivityFailed};
+}
+
+// A failure that came up from a grandchild through a child.
+FailureDetails chained_failure() {
+  FailureDetails f = sample_failure();
+  f.kind = FailureKind::kSubOrchestrationFailed;
+  f.causes = {FailureCause{"child-1", "Child", FailureKind::kSubOrchestrationFailed},
+              FailureCause{"leaf-1", "Leaf", FailureKind::kTimedOut}};
+  return f;
 }
 
 // One event of every kind, with every field set to something non-default.
@@ -44,7 +54,7 @@ std::vector<HistoryEvent> sample_events() {
       event::EventSent{"other", "Ping", encode(42)},
       event::SubOrchestrationScheduled{"Child", 1, "child-1", encode(1.5), true},
       event::SubOrchestrationCompleted{10, encode(std::string("done"))},
-      event::SubOrchestrationFailed{10, FailureDetails{ErrorCategory::kConfiguration, "T", "m"}},
+      event::SubOrchestrationFailed{10, chained_failure()},
       event::SubOrchestrationCancelRequested{10, "parent cancelled", true},
       event::CancelRequested{"operator", true},
       event::CancelRequested{"again", false, event::CancelDisposition::kIgnored},
@@ -77,7 +87,7 @@ std::vector<InboxEntry> sample_messages() {
       message::ActivityResult{1, 3, {}, sample_failure()},
       message::TimerFired{1, 4, test_time(77)},
       message::ChildResult{1, 5, encode(3), std::nullopt},
-      message::ChildResult{1, 6, {}, sample_failure()},
+      message::ChildResult{1, 6, {}, chained_failure()},
       message::Pause{"change freeze"},
       message::Resume{},
   };
@@ -99,7 +109,7 @@ InstanceInfo sample_instance() {
   i.completed_at = test_time(3);
   i.input = encode(std::string("in"));
   i.output = encode(std::string("out"));
-  i.failure = sample_failure();
+  i.failure = chained_failure();
   i.custom_status = "step 3";
   i.parent = ParentLink{"batch", 1, 4};
   return i;
@@ -133,6 +143,17 @@ FailureDetails random_failure(std::mt19937_64& rng) {
   FailureDetails f{static_cast<ErrorCategory>(rng() % 3), testing::random_text(rng),
                    testing::random_text(rng, 60)};
   f.retryable = rng() % 2 == 0;
+  auto kind = [&] {
+    return static_cast<FailureKind>(rng() %
+                                    (static_cast<std::uint8_t>(FailureKind::kInfrastructure) + 1));
+  };
+  f.kind = kind();
+  if (rng() % 3 == 0) {
+    f.causes.resize(1 + rng() % 4);
+    for (auto& c : f.causes) {
+      c = FailureCause{testing::random_text(rng), testing::random_text(rng), kind()};
+    }
+  }
   return f;
 }
 
@@ -202,9 +223,7 @@ TEST_SUITE("codec") {
     CHECK(kinds.size() == std::variant_size_v<EventBody>);
   }
 
-  TEST_CASE(
-      "a failure marked not retryable keeps the mark, and records of retryable ones are "
-      "unchanged") {
+  TEST_CASE("a failure marked not retryable keeps the mark") {
     FailureDetails final_failure{ErrorCategory::kApplication, "duractor::NonRetryableError",
                                  "403 forbidden"};
     final_failure.retryable = false;
@@ -213,16 +232,156 @@ TEST_SUITE("codec") {
     REQUIRE(decoded);
     CHECK(*decoded == failed);
     CHECK_FALSE(std::get<event::ActivityFailed>(decoded->body).failure.retryable);
-    // A retryable failure is written as before, [category, type, message]: the mark is one
-    // extra element, present only when false.
     auto retryable_failure = final_failure;
     retryable_failure.retryable = true;
     HistoryEvent plain{3, test_time(1), event::ActivityFailed{2, retryable_failure}};
-    auto plain_bytes = encode_event(plain);
-    CHECK(plain_bytes.size() + 1 == encode_event(failed).size());
-    auto plain_decoded = decode_event(plain_bytes);
+    auto plain_decoded = decode_event(encode_event(plain));
     REQUIRE(plain_decoded);
     CHECK(std::get<event::ActivityFailed>(plain_decoded->body).failure.retryable);
+  }
+
+  TEST_CASE("a failure keeps its kind and its chain of causes") {
+    for (int k = 0; k <= static_cast<int>(FailureKind::kInfrastructure); ++k) {
+      auto f = sample_failure();
+      f.kind = static_cast<FailureKind>(k);
+      HistoryEvent failed{4, test_time(1), event::ExecutionFailed{f}};
+      auto decoded = decode_event(encode_event(failed));
+      REQUIRE(decoded);
+      CHECK(std::get<event::ExecutionFailed>(decoded->body).failure.kind == f.kind);
+      CHECK(to_string(f.kind) != "unknown");
+    }
+    HistoryEvent chained{4, test_time(1), event::ExecutionFailed{chained_failure()}};
+    auto decoded = decode_event(encode_event(chained));
+    REQUIRE(decoded);
+    const auto& failure = std::get<event::ExecutionFailed>(decoded->body).failure;
+    REQUIRE(failure.causes.size() == 2);
+    CHECK(failure.causes[0].instance == "child-1");
+    CHECK(failure.causes[1].instance == "leaf-1");
+    CHECK(failure.root_kind() == FailureKind::kTimedOut);
+    // Stored as bytes: appended, never renumbered (docs/storage-format.md).
+    CHECK(static_cast<int>(FailureKind::kActivityFailed) == 1);
+    CHECK(static_cast<int>(FailureKind::kSubOrchestrationFailed) == 11);
+    CHECK(static_cast<int>(FailureKind::kInfrastructure) == 13);
+  }
+
+  TEST_CASE("an unknown failure kind is corrupt and named in the error") {
+    detail::RecordWriter w(4);
+    w.u64(static_cast<std::uint8_t>(EventKind::kExecutionFailed)).u64(4).i64(0);
+    w.array(1).array(5).u64(0).str("T").str("m").boolean(true).u64(99);
+    auto unknown = decode_event(std::move(w).finish());
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == ErrorCode::kCorrupt);
+    CHECK(unknown.error().message.find("unknown failure kind 99") != std::string::npos);
+  }
+
+  TEST_CASE(
+      "failures written before kinds existed decode with the kind their type or place "
+      "implies") {
+    // A failure as earlier builds wrote it: [category, type, message] or, not retryable,
+    // [category, type, message, false].
+    auto old_event = [](EventKind kind, std::string type, bool retryable = true) {
+      detail::RecordWriter w(4);
+      w.u64(static_cast<std::uint8_t>(kind)).u64(3).i64(0);
+      bool with_id = kind != EventKind::kExecutionFailed;
+      w.array(with_id ? 2 : 1);
+      if (with_id) w.u64(2);
+      w.array(retryable ? 3 : 4).u64(0).str(type).str("m");
+      if (!retryable) w.boolean(false);
+      auto decoded = decode_event(std::move(w).finish());
+      REQUIRE_MESSAGE(decoded, (decoded ? "" : decoded.error().to_string()));
+      return std::visit(
+          [](const auto& body) -> FailureDetails {
+            if constexpr (requires { body.failure; }) {
+              return body.failure;
+            } else {
+              return {};
+            }
+          },
+          decoded->body);
+    };
+    // An activity's own exception: it failed as an activity.
+    auto thrown = old_event(EventKind::kActivityFailed, "std::runtime_error", false);
+    CHECK(thrown.kind == FailureKind::kActivityFailed);
+    CHECK_FALSE(thrown.retryable);
+    CHECK(thrown.causes.empty());
+    CHECK(old_event(EventKind::kActivityFailed, "duractor::ActivityTimedOut").kind ==
+          FailureKind::kTimedOut);
+    CHECK(old_event(EventKind::kActivityFailed, "duractor::ActivityPoisoned", false).kind ==
+          FailureKind::kPoison);
+    CHECK(old_event(EventKind::kActivityFailed, "duractor::NotRegistered").kind ==
+          FailureKind::kUnregistered);
+    CHECK(old_event(EventKind::kSubOrchestrationFailed, "duractor::InstanceAlreadyExists").kind ==
+          FailureKind::kAlreadyExists);
+    CHECK(old_event(EventKind::kSubOrchestrationFailed, "std::runtime_error").kind ==
+          FailureKind::kApplication);
+    CHECK(old_event(EventKind::kExecutionFailed, "duractor::Nondeterminism").kind ==
+          FailureKind::kNondeterminism);
+    CHECK(old_event(EventKind::kExecutionFailed, "duractor::LimitExceeded").kind ==
+          FailureKind::kLimitExceeded);
+    CHECK(old_event(EventKind::kExecutionFailed, "duractor::TurnPoisoned").kind ==
+          FailureKind::kPoison);
+    CHECK(old_event(EventKind::kExecutionFailed, "duractor::Cancelled").kind ==
+          FailureKind::kCancelled);
+    // Orchestration code threw, or a type more than one part of duractor records.
+    CHECK(old_event(EventKind::kExecutionFailed, "std::runtime_error").kind ==
+          FailureKind::kApplication);
+    CHECK(old_event(EventKind::kExecutionFailed, "duractor::ConfigurationError").kind ==
+          FailureKind::kApplication);
+
+    // An activity's result in the inbox: [execution, scheduled_id, output, failure].
+    detail::RecordWriter m(4);
+    m.u64(static_cast<std::uint8_t>(MessageKind::kActivityResult)).u64(7).i64(0);
+    m.array(4).u64(1).u64(2).bin("");
+    m.array(3).u64(0).str("std::runtime_error").str("boom");
+    auto result = decode_message(std::move(m).finish());
+    REQUIRE(result);
+    const auto& failure = std::get<message::ActivityResult>(result->message).failure;
+    REQUIRE(failure);
+    CHECK(failure->kind == FailureKind::kActivityFailed);
+
+    // A terminated instance's failure names the type of a cancellation; the status decides.
+    auto old_instance = [](InstanceStatus status) {
+      detail::RecordWriter w(13);
+      w.str("i").str("Order").u64(1).u64(static_cast<std::uint8_t>(status)).u64(1);
+      w.i64(1).i64(2).i64(3).bin("").bin("");
+      w.array(3).u64(0).str("duractor::Cancelled").str("operator");
+      w.str("").nil();
+      auto decoded = decode_instance(std::move(w).finish());
+      REQUIRE_MESSAGE(decoded, (decoded ? "" : decoded.error().to_string()));
+      REQUIRE(decoded->failure);
+      return decoded->failure->kind;
+    };
+    CHECK(old_instance(InstanceStatus::kTerminated) == FailureKind::kTerminated);
+    CHECK(old_instance(InstanceStatus::kCancelled) == FailureKind::kCancelled);
+  }
+
+  TEST_CASE("a failure from a child names it in front of the child's own causes, capped") {
+    FailureDetails leaf{ErrorCategory::kApplication, "std::runtime_error", "boom", false,
+                        FailureKind::kActivityFailed};
+    auto child = failure_from_child(leaf, "leaf-1", "Leaf");
+    CHECK(child.kind == FailureKind::kSubOrchestrationFailed);
+    CHECK(child.type == "std::runtime_error");
+    CHECK(child.message == "boom");
+    CHECK_FALSE(child.retryable);
+    REQUIRE(child.causes.size() == 1);
+    CHECK(child.causes[0] == FailureCause{"leaf-1", "Leaf", FailureKind::kActivityFailed});
+    auto parent = failure_from_child(child, "child-1", "Child");
+    REQUIRE(parent.causes.size() == 2);
+    CHECK(parent.causes[0] ==
+          FailureCause{"child-1", "Child", FailureKind::kSubOrchestrationFailed});
+    CHECK(parent.causes[1].instance == "leaf-1");
+    CHECK(describe_causes(parent.causes) ==
+          "child-1 (Child, sub-orchestration failed) <- leaf-1 (Leaf, activity failed)");
+    // Deeper than the cap: the nearest links and the deepest (where it started) are kept.
+    auto deep = leaf;
+    for (std::size_t i = 0; i < kMaxFailureCauses + 5; ++i) {
+      deep = failure_from_child(deep, "level-" + std::to_string(i), "Level");
+    }
+    REQUIRE(deep.causes.size() == kMaxFailureCauses);
+    CHECK(deep.causes.front().instance == "level-" + std::to_string(kMaxFailureCauses + 4));
+    CHECK(deep.causes.back().instance == "level-0");
+    CHECK(deep.root_kind() == FailureKind::kActivityFailed);
+    CHECK(deep.causes[kMaxFailureCauses - 2].instance == "level-6");
   }
 
   TEST_CASE(
