@@ -190,7 +190,9 @@ TEST_SUITE("runtime: ctx.publish") {
     CHECK(big->failure->message.find("the payload of a publication on 'news' is 2003 bytes, over "
                                      "the payload limit of 1024 bytes") != std::string::npos);
     for (const auto& id : {"bad", "big"}) {
-      for (const auto& e : *client.history(id)) CHECK(e.kind() != EventKind::kTopicPublished);
+      auto history = client.history(id);
+      REQUIRE(history);
+      for (const auto& e : *history) CHECK(e.kind() != EventKind::kTopicPublished);
     }
   }
 }
@@ -249,7 +251,9 @@ TEST_SUITE("runtime: ctx.publish") {
           recorded = recorded || e.kind() == EventKind::kTopicPublished;
         }
         std::size_t waiting = 0;
-        for (const auto& m : *(*store)->read_inbox("sub")) {
+        auto inbox = (*store)->read_inbox("sub");
+        REQUIRE(inbox);
+        for (const auto& m : *inbox) {
           const auto* event = std::get_if<message::Event>(&m.message);
           if (event != nullptr && event->name == topic_event_name("news")) ++waiting;
         }
