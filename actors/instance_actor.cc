@@ -267,6 +267,9 @@ std::optional<std::string> oversized(const TurnResult& turn, const HostOptions& 
             }
           } else if constexpr (std::is_same_v<T, event::EventSent>) {
             size = b.payload.size(), what = "the payload of event '" + b.name + "'";
+          } else if constexpr (std::is_same_v<T, event::TopicPublished>) {
+            // Worded as the broker refuses Client::publish.
+            size = b.payload.size(), what = "the payload of a publication on '" + b.topic + "'";
           } else if constexpr (std::is_same_v<T, event::ExecutionCompleted>) {
             size = b.output.size(), what = "the output";
           } else if constexpr (std::is_same_v<T, event::ContinuedAsNew>) {

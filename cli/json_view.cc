@@ -131,6 +131,10 @@ struct EventFields {
   void operator()(const event::CustomStatusSet& e) const { j["status"] = e.status; }
   void operator()(const event::TopicSubscribed& e) const { j["topic"] = e.topic; }
   void operator()(const event::TopicUnsubscribed& e) const { j["topic"] = e.topic; }
+  void operator()(const event::TopicPublished& e) const {
+    j["topic"] = e.topic;
+    j["payload"] = payload_json(e.payload);
+  }
 };
 
 struct MessageFields {

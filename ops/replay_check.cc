@@ -35,6 +35,9 @@ std::string recorded_text(const HistoryEvent& event, bool detail) {
         } else if constexpr (std::is_same_v<T, event::TopicSubscribed> ||
                              std::is_same_v<T, event::TopicUnsubscribed>) {
           text += " " + quoted(e.topic);
+        } else if constexpr (std::is_same_v<T, event::TopicPublished>) {
+          text += " on " + quoted(e.topic);
+          if (detail) text += " with payload " + describe_payload(e.payload);
         } else if constexpr (std::is_same_v<T, event::CustomStatusSet>) {
           text += " " + quoted(e.status);
         } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested> ||
@@ -73,6 +76,9 @@ std::string code_text(const EventBody& body, bool detail) {
           return "subscribes to topic " + quoted(e.topic);
         } else if constexpr (std::is_same_v<T, event::TopicUnsubscribed>) {
           return "unsubscribes from topic " + quoted(e.topic);
+        } else if constexpr (std::is_same_v<T, event::TopicPublished>) {
+          return "publishes on topic " + quoted(e.topic) +
+                 (detail ? " with payload " + describe_payload(e.payload) : "");
         } else if constexpr (std::is_same_v<T, event::CustomStatusSet>) {
           return "sets custom status " + quoted(e.status);
         } else if constexpr (std::is_same_v<T, event::ActivityCancelRequested>) {

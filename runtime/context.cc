@@ -153,6 +153,12 @@ void OrchestrationContext::unsubscribe(std::string_view topic) {
   emit(event::TopicUnsubscribed{std::string(topic)});
 }
 
+void OrchestrationContext::record_publish(std::string_view topic, Bytes payload) {
+  if (auto valid = validate_name(topic, "topic name"); !valid)
+    throw_configuration_error(valid.error());
+  emit(event::TopicPublished{std::string(topic), std::move(payload)});
+}
+
 void OrchestrationContext::set_custom_status(std::string status) {
   custom_status_ = status;
   emit(event::CustomStatusSet{std::move(status)});

@@ -150,6 +150,27 @@ class OrchestrationContext {
   DurableFuture<T> next_message(std::string_view topic) {
     return DurableFuture<T>(wait_for_event(topic_event_name(topic)));
   }
+  // Publishes `message` on `topic`, as Client::publish does, from orchestration code:
+  // recorded in history (TopicPublished), and delivered by this turn's commit — in the same
+  // store transaction, so a crash keeps both or neither — to every instance subscribed to
+  // the topic when the turn commits (this turn's own subscribe and unsubscribe included),
+  // each once, in commit order. However often the turn replays, it is published once:
+  // replay matches the recorded event (another topic or message there, or none, is a
+  // nondeterminism error) and delivers nothing. Fire and forget, like send_event: there is
+  // nothing to await, and who was reached is not told (it depends on other instances'
+  // subscriptions, which deterministic code must not read). A bad topic name throws
+  // ConfigurationError (kInvalidArgument) here; a message over
+  // HostOptions::max_payload_bytes fails the instance when the turn ends
+  // (duractor::LimitExceeded). Like every payload, a std::string is a value to encode.
+  template <class T>
+  void publish(std::string_view topic, const T& message) {
+    record_publish(topic, encode(message));
+  }
+  // The same with bytes already encoded (the counterpart of Client::publish with Bytes);
+  // subscribers decode them as next_message<T> does any publication.
+  void publish_bytes(std::string_view topic, Bytes encoded) {
+    record_publish(topic, std::move(encoded));
+  }
 
   // ---- sub-orchestrations ----------------------------------------------------------------
   // Through a typed handle the child runs the handle's version (options.version, if set,
@@ -257,6 +278,7 @@ class OrchestrationContext {
   std::shared_ptr<detail::FutureCore> create_timer(TimePoint at);
   std::shared_ptr<detail::FutureCore> wait_for_event(std::string_view name);
   void record_send_event(const InstanceId& instance, std::string_view name, Bytes payload);
+  void record_publish(std::string_view topic, Bytes payload);
   std::pair<std::shared_ptr<detail::FutureCore>, InstanceId> schedule_child(
       std::string_view name, std::uint32_t version, Bytes input,
       const SubOrchestrationOptions& options, bool detached);

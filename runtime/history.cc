@@ -139,6 +139,8 @@ std::string_view to_string(EventKind kind) {
       return "TopicSubscribed";
     case EventKind::kTopicUnsubscribed:
       return "TopicUnsubscribed";
+    case EventKind::kTopicPublished:
+      return "TopicPublished";
   }
   return "UnknownEvent";
 }
@@ -252,6 +254,9 @@ struct Describer {
   std::string operator()(const event::CustomStatusSet& e) const { return e.status; }
   std::string operator()(const event::TopicSubscribed& e) const { return e.topic; }
   std::string operator()(const event::TopicUnsubscribed& e) const { return e.topic; }
+  std::string operator()(const event::TopicPublished& e) const {
+    return e.topic + " payload=" + describe_payload(e.payload);
+  }
 };
 
 }  // namespace

@@ -140,6 +140,7 @@ enum class EventKind : std::uint8_t {
   kCustomStatusSet = 19,
   kTopicSubscribed = 20,
   kTopicUnsubscribed = 21,
+  kTopicPublished = 22,
 };
 
 namespace event {
@@ -316,6 +317,16 @@ struct TopicUnsubscribed {
   bool operator==(const TopicUnsubscribed&) const = default;
 };
 
+// The orchestration published `payload` on `topic` (ctx.publish). The turn that records it
+// delivers it, in the same store transaction, to every instance subscribed to the topic
+// when the turn commits; replaying the event delivers nothing.
+struct TopicPublished {
+  static constexpr EventKind kKind = EventKind::kTopicPublished;
+  std::string topic;
+  Bytes payload;
+  bool operator==(const TopicPublished&) const = default;
+};
+
 }  // namespace event
 
 using EventBody =
@@ -326,7 +337,7 @@ using EventBody =
                  event::SubOrchestrationFailed, event::SubOrchestrationCancelRequested,
                  event::CancelRequested, event::ContinuedAsNew, event::ExecutionCompleted,
                  event::ExecutionFailed, event::ExecutionCancelled, event::CustomStatusSet,
-                 event::TopicSubscribed, event::TopicUnsubscribed>;
+                 event::TopicSubscribed, event::TopicUnsubscribed, event::TopicPublished>;
 
 struct HistoryEvent {
   EventId id = 0;       // 1-based position in the execution

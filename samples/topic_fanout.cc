@@ -1,10 +1,12 @@
 // topic_fanout: publish/subscribe through the broker. Three price alerts, each an
 // orchestration, subscribe to the topic "prices" from their code (durably: the
 // subscription survives restarts and continue-as-new) and read prices until theirs is
-// reached. The program publishes a series of prices; every publication reaches every
-// subscribed instance once, in publish order, and is durable in their inboxes before
-// publish() returns. A lifecycle subscription prints each alert as it completes — the
-// way a service learns what its workflows did without polling.
+// reached. The program publishes a series of prices, then a ticker orchestration publishes
+// the next ones from its own code (ctx.publish: recorded in its history, delivered with its
+// turn's commit, never again on replay); every publication reaches every subscribed
+// instance once, in publish order, and is durable in their inboxes before publish()
+// returns (before the ticker's turn commits). A lifecycle subscription prints each alert as
+// it completes — the way a service learns what its workflows did without polling.
 //
 //   topic_fanout [store-directory]      (default: ./duractor-topic-store)
 
@@ -41,9 +43,18 @@ Task<int> price_alert(OrchestrationContext& ctx, Alert alert) {
   }
 }
 
+const duractor::Orchestration<std::vector<int>, int> Ticker{"Ticker", 1};
+
+// Publishes `prices` on "prices" from orchestration code; returns how many.
+Task<int> ticker(OrchestrationContext& ctx, std::vector<int> prices) {
+  for (int price : prices) ctx.publish("prices", price);
+  co_return static_cast<int>(prices.size());
+}
+
 int main(int argc, char** argv) {
   duractor::Registry registry;
   registry.add(PriceAlert, price_alert);
+  registry.add(Ticker, ticker);
 
   auto host =
       samples::or_exit(duractor::Host::start(
@@ -71,10 +82,18 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(5ms);
     }
   }
-  for (int price : {1000, 990, 940, 890, 870, 790}) {
+  for (int price : {1000, 990, 940}) {
     auto receipt = samples::or_exit(client.publish("prices", price), "publish");
     std::lock_guard lock(out);
     std::printf("published %d cents: %zu subscribed\n", price, receipt.delivered.size());
+  }
+  // The next prices come from a workflow (a second run finds it done: nothing is published
+  // again).
+  samples::or_exit(Ticker.start(client, "ticker", std::vector<int>{890, 870, 790}), "start");
+  auto published = samples::or_exit(Ticker.wait(client, "ticker", 30s), "wait");
+  {
+    std::lock_guard lock(out);
+    std::printf("ticker: completed, published %d prices from its code\n", published);
   }
   for (const auto& a : alerts) {
     auto info = samples::or_exit(client.wait("alert-" + a.who, 30s), "wait");

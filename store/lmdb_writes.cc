@@ -227,8 +227,8 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
     const auto& u = t.update;
     bool only_pause = t.work.empty() && t.timers.empty() && t.outbound.empty() &&
                       t.finished_work.empty() && t.fired_timers.empty() && t.subscribe.empty() &&
-                      t.unsubscribe.empty() && !u.name && !u.version && !u.output && !u.failure &&
-                      !u.custom_status &&
+                      t.unsubscribe.empty() && t.publications.empty() && !u.name && !u.version &&
+                      !u.output && !u.failure && !u.custom_status &&
                       (!u.status || *u.status == InstanceStatus::kPending ||
                        *u.status == InstanceStatus::kPaused);
     if (!only_pause) {
@@ -254,6 +254,7 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
   for (const auto* topics : {&t.subscribe, &t.unsubscribe}) {
     for (const auto& topic : *topics) DURACTOR_TRY(validate_name(topic, "topic name"));
   }
+  for (const auto& p : t.publications) DURACTOR_TRY(validate_name(p.topic, "topic name"));
 
   // Every consumed message must still be there (checked before anything is written).
   for (auto seq : t.consumed) {
@@ -359,6 +360,18 @@ Result<LmdbStore::Impl::CommitResult> LmdbStore::Impl::commit_turn(Tx& tx, const
   if (t.update.status && is_terminal(*t.update.status)) {
     DURACTOR_TRY(tx.drop_subscriptions(id));
   }
+
+  // Publications (ctx.publish), to the subscriptions as they stand now.
+  for (const auto& p : t.publications) {
+    auto receipt = publish(tx, p.topic, p.payload);
+    if (!receipt) return fail(receipt.error());
+    auto& woken = result.out.woken;
+    for (const auto& who : receipt->delivered) {
+      if (std::find(woken.begin(), woken.end(), who) == woken.end()) woken.push_back(who);
+    }
+    result.out.published.push_back(std::move(*receipt));
+  }
+  if (!t.publications.empty()) DURACTOR_TRY(tx.fault("commit_turn.publications", id));
 
   // The execution ended: what it left pending can no longer be delivered.
   if (ended) {

@@ -147,6 +147,14 @@ struct InstanceUpdate {
 };
 
 // Everything one turn of one instance changes, committed atomically by Store::commit_turn.
+// A publication a turn makes (ctx.publish): delivered by the turn's commit, as
+// Store::publish delivers one, in the same transaction.
+struct TopicPublication {
+  std::string topic;
+  Bytes payload;
+  bool operator==(const TopicPublication&) const = default;
+};
+
 struct TurnCommit {
   InstanceLock lock;
   // The execution the events belong to. Either the instance's current execution, or the
@@ -166,6 +174,10 @@ struct TurnCommit {
   // Durable topic subscriptions of the instance, taken and dropped (in this order).
   std::vector<std::string> subscribe;
   std::vector<std::string> unsubscribe;
+  // Publications on topics, in order: each reaches the instances subscribed once this
+  // turn's own subscriptions are taken and dropped (and, if it finishes the instance,
+  // without it).
+  std::vector<TopicPublication> publications;
   InstanceUpdate update;
 };
 
@@ -182,6 +194,9 @@ struct TurnCommitted {
   // instance"); a detached start whose id is taken is one. Sub-orchestration starts that
   // fail are not here: their parent gets the failure.
   std::vector<std::string> undelivered;
+  // One receipt per TurnCommit::publications, in order; the subscribers reached are also
+  // in `woken`.
+  std::vector<PublishReceipt> published;
 };
 
 // Filters for list_instances. Empty / unset fields match everything.
@@ -365,10 +380,14 @@ class Store {
   // deleted: they can no longer be delivered. When the instance finishes (a terminal
   // status), its topic subscriptions end too; they outlive continue-as-new.
   //
+  // Publications are delivered after the subscriptions change, as publish does: to every
+  // instance then subscribed to the topic, each once (the turn's own instance too, if it
+  // is subscribed and does not finish in this turn).
+  //
   // Errors: kConflict (the lock is not held — expired and taken by someone else, or never
   // taken; the first event id does not continue the history; a consumed message is gone),
   // kNotFound (the instance was deleted), kInvalidArgument (malformed turn: empty ids,
-  // execution not current or next).
+  // execution not current or next, a bad topic name); nothing is written.
   //
   // The commit also resets the instance's turn-delivery count to 0 (count_turn_delivery),
   // and creates its work items with deliveries = 1 (WorkItem::deliveries).

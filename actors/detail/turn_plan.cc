@@ -88,6 +88,8 @@ TurnPlan plan_turn(const InstanceLock& lock, const TurnOrigin& origin, const Tur
             c.subscribe.push_back(act.topic);
           } else if constexpr (std::is_same_v<T, action::Unsubscribe>) {
             c.unsubscribe.push_back(act.topic);
+          } else if constexpr (std::is_same_v<T, action::Publish>) {
+            c.publications.push_back(TopicPublication{act.topic, act.payload});
           } else if constexpr (std::is_same_v<T, action::CancelActivity>) {
             plan.cancel_activities.push_back(act);
           }

@@ -230,6 +230,7 @@ struct BodyWriter {
   void operator()(const event::CustomStatusSet& e) { w.array(1).str(e.status); }
   void operator()(const event::TopicSubscribed& e) { w.array(1).str(e.topic); }
   void operator()(const event::TopicUnsubscribed& e) { w.array(1).str(e.topic); }
+  void operator()(const event::TopicPublished& e) { w.array(2).str(e.topic).bin(e.payload); }
 };
 
 EventBody read_body(EventKind kind, FieldReader& b) {
@@ -371,6 +372,12 @@ EventBody read_body(EventKind kind, FieldReader& b) {
       e.topic = b.str("topic");
       return e;
     }
+    case EventKind::kTopicPublished: {
+      event::TopicPublished e;
+      e.topic = b.str("topic");
+      e.payload = b.bin("payload");
+      return e;
+    }
   }
   b.fail_field("kind", "unknown event kind " + std::to_string(static_cast<int>(kind)));
 }
@@ -465,7 +472,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
 
 bool known_event_kind(std::uint8_t k) {
   return k >= static_cast<std::uint8_t>(EventKind::kExecutionStarted) &&
-         k <= static_cast<std::uint8_t>(EventKind::kTopicUnsubscribed);
+         k <= static_cast<std::uint8_t>(EventKind::kTopicPublished);
 }
 
 bool known_message_kind(std::uint8_t k) {

@@ -25,6 +25,7 @@ bool is_code_event(EventKind kind) {
     case EventKind::kExecutionCancelled:
     case EventKind::kTopicSubscribed:
     case EventKind::kTopicUnsubscribed:
+    case EventKind::kTopicPublished:
       return true;
     default:
       return false;
@@ -455,6 +456,11 @@ void ReplayEngine::flush_pending(TurnResult& turn) {
             turn.actions.emplace_back(std::in_place_type<action::Subscribe>, body.topic);
           } else if constexpr (std::is_same_v<T, event::TopicUnsubscribed>) {
             turn.actions.emplace_back(std::in_place_type<action::Unsubscribe>, body.topic);
+          } else if constexpr (std::is_same_v<T, event::TopicPublished>) {
+            // Only a live turn gets here: a replayed publication was delivered by the turn
+            // that recorded it, and replay only matches it (process_recorded).
+            turn.actions.emplace_back(std::in_place_type<action::Publish>, body.topic,
+                                      body.payload);
           }
         },
         e.body);

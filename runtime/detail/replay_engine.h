@@ -70,11 +70,16 @@ struct Subscribe {
 struct Unsubscribe {
   std::string topic;
 };
+// Delivered to the topic's subscribers by the turn's own commit (Store::commit_turn).
+struct Publish {
+  std::string topic;
+  Bytes payload;
+};
 }  // namespace action
 
 using Action = std::variant<action::ScheduleActivity, action::CreateTimer, action::StartChild,
                             action::SendEvent, action::CancelActivity, action::CancelChild,
-                            action::Subscribe, action::Unsubscribe>;
+                            action::Subscribe, action::Unsubscribe, action::Publish>;
 
 // How the current (or last) execution stands.
 namespace outcome {

@@ -47,6 +47,7 @@ InstanceImage every_kind() {
       event::CustomStatusSet{"busy"},
       event::TopicSubscribed{"news"},
       event::TopicUnsubscribed{"news"},
+      event::TopicPublished{"news", encode(std::string("extra"))},
       event::ContinuedAsNew{encode(2), 2},
   };
   InstanceImage image;

@@ -173,6 +173,16 @@ Task<int> watcher(OrchestrationContext& ctx, int limit) {
   co_return limit;
 }
 
+const duractor::Orchestration<std::vector<int>, int> PriceFeed{"PriceFeed", 1};
+Task<int> price_feed(OrchestrationContext& ctx, std::vector<int> prices) {
+  // snippet: publish
+  for (int price : prices) {
+    ctx.publish("prices", price);  // recorded; delivered once, by this turn's commit
+  }
+  // end snippet
+  co_return static_cast<int>(prices.size());
+}
+
 // ---- sub-orchestrations, combinators, compensation ----
 
 // Version 1 adds one; given a negative input it waits for an event that never comes.
@@ -306,6 +316,7 @@ struct Guide {
     registry.add(Approver, approver);
     registry.add(Pinged, pinged);
     registry.add(Watcher, watcher);
+    registry.add(PriceFeed, price_feed);
     registry.add(Child, child);
     registry.add(ChildV2,
                  [](OrchestrationContext&, int input) -> Task<int> { co_return input + 2; });
@@ -389,6 +400,13 @@ TEST_SUITE("docs: the orchestration guide's examples") {
         testing::eventually([&] { return client.status("watcher")->custom_status == "watching"; }));
     for (int price : {50, 90, 120}) REQUIRE(client.publish("prices", price));
     CHECK(g.output<int>("watcher") == 100);
+    // The same from orchestration code.
+    REQUIRE(Watcher.start(client, "watcher-2", 100));
+    REQUIRE(testing::eventually(
+        [&] { return client.status("watcher-2")->custom_status == "watching"; }));
+    REQUIRE(PriceFeed.start(client, "price-feed", std::vector<int>{50, 90, 120}));
+    CHECK(g.output<int>("price-feed") == 3);
+    CHECK(g.output<int>("watcher-2") == 100);
   }
 
   TEST_CASE("testing a workflow with the kit: virtual time, idle, steps") {

@@ -65,6 +65,7 @@ std::vector<HistoryEvent> sample_events() {
       event::CustomStatusSet{"creating vms 2/3"},
       event::TopicSubscribed{"orders"},
       event::TopicUnsubscribed{"orders"},
+      event::TopicPublished{"orders", encode(std::string("order-7 shipped"))},
   };
   std::vector<HistoryEvent> events;
   EventId id = 1;
@@ -193,6 +194,7 @@ HistoryEvent random_event(std::mt19937_64& rng) {
       event::CustomStatusSet{text()},
       event::TopicSubscribed{text()},
       event::TopicUnsubscribed{text()},
+      event::TopicPublished{text(), text()},
   };
   return HistoryEvent{id(), time(), std::move(bodies[rng() % bodies.size()])};
 }
@@ -501,6 +503,27 @@ TEST_SUITE("codec") {
     auto r = decode_event(std::move(w).finish());
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("unknown event kind 200") != std::string::npos);
+    // The first kind after the newest this build knows (TopicPublished, 22): what a reader
+    // of an older build sees of a kind added after it, a clear kCorrupt.
+    detail::RecordWriter next(4);
+    next.u64(static_cast<std::uint8_t>(EventKind::kTopicPublished) + 1).u64(1).i64(0).array(0);
+    auto newer = decode_event(std::move(next).finish());
+    REQUIRE_FALSE(newer);
+    CHECK(newer.error().code == ErrorCode::kCorrupt);
+    CHECK(newer.error().message.find("unknown event kind 23") != std::string::npos);
+  }
+
+  TEST_CASE("a publication is recorded as [topic, payload], the payload as the code encoded it") {
+    HistoryEvent e{4, test_time(40), event::TopicPublished{"prices", encode(125)}};
+    auto bytes = encode_event(e);
+    detail::RecordWriter w(4);
+    w.u64(22).u64(4).i64(to_unix_ms(test_time(40)));
+    w.array(2).str("prices").bin(encode(125));
+    CHECK(bytes == std::move(w).finish());
+    auto decoded = decode_event(bytes);
+    REQUIRE(decoded);
+    CHECK(*decoded == e);
+    CHECK(describe(*decoded) == "#4 TopicPublished prices payload=125");
   }
 
   TEST_CASE("trailing bytes after a record are rejected") {

@@ -176,6 +176,78 @@ TEST_SUITE("nondeterminism") {
     CHECK(e.message.find("ExecutionCompleted") != std::string::npos);
   }
 
+  TEST_CASE(
+      "a publication is matched on replay: another topic, another message, or none where one "
+      "was recorded is detected") {
+    // Recorded: A(1), then a publication of A's result on "prices", then B(2)...
+    Registry r;
+    r.add(Flow, [](OrchestrationContext& ctx, int) -> Task<int> {
+      int a = co_await ctx.call(A, 1);
+      ctx.publish("prices", a);
+      co_return co_await ctx.call(B, 2);
+    });
+    EngineHarness h(r, "nd");
+    h.start("Flow", encode(0));
+    h.turn();
+    h.complete(h.activity("A"), encode(10));
+    h.turn();
+    auto history = h.history();
+    REQUIRE(history.size() == 5);  // started, A, A done, published, B
+    REQUIRE(history[3].kind() == EventKind::kTopicPublished);
+
+    SUBCASE("the same code replays") {
+      ReplayEngine engine(r, "nd");
+      CHECK(engine.load(1, history));
+    }
+    SUBCASE("another topic") {
+      auto e = replay_against(
+          [](OrchestrationContext& ctx, int) -> Task<int> {
+            int a = co_await ctx.call(A, 1);
+            ctx.publish("quotes", a);
+            co_return co_await ctx.call(B, 2);
+          },
+          history);
+      CHECK(e.code == ErrorCode::kNondeterminism);
+      CHECK(e.message.find("at event #4: history recorded #4 TopicPublished prices payload=10") !=
+            std::string::npos);
+      CHECK(e.message.find("the code now does TopicPublished quotes payload=10") !=
+            std::string::npos);
+    }
+    SUBCASE("another message") {
+      auto e = replay_against(
+          [](OrchestrationContext& ctx, int) -> Task<int> {
+            int a = co_await ctx.call(A, 1);
+            ctx.publish("prices", a + 1);
+            co_return co_await ctx.call(B, 2);
+          },
+          history);
+      CHECK(e.code == ErrorCode::kNondeterminism);
+      CHECK(e.message.find("TopicPublished prices payload=11") != std::string::npos);
+    }
+    SUBCASE("the publication was removed") {
+      auto e = replay_against(
+          [](OrchestrationContext& ctx, int) -> Task<int> {
+            co_await ctx.call(A, 1);
+            co_return co_await ctx.call(B, 2);
+          },
+          history);
+      CHECK(e.code == ErrorCode::kNondeterminism);
+      CHECK(e.message.find("history recorded #4 TopicPublished prices") != std::string::npos);
+      CHECK(e.message.find("the code now does ActivityScheduled B") != std::string::npos);
+    }
+    SUBCASE("a publication where the history has an activity") {
+      auto e = replay_against(
+          [](OrchestrationContext& ctx, int) -> Task<int> {
+            ctx.publish("prices", 0);
+            co_return co_await ctx.call(A, 1);
+          },
+          history);
+      CHECK(e.code == ErrorCode::kNondeterminism);
+      CHECK(e.message.find("history recorded #2 ActivityScheduled A") != std::string::npos);
+      CHECK(e.message.find("the code now does TopicPublished prices") != std::string::npos);
+    }
+  }
+
   TEST_CASE("the runtime can fail the instance with the nondeterminism error") {
     auto history = recorded_history();
     Registry registry;

@@ -338,6 +338,79 @@ TEST_SUITE("orchestration API: external events") {
   }
 }
 
+TEST_SUITE("orchestration API: publishing on topics") {
+  TEST_CASE(
+      "a publication is recorded and becomes an action of the live turn only: a replay matches "
+      "it and publishes nothing") {
+    Registry registry;
+    registry.add(Orchestration<int, int>{"Publisher", 1},
+                 [](OrchestrationContext& ctx, int n) -> Task<int> {
+                   ctx.publish("prices", n);
+                   int more = co_await ctx.wait_event<int>("more");
+                   ctx.publish("prices", n + more);
+                   co_return 0;
+                 });
+    EngineHarness h(registry);
+    h.start("Publisher", encode(5));
+    auto first = h.turn();
+    REQUIRE(first.actions.size() == 1);
+    const auto& published = std::get<action::Publish>(first.actions[0]);
+    CHECK(published.topic == "prices");
+    CHECK(*decode<int>(published.payload) == 5);
+    REQUIRE(h.history().size() == 2);
+    CHECK(h.history()[1].body == EventBody{event::TopicPublished{"prices", encode(5)}});
+    // A fresh engine (a restart, a passivated actor) replays the publication; the next
+    // turn's actions hold only what that turn did.
+    h.restart();
+    h.raise("more", encode(10));
+    auto second = h.turn();
+    REQUIRE(second.actions.size() == 1);
+    CHECK(*decode<int>(std::get<action::Publish>(second.actions[0]).payload) == 15);
+    CHECK(h.output<int>() == 0);
+    h.check_replay();
+  }
+
+  TEST_CASE("a std::string message is a value to encode; publish_bytes takes encoded bytes") {
+    Registry registry;
+    registry.add(Orchestration<int, int>{"Publisher", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<int> {
+                   ctx.publish("news", std::string("hello"));
+                   ctx.publish_bytes("news", encode(42));
+                   co_return 0;
+                 });
+    EngineHarness h(registry);
+    h.start("Publisher", encode(0));
+    h.turn();
+    auto published = h.all<action::Publish>();
+    REQUIRE(published.size() == 2);
+    CHECK(*decode<std::string>(published[0].payload) == "hello");
+    CHECK(*decode<int>(published[1].payload) == 42);
+  }
+
+  TEST_CASE("a bad topic name throws ConfigurationError at the call, and nothing is published") {
+    Registry registry;
+    registry.add(Orchestration<std::string, std::string>{"Publisher", 1},
+                 [](OrchestrationContext& ctx, std::string topic) -> Task<std::string> {
+                   try {
+                     ctx.publish(topic, 1);
+                   } catch (const ConfigurationError& e) {
+                     co_return std::string(e.what());
+                   }
+                   co_return std::string("published");
+                 });
+    for (std::string topic : {std::string(), std::string("bad\ntopic")}) {
+      CAPTURE(topic);
+      EngineHarness h(registry);
+      h.start("Publisher", encode(topic));
+      h.turn();
+      CHECK(h.all<action::Publish>().empty());
+      auto why = h.output<std::string>();
+      CHECK(why.find("topic name") != std::string::npos);
+      for (const auto& e : h.history()) CHECK(e.kind() != EventKind::kTopicPublished);
+    }
+  }
+}
+
 TEST_SUITE("orchestration API: sub-orchestrations") {
   TEST_CASE("a typed sub-orchestration gets a deterministic id and its result") {
     Registry registry;
