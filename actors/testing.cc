@@ -36,31 +36,46 @@ bool paused_but_runnable(Store& store, const InstanceId& id) {
 }
 
 // What is runnable now, or an empty string when nothing is, as one unchanged state of the
-// store shows it.
+// store shows it. A paused instance holds what arrives for it (inbox messages, and activity
+// results and fired timers the runtime keeps for it until the resume): its work and due
+// timers do not count, unless a resume or terminate waits for it.
 Result<std::string> runnable_work(const Host& host, TimePoint now) {
   Store& store = host.store();
   auto before = store.change_counter();
   if (!before) return fail(before.error());
+  std::map<InstanceId, bool> held_by;  // instance -> paused and holding
+  auto held = [&](const InstanceId& id) {
+    auto [it, fresh] = held_by.try_emplace(id, false);
+    if (fresh) {
+      auto info = store.read_instance(id);
+      it->second =
+          info && info->status == InstanceStatus::kPaused && !paused_but_runnable(store, id);
+    }
+    return it->second;
+  };
   if (auto queued = host.queued_activities(); queued > 0) {
     return std::to_string(queued) + " activities queued or running";
   }
-  auto work = store.list_work(0, 1);
-  if (!work) return fail(work.error());
-  if (!work->empty()) {
-    const auto& w = work->front();
-    return "activity '" + w.activity + "' of instance '" + w.instance + "' waits to run";
+  for (std::uint64_t after = 0;;) {
+    auto work = store.list_work(after, 256);
+    if (!work) return fail(work.error());
+    for (const auto& w : *work) {
+      if (!held(w.instance)) {
+        return "activity '" + w.activity + "' of instance '" + w.instance + "' waits to run";
+      }
+    }
+    if (work->size() < 256) break;
+    after = work->back().id;
   }
-  auto due = store.due_timers(now, 1);
+  auto due = store.due_timers(now, 4096);
   if (!due) return fail(due.error());
-  if (!due->empty()) return "a timer of instance '" + due->front().instance + "' is due";
+  for (const auto& timer : *due) {
+    if (!held(timer.instance)) return "a timer of instance '" + timer.instance + "' is due";
+  }
   auto depths = store.inbox_depths("", 0);
   if (!depths) return fail(depths.error());
   for (const auto& depth : *depths) {
-    auto info = store.read_instance(depth.instance);
-    if (info && info->status == InstanceStatus::kPaused &&
-        !paused_but_runnable(store, depth.instance)) {
-      continue;
-    }
+    if (held(depth.instance)) continue;
     return "instance '" + depth.instance + "' has " + std::to_string(depth.messages) +
            " waiting messages";
   }

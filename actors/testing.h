@@ -11,12 +11,13 @@
 //   auto result = client.wait_output<...>("claim-1", 0s);   // finished already
 //   CHECK(t.steps("claim-1") == std::vector<Step>{{"ExecutionStarted", "Approval"}, ...});
 //
-// run_until_idle() returns when no instance has runnable work: no waiting inbox message
-// (except those a paused instance holds), no activity queued, running or waiting to be
-// dispatched, and no timer due at the virtual time, all seen in one unchanged state of
-// the store. advance(d) settles first, then moves the clock, fires what fell due and
-// settles again. What the code waits for from outside (an event, a child in another host)
-// is not runnable work: run_until_idle returns while the instance waits for it.
+// run_until_idle() returns when no instance has runnable work: no waiting inbox message, no
+// activity queued, running or waiting to be dispatched, and no timer due at the virtual
+// time, all seen in one unchanged state of the store. What a paused instance holds (its
+// inbox messages, the results of its activities, its due timers) does not count, unless a
+// resume or a terminate waits for it. advance(d) settles first, then moves the clock, fires what
+// fell due and settles again. What the code waits for from outside (an event, a child in another
+// host) is not runnable work: run_until_idle returns while the instance waits for it.
 //
 // The kit is a library of the installed package (duractor::actors), for users' tests; it
 // does not depend on any test framework.

@@ -21,7 +21,8 @@
 // A plugin does not link duractor's libraries; it calls the copy in the host program,
 // which must export its symbols (CMake: ENABLE_EXPORTS) and keep all of duractor_runtime
 // (a WHOLE_ARCHIVE link) so that every function a plugin may call is there. The
-// samples/plugins build shows both; docs/versioning.md explains why.
+// samples/plugins build shows both; docs/orchestration-guide.md ("Versions as plug-ins")
+// explains why.
 
 #include <cstdint>
 #include <string>
@@ -30,6 +31,7 @@
 #include "duractor/runtime/activity_context.h"
 #include "duractor/runtime/context.h"
 #include "duractor/runtime/error.h"
+#include "duractor/runtime/history.h"
 #include "duractor/runtime/registry.h"
 
 namespace duractor {
@@ -50,7 +52,8 @@ constexpr std::uint64_t plugin_fingerprint() {
        {std::uint64_t{kPluginAbi}, std::uint64_t{sizeof(Registry)},
         std::uint64_t{sizeof(OrchestrationContext)}, std::uint64_t{sizeof(ActivityContext)},
         std::uint64_t{sizeof(Task<Bytes>)}, std::uint64_t{sizeof(Bytes)},
-        std::uint64_t{sizeof(Error)}, std::uint64_t{__cplusplus}}) {
+        std::uint64_t{sizeof(Error)}, std::uint64_t{sizeof(FailureDetails)},
+        std::uint64_t{__cplusplus}}) {
     h = (h ^ part) * 1099511628211ull;
   }
   return h;

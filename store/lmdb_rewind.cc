@@ -177,7 +177,10 @@ Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& r
   const auto failed_at = events.empty() ? tx.now() : events.back().timestamp;
   const auto shift = tx.now() > failed_at ? tx.now() - failed_at : TimePoint::duration{0};
   for (const auto& timer : plan.outstanding.timers) {
-    auto added = tx.add_timer(id, execution, timer.scheduled_id, timer.fire_at + shift);
+    auto restarted = plan.restarted_timers.find(timer.scheduled_id);
+    auto fire_at = restarted != plan.restarted_timers.end() ? tx.now() + restarted->second
+                                                            : timer.fire_at + shift;
+    auto added = tx.add_timer(id, execution, timer.scheduled_id, fire_at);
     if (!added) return fail(added.error());
     result.summary.timers.push_back(std::move(*added));
   }

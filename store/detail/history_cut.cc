@@ -83,22 +83,26 @@ Outstanding outstanding_except(const std::vector<HistoryEvent>& events, EventId 
   return out;
 }
 
-// Why a rewind of a failure of this type would only repeat it, if it would.
-// TODO(failure kinds): decide from FailureDetails' kind (nondeterminism, unregistered,
-// poison) once runtime/history.h records one, instead of from the type names.
-std::optional<std::string> unrewindable(const FailureDetails& f) {
-  if (f.type == "duractor::Nondeterminism") {
-    return "it failed from nondeterminism: its code no longer matches its history, and a rewind "
-           "would replay the same history against the same code (fix the code, or fork the "
-           "instance before the divergence)";
+// Why a rewind of a failure of this kind would only repeat it, if it would. Records written
+// before kinds existed read with the kind their type implies (docs/storage-format.md), so
+// their nondeterminism, unregistered and poison failures are refused too.
+// The type names count too, for a FailureDetails made without a kind. An activity that was
+// not registered is no reason: deploying it and rewinding is the repair.
+std::optional<std::string> unrewindable(const FailureDetails& f, bool from_activity) {
+  if (f.kind == FailureKind::kNondeterminism || f.type == "duractor::Nondeterminism") {
+    return "it failed from nondeterminism: its code no longer matches its history, and a "
+           "rewind would replay the same history against the same code (fix the code, or "
+           "fork the instance before the divergence)";
   }
-  if (f.type == "duractor::NotRegistered") {
+  if (!from_activity &&
+      (f.kind == FailureKind::kUnregistered || f.type == "duractor::NotRegistered")) {
     return "its orchestration is not registered: a rewind would fail the same way";
   }
-  if (f.type == "duractor::TurnPoisoned" || f.type == "duractor::ActivityPoisoned") {
+  if (f.kind == FailureKind::kPoison || f.type == "duractor::TurnPoisoned" ||
+      f.type == "duractor::ActivityPoisoned") {
     return "it failed from poison (" + f.type +
-           "): the work it was doing killed the process each time it ran, and a rewind would "
-           "run it again";
+           "): the work it was doing killed the process each time it ran, and a rewind "
+           "would run it again";
   }
   return std::nullopt;
 }
@@ -107,6 +111,23 @@ const FailureDetails* failure_of_event(const HistoryEvent& e) {
   if (const auto* a = std::get_if<event::ActivityFailed>(&e.body)) return &a->failure;
   if (const auto* c = std::get_if<event::SubOrchestrationFailed>(&e.body)) return &c->failure;
   return nullptr;
+}
+
+// Whether `failure` is the failure of event `e` as it escaped the code.
+bool escaped_as(const std::vector<HistoryEvent>& events, const HistoryEvent& e,
+                const FailureDetails& failure) {
+  const auto* f = failure_of_event(e);
+  if (f == nullptr) return false;
+  if (*f == failure) return true;
+  const auto* child = std::get_if<event::SubOrchestrationFailed>(&e.body);
+  if (child == nullptr || failure.causes.empty()) return false;
+  for (const auto& s : events) {
+    if (s.id != child->scheduled_id) continue;
+    const auto* scheduled = std::get_if<event::SubOrchestrationScheduled>(&s.body);
+    return scheduled != nullptr &&
+           failure_from_child(*f, scheduled->instance, scheduled->name) == failure;
+  }
+  return false;
 }
 
 }  // namespace
@@ -146,17 +167,13 @@ Result<RewindCut> plan_rewind(const InstanceId& id, ExecutionId execution,
                     ")");
   }
   const FailureDetails& failure = failed->failure;
-  if (auto why = unrewindable(failure)) {
-    return fail(ErrorCode::kFailedPrecondition, "cannot rewind instance '" + id + "': " + *why);
-  }
   // The cause: the last failure event whose failure is the execution's (it escaped the code,
-  // or the code rethrew it after compensating). Retried attempts before it stay.
-  // TODO(failure kinds): with a chain of causes in FailureDetails, follow it instead.
+  // or the code rethrew it after compensating; a child's failure escapes with the child put
+  // in front of its chain of causes). Retried attempts before it stay.
   const std::size_t n = events.size();
   std::optional<std::size_t> cut;  // index of the first event dropped
   for (std::size_t i = n - 1; i-- > 0;) {
-    const auto* f = failure_of_event(events[i]);
-    if (f != nullptr && *f == failure) {
+    if (escaped_as(events, events[i], failure)) {
       cut = i;
       break;
     }
@@ -172,8 +189,16 @@ Result<RewindCut> plan_rewind(const InstanceId& id, ExecutionId execution,
     }
   }
   if (!cut) cut = 0;  // unreachable: events[0] is ExecutionStarted
+  bool from_activity = std::holds_alternative<event::ActivityFailed>(events[*cut].body) &&
+                       escaped_as(events, events[*cut], failure);
+  if (auto why = unrewindable(failure, from_activity)) {
+    return fail(ErrorCode::kFailedPrecondition, "cannot rewind instance '" + id + "': " + *why);
+  }
   RewindCut plan;
   plan.kept = *cut;
+  // A call that timed out runs again with its whole timeout: the timer that fired is not
+  // delivered again but set anew (delivered, it would fail the call again at once).
+  const bool timed_out = failure.kind == FailureKind::kTimedOut;
   // Everything that woke the code after the cut is delivered again, in order, except
   // failures: their activities and children run again. What the code recorded after the cut
   // it records again as it runs on.
@@ -205,6 +230,12 @@ Result<RewindCut> plan_rewind(const InstanceId& id, ExecutionId execution,
                 message::ActivityResult{execution, b.scheduled_id, b.output, std::nullopt});
           } else if constexpr (std::is_same_v<T, event::TimerFired>) {
             if (!open(at_cut.timers, b.scheduled_id)) return;
+            if (timed_out && i == *cut && b.scheduled_id >= 1 && b.scheduled_id <= n) {
+              const auto& created = events[b.scheduled_id - 1];
+              plan.restarted_timers[b.scheduled_id] =
+                  b.fire_at > created.timestamp ? b.fire_at - created.timestamp : Milliseconds{0};
+              return;
+            }
             delivered.timers.push_back(b.scheduled_id);
             plan.redeliver.emplace_back(message::TimerFired{execution, b.scheduled_id, b.fire_at});
           } else if constexpr (std::is_same_v<T, event::SubOrchestrationCompleted>) {

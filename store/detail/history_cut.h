@@ -11,6 +11,7 @@
 // wakes it, or at its end. Cut anywhere else and the code, replayed, would do what the
 // history no longer holds (a nondeterminism).
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ struct RewindCut {
   // raised events, cancellations, the start (when nothing is kept).
   std::vector<InboxMessage> redeliver;
   Outstanding outstanding;  // at the cut, less what is delivered again
+  // Timers of `outstanding` that run their whole duration again from the rewind, by
+  // TimerCreated id: the timeout that failed the execution (kind timed out), whose call
+  // runs again. Every other timer keeps the time it had left at the failure.
+  std::map<EventId, Milliseconds> restarted_timers;
 };
 
 // The rewind of execution `execution` of `id`, whose `events` end with ExecutionFailed.

@@ -24,11 +24,14 @@ namespace {
 const Activity<std::string, std::string> Notify{"kit.Notify"};
 const Activity<int, int> Flaky{"kit.Flaky"};
 const Activity<int, int> Stuck{"kit.Stuck"};
+const Activity<int, int> Gated{"kit.Gated"};
 const Orchestration<std::string, std::string> Approval{"kit.Approval", 1};
 const Orchestration<int, int> Retried{"kit.Retried", 1};
 const Orchestration<int, int> Blocked{"kit.Blocked", 1};
+const Orchestration<int, int> Gating{"kit.Gating", 1};
 
 std::atomic<int> flaky_calls{0};
+std::atomic<bool> gate_open{false};
 
 // The approval flow of the guide: a decision raced against a 30-day deadline.
 Registry kit_registry() {
@@ -42,6 +45,13 @@ Registry kit_registry() {
   r.add(Stuck, [](ActivityContext&, int x) {
     std::this_thread::sleep_for(1500ms);
     return x;
+  });
+  r.add(Gated, [](ActivityContext&, int x) {
+    while (!gate_open) std::this_thread::sleep_for(1ms);
+    return x * 2;
+  });
+  r.add(Gating, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    co_return co_await ctx.call(Gated, x);
   });
   r.add(Approval, [](OrchestrationContext& ctx, std::string claim) -> Task<std::string> {
     co_await ctx.call(Notify, std::string("approver of ") + claim);
@@ -123,6 +133,32 @@ TEST_SUITE("testing kit") {
     REQUIRE(client.resume("p"));
     REQUIRE(t.run_until_idle());
     CHECK(*client.wait_output<std::string>("p", 0ms) == "decided: approved");
+  }
+
+  TEST_CASE("an activity result that arrives while its instance is paused is held, not runnable") {
+    gate_open = false;
+    auto registry = kit_registry();
+    TestHostOptions options;
+    options.idle_timeout = 3s;
+    TestHost t(registry, options);
+    auto client = t.client();
+    REQUIRE(client.start(Gating, "g", 21));
+    for (int i = 0; i < 2000 && t.host().queued_activities() == 0; ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(t.host().queued_activities() == 1);  // the activity runs, held at its gate
+    REQUIRE(client.pause("g"));
+    for (int i = 0; i < 2000 && client.status("g")->status != InstanceStatus::kPaused; ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(client.status("g")->status == InstanceStatus::kPaused);
+    gate_open = true;  // the activity finishes while the instance is paused
+    REQUIRE(t.run_until_idle());
+    CHECK(t.host().queued_activities() == 0);
+    CHECK(client.status("g")->status == InstanceStatus::kPaused);
+    REQUIRE(client.resume("g"));
+    REQUIRE(t.run_until_idle());
+    CHECK(*client.wait_output<int>("g", 0ms) == 42);
   }
 
   TEST_CASE("run_until_idle names what is still busy when it gives up; bad input is refused") {

@@ -376,6 +376,82 @@ TEST_SUITE("store conformance: rewind and fork") {
     REQUIRE_OK(s2.commit_turn(next));
   }
 
+  TEST_CASE("a child's failure that the parent compensated and let escape is where a rewind cuts") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto lock = create_started(*f, "saga");
+    auto now = f->clock.now();
+    TurnCommit t;
+    t.lock = lock;
+    t.execution = 1;
+    t.events = {ev(2, now, event::SubOrchestrationScheduled{"Child", 1, "leg", encode(1), false})};
+    t.outbound = {
+        OutboundMessage{"leg", message::Start{1, "Child", 1, encode(1), ParentLink{"saga", 1, 2}}}};
+    REQUIRE_OK(s.commit_turn(t));
+    auto leg = first_turn(*f, "leg");
+    leg.events.push_back(ev(2, now, event::ExecutionFailed{kDeclined}));
+    leg.update.status = InstanceStatus::kFailed;
+    leg.update.failure = kDeclined;
+    REQUIRE_OK(s.commit_turn(leg));
+    s.unlock_instance(leg.lock);
+    // The parent takes the child's failure, compensates with an activity, and rethrows: its
+    // failure is the child's with the child in front of its causes, as the runtime records it.
+    TurnCommit caught;
+    caught.lock = lock;
+    caught.execution = 1;
+    caught.events = {ev(3, now, event::SubOrchestrationFailed{2, kDeclined}),
+                     ev(4, now, event::ActivityScheduled{"Undo", encode(1), 1})};
+    caught.work = {NewWorkItem{4, "Undo", encode(1), 1}};
+    auto committed = s.commit_turn(caught);
+    REQUIRE_OK(committed);
+    auto escaped = failure_from_child(kDeclined, "leg", "Child");
+    fail_instance(*f, lock, 5, {event::ActivityCompleted{4, encode(Unit{})}}, escaped,
+                  {committed->work[0].id});
+    s.unlock_instance(lock);
+
+    auto rewound = s.rewind_instance("saga");
+    REQUIRE_OK(rewound);
+    CHECK(rewound->kept == 2);  // before SubOrchestrationFailed, not before the compensation
+    CHECK(rewound->rewound == std::vector<InstanceId>{"leg", "saga"});
+  }
+
+  TEST_CASE("a rewound call that timed out runs again with its whole timeout") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto lock = create_started(*f, "slow");
+    auto now = f->clock.now();
+    TurnCommit t;
+    t.lock = lock;
+    t.execution = 1;
+    t.events = {ev(2, now, event::ActivityScheduled{"Fetch", encode(1), 1}),
+                ev(3, now, event::TimerCreated{now + 10s})};
+    t.work = {NewWorkItem{2, "Fetch", encode(1), 1}};
+    t.timers = {NewTimer{3, now + 10s}};
+    REQUIRE_OK(s.commit_turn(t));
+    f->clock.advance(10s);
+    const FailureDetails timed_out{.category = ErrorCategory::kApplication,
+                                   .type = "duractor::ActivityTimedOut",
+                                   .message = "activity 'Fetch' timed out after 10000 ms",
+                                   .kind = FailureKind::kTimedOut};
+    fail_instance(*f, lock, 4, {event::TimerFired{3, now + 10s}}, timed_out);
+    s.unlock_instance(lock);
+    f->clock.advance(1h);
+
+    auto rewound = s.rewind_instance("slow");
+    REQUIRE_OK(rewound);
+    CHECK(rewound->kept == 3);  // before the TimerFired that failed the call
+    // The call runs again, and its timeout starts over: 10 s from the rewind, not due at
+    // once, and the fired timer is not delivered again.
+    REQUIRE(rewound->work.size() == 1);
+    CHECK(rewound->work[0].activity == "Fetch");
+    REQUIRE(rewound->timers.size() == 1);
+    auto timer = s.next_timer();
+    REQUIRE_OK(timer);
+    REQUIRE(timer->has_value());
+    CHECK((*timer)->key.fire_at == f->clock.now() + 10s);
+    CHECK(s.read_inbox("slow")->empty());
+  }
+
   TEST_CASE("a fork is refused, changing nothing, for a bad step, target or source") {
     auto f = make_store_fixture();
     auto& s = f->store();
