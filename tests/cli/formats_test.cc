@@ -230,13 +230,15 @@ TEST_SUITE("cli: formats") {
     CHECK(document["exported_at"] == "1970-01-01T00:00:00.000Z");
     CHECK(document["instance"]["parent"]["instance"] == "parent");
     const auto& events = document["executions"][0]["events"];
-    REQUIRE(events.size() == 18);
+    REQUIRE(events.size() == 19);
     CHECK(events[0]["carried_events"][0]["payload"] == 3);
     CHECK(events[1]["input"] == "card");
     CHECK(events[3]["failure"]["message"] == "nope");
     CHECK(document["inbox"][5]["failure"]["type"] == "std::runtime_error");
     CHECK(document["work"][0]["activity"] == "Ship");
     CHECK(document["timers"][0]["scheduled_id"] == 3);
+    CHECK(events[17]["kind"] == "TopicPublished");
+    CHECK(events[17]["topic"] == "news");
 
     // Through text, as a file would carry it.
     auto reread = Json::parse(document.dump(2));
