@@ -133,8 +133,8 @@ class Client {
   // children that failed it run again, what succeeded is kept (Store::rewind_instance and
   // docs/operations.md, "Rewind"). The work it needs runs at once and the instance (with its
   // rewound children) is woken; wait for it as for any instance. Errors: kNotFound,
-  // kFailedPrecondition (it has not failed, or failed from nondeterminism or poison, or a
-  // child cannot be re-run: nothing is changed), kShutdown.
+  // kFailedPrecondition (it has not failed, or failed from nondeterminism, poison or an
+  // unregistered orchestration, or a child cannot be re-run: nothing is changed), kShutdown.
   Result<RewindSummary> rewind(const InstanceId& id);
   // Forks events 1..at of execution `execution` (0: the current one) of instance `source`
   // into the new instance `target`, which replays them and runs on from there
