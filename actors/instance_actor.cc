@@ -22,6 +22,8 @@
 // while it holds some); a Resume lets them through in their order. Whether the instance is
 // paused is read from the store once (its status), then kept up to date by the commits.
 
+#include <optional>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -214,6 +216,20 @@ bool ensure_loaded(Self* self) {
   return true;
 }
 
+// The instance's record from the store; when it cannot be read, the actor leaves (the
+// instance is gone) or the turn fails, and the result is empty.
+std::optional<InstanceInfo> read_own_record(Self* self) {
+  auto& s = self->state;
+  auto info = s.core->store.read_instance(s.id);
+  if (info) return std::move(*info);
+  if (info.error().code == ErrorCode::kNotFound) {
+    leave(self, true);
+  } else {
+    turn_failed(self, info.error());
+  }
+  return std::nullopt;
+}
+
 // An engine whose execution has ended may be out of date: the store may have rewound the
 // instance since (Store::rewind_instance, from a client or the command line), while this
 // actor had not left yet. When messages come for an ended engine, the store says whether the
@@ -222,15 +238,8 @@ bool ensure_loaded(Self* self) {
 bool reload_if_rewound(Self* self, bool messages) {
   auto& s = self->state;
   if (!messages || !s.engine || !is_final(s.engine->outcome()) || s.must_fail) return true;
-  auto info = s.core->store.read_instance(s.id);
-  if (!info) {
-    if (info.error().code == ErrorCode::kNotFound) {
-      leave(self, true);
-    } else {
-      turn_failed(self, info.error());
-    }
-    return false;
-  }
+  auto info = read_own_record(self);
+  if (!info) return false;
   if (is_terminal(info->status)) return true;
   s.log.info("the instance was rewound: its history is loaded again");
   s.engine.reset();
@@ -376,15 +385,8 @@ void commit_poisoned(Self* self, const std::vector<InboxEntry>& entries) {
 bool know_paused(Self* self) {
   auto& s = self->state;
   if (s.paused_known) return true;
-  auto info = s.core->store.read_instance(s.id);
-  if (!info) {
-    if (info.error().code == ErrorCode::kNotFound) {
-      leave(self, true);
-    } else {
-      turn_failed(self, info.error());
-    }
-    return false;
-  }
+  auto info = read_own_record(self);
+  if (!info) return false;
   s.paused = info->status == InstanceStatus::kPaused;
   s.paused_known = true;
   return true;

@@ -303,9 +303,7 @@ void LmdbStore::rewind_instance_async(InstanceId id, Callback<RewindSummary> don
       [impl](const Impl::RewindResult& r) {
         // The journal records of the rewound executions are gone (their kept events are in
         // the history table now).
-        impl->forget_journal(r.erased);
-        auto records = impl->journal_records.load();
-        impl->journal_records = records > r.erased.size() ? records - r.erased.size() : 0;
+        impl->forget_erased_journal(r.erased);
       });
 }
 

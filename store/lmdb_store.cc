@@ -69,6 +69,12 @@ void LmdbStore::Impl::forget_journal(const JournalUndo& gone) {
   for (const auto& [instance, seq] : gone) journal_index.remove(instance, seq);
 }
 
+void LmdbStore::Impl::forget_erased_journal(const JournalUndo& erased) {
+  forget_journal(erased);
+  auto records = journal_records.load();
+  journal_records = records > erased.size() ? records - erased.size() : 0;
+}
+
 void LmdbStore::Impl::forget_instances(const std::vector<InstanceId>& ids) {
   {
     std::unique_lock exclusive(env_mutex);

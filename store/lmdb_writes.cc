@@ -833,10 +833,7 @@ void LmdbStore::prune_executions_async(InstanceId id, std::uint32_t keep_last,
                                   [impl](const Impl::PruneResult& r) {
                                     // The records are gone; their index entries would only be
                                     // skipped by readers.
-                                    impl->forget_journal(r.erased);
-                                    auto records = impl->journal_records.load();
-                                    impl->journal_records =
-                                        records > r.erased.size() ? records - r.erased.size() : 0;
+                                    impl->forget_erased_journal(r.erased);
                                   });
 }
 

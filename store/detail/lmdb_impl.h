@@ -102,6 +102,9 @@ struct LmdbStore::Impl {
   // transaction is open, so that no reader whose snapshot still holds those records in the
   // journal can miss them.
   void forget_journal(const JournalUndo& gone);
+  // The same for records a write erased from the journal (prune, rewind), which also leave
+  // the count of journal records.
+  void forget_erased_journal(const JournalUndo& erased);
 
   // After a delete: the instances' journal index entries and turn locks go too (a later
   // instance under the same id starts clean; the old lock holder's commits fail kNotFound).
