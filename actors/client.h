@@ -49,11 +49,22 @@ class Client {
   // kShutdown, store errors.
   Result<InstanceId> start(std::string_view name, InstanceId id, Bytes input,
                            std::uint32_t version = 0);
+  // By name with a value to encode (a std::string is a value, as everywhere: only Bytes are
+  // taken as they are).
+  template <class In>
+  Result<InstanceId> start(std::string_view name, InstanceId id, const In& input,
+                           std::uint32_t version = 0) {
+    return start(name, std::move(id), encode(input), version);
+  }
   template <class In, class Out>
   Result<InstanceId> start(const Orchestration<In, Out>& orchestration, InstanceId id,
                            const std::type_identity_t<In>& input) {
     return start(orchestration.name, std::move(id), encode(input), orchestration.version);
   }
+
+  // Payloads: every call that takes one has an overload for any T, which encodes it (a
+  // std::string or a string literal included), and one for Bytes, already encoded, which
+  // are taken as they are. A std::string never converts to Bytes.
 
   // Raises event `name` at instance `id`; durable when this returns. Errors: kNotFound (no
   // such instance), kFailedPrecondition (it has finished), kLimitExceeded, kInvalidArgument.

@@ -110,7 +110,7 @@ class Writer {
   InstanceLock lock_;
   EventId next_event_ = 2;
   std::uint64_t previous_work_ = 0;
-  Bytes payload_ = Bytes(100, 'p');
+  Bytes payload_ = Bytes(std::string(100, 'p'));
 };
 
 // Commits per second of one writer waiting for each commit before the next.

@@ -194,7 +194,7 @@ Json payload_json(std::string_view bytes) {
 
 Bytes payload_bytes(const Json& value) {
   auto packed = Json::to_msgpack(value);
-  return Bytes(packed.begin(), packed.end());
+  return Bytes(std::string(packed.begin(), packed.end()));
 }
 
 std::string iso_time(TimePoint t) {

@@ -37,8 +37,9 @@
 namespace duractor {
 
 // Raised whenever a change to the headers that plugins compile against (the registry, the
-// contexts, tasks, payloads) changes what crosses the boundary.
-inline constexpr std::uint32_t kPluginAbi = 1;
+// contexts, tasks, payloads) changes what crosses the boundary. 2: Bytes is a class of its
+// own, no longer std::string (same size, other symbols).
+inline constexpr std::uint32_t kPluginAbi = 2;
 
 namespace detail {
 

@@ -197,7 +197,7 @@ Status LmdbStore::Impl::rewind_one(Tx& tx, const InstanceId& id, RewindResult& r
   info.status = info.execution == 0 ? InstanceStatus::kPending : InstanceStatus::kRunning;
   info.completed_at.reset();
   info.failure.reset();
-  info.output.clear();
+  info.output = Bytes();
   info.custom_status = plan.outstanding.custom_status;
   info.updated_at = tx.now();
   DURACTOR_TRY(tx.put_instance(info));

@@ -208,7 +208,7 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
   try {
     result.output = (*fn)(ctx, item.input);
     if (result.output.size() > options_.max_payload_bytes) {
-      result.output.clear();
+      result.output = Bytes();
       result.failure =
           FailureDetails{.category = ErrorCategory::kConfiguration,
                          .type = "duractor::LimitExceeded",
@@ -218,7 +218,7 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
                          .kind = FailureKind::kLimitExceeded};
     }
   } catch (...) {
-    result.output.clear();
+    result.output = Bytes();
     result.failure = failure_of(std::current_exception());
     // The activity's own exception: duractor's (Cancelled, a payload that does not decode)
     // keep their kind.

@@ -135,7 +135,7 @@ std::vector<CarriedEvent> read_carried(FieldReader& r, std::string_view field) {
     auto e = a.array("event");
     CarriedEvent c;
     c.name = e.str("name");
-    c.payload = e.bin("payload");
+    c.payload = e.payload("payload");
     events.push_back(std::move(c));
   }
   return events;
@@ -239,7 +239,7 @@ EventBody read_body(EventKind kind, FieldReader& b) {
       event::ExecutionStarted e;
       e.name = b.str("name");
       e.version = b.u32("version");
-      e.input = b.bin("input");
+      e.input = b.payload("input");
       e.parent = read_parent(b, "parent");
       e.carried_events = read_carried(b, "carried_events");
       if (b.has_more()) e.rules = b.u32("rules");  // the engine refuses what it does not know
@@ -249,14 +249,14 @@ EventBody read_body(EventKind kind, FieldReader& b) {
     case EventKind::kActivityScheduled: {
       event::ActivityScheduled e;
       e.name = b.str("name");
-      e.input = b.bin("input");
+      e.input = b.payload("input");
       e.attempt = b.u32("attempt");
       return e;
     }
     case EventKind::kActivityCompleted: {
       event::ActivityCompleted e;
       e.scheduled_id = b.u64("scheduled_id");
-      e.output = b.bin("output");
+      e.output = b.payload("output");
       return e;
     }
     case EventKind::kActivityFailed: {
@@ -285,14 +285,14 @@ EventBody read_body(EventKind kind, FieldReader& b) {
     case EventKind::kEventRaised: {
       event::EventRaised e;
       e.name = b.str("name");
-      e.payload = b.bin("payload");
+      e.payload = b.payload("payload");
       return e;
     }
     case EventKind::kEventSent: {
       event::EventSent e;
       e.instance = b.str("instance");
       e.name = b.str("name");
-      e.payload = b.bin("payload");
+      e.payload = b.payload("payload");
       return e;
     }
     case EventKind::kSubOrchestrationScheduled: {
@@ -300,14 +300,14 @@ EventBody read_body(EventKind kind, FieldReader& b) {
       e.name = b.str("name");
       e.version = b.u32("version");
       e.instance = b.str("instance");
-      e.input = b.bin("input");
+      e.input = b.payload("input");
       e.detached = b.boolean("detached");
       return e;
     }
     case EventKind::kSubOrchestrationCompleted: {
       event::SubOrchestrationCompleted e;
       e.scheduled_id = b.u64("scheduled_id");
-      e.output = b.bin("output");
+      e.output = b.payload("output");
       return e;
     }
     case EventKind::kSubOrchestrationFailed: {
@@ -338,13 +338,13 @@ EventBody read_body(EventKind kind, FieldReader& b) {
     }
     case EventKind::kContinuedAsNew: {
       event::ContinuedAsNew e;
-      e.input = b.bin("input");
+      e.input = b.payload("input");
       e.version = b.u32("version");
       return e;
     }
     case EventKind::kExecutionCompleted: {
       event::ExecutionCompleted e;
-      e.output = b.bin("output");
+      e.output = b.payload("output");
       return e;
     }
     case EventKind::kExecutionFailed: {
@@ -375,7 +375,7 @@ EventBody read_body(EventKind kind, FieldReader& b) {
     case EventKind::kTopicPublished: {
       event::TopicPublished e;
       e.topic = b.str("topic");
-      e.payload = b.bin("payload");
+      e.payload = b.payload("payload");
       return e;
     }
   }
@@ -418,7 +418,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
       m.execution = b.u32("execution");
       m.name = b.str("name");
       m.version = b.u32("version");
-      m.input = b.bin("input");
+      m.input = b.payload("input");
       m.parent = read_parent(b, "parent");
       m.carried_events = read_carried(b, "carried_events");
       if (b.has_more()) m.custom_status = b.str("custom_status");
@@ -427,7 +427,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
     case MessageKind::kEvent: {
       message::Event m;
       m.name = b.str("name");
-      m.payload = b.bin("payload");
+      m.payload = b.payload("payload");
       return m;
     }
     case MessageKind::kCancel: {
@@ -440,7 +440,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
       message::ActivityResult m;
       m.execution = b.u32("execution");
       m.scheduled_id = b.u64("scheduled_id");
-      m.output = b.bin("output");
+      m.output = b.payload("output");
       m.failure = read_optional_failure(b, "failure", FailureKind::kActivityFailed);
       return m;
     }
@@ -455,7 +455,7 @@ InboxMessage read_message_body(MessageKind kind, FieldReader& b) {
       message::ChildResult m;
       m.execution = b.u32("execution");
       m.scheduled_id = b.u64("scheduled_id");
-      m.output = b.bin("output");
+      m.output = b.payload("output");
       m.failure = read_optional_failure(b, "failure");
       return m;
     }
@@ -568,8 +568,8 @@ Result<InstanceInfo> decode_instance(std::string_view bytes) {
     i.created_at = read_time(r, "created_at");
     i.updated_at = read_time(r, "updated_at");
     i.completed_at = read_optional_time(r, "completed_at");
-    i.input = r.bin("input");
-    i.output = r.bin("output");
+    i.input = r.payload("input");
+    i.output = r.payload("output");
     // A terminated instance's failure recorded before kinds existed names the type of a
     // cancellation; its status says which it was.
     i.failure = read_optional_failure(r, "failure");

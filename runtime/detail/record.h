@@ -69,6 +69,7 @@ class FieldReader {
   bool boolean(std::string_view field);
   std::string str(std::string_view field);
   std::string bin(std::string_view field);
+  Bytes payload(std::string_view field) { return Bytes(bin(field)); }  // an encoded payload
   void nil(std::string_view field);
   FieldReader array(std::string_view field);
 

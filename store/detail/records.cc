@@ -25,7 +25,7 @@ Result<WorkItem> decode_work_item(std::string_view bytes) {
     item.execution = r.u32("execution");
     item.scheduled_id = r.u64("scheduled_id");
     item.activity = r.str("activity");
-    item.input = r.bin("input");
+    item.input = r.payload("input");
     item.attempt = r.u32("attempt");
     item.created_at = from_unix_ms(r.i64("created_at"));
     if (r.has_more()) item.deliveries = r.u32("deliveries");

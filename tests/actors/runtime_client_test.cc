@@ -51,6 +51,42 @@ TEST_SUITE("runtime: client") {
     CHECK(shut(client.remove("before").error()));
   }
 
+  TEST_CASE("a std::string payload is a value to encode: start, raise and publish") {
+    // Before Bytes was a type of its own, a std::string given to start, raise_event or
+    // publish was taken as encoded bytes, and the orchestration could not decode it.
+    static_assert(!std::is_convertible_v<std::string, Bytes>);
+    static_assert(!std::is_convertible_v<const char*, Bytes>);
+    const Orchestration<std::string, std::string> Echo{"Echo", 1};
+    Runtime rt(nullptr, [&](Registry& r) {
+      r.add(Echo, [](OrchestrationContext& ctx, std::string input) -> Task<std::string> {
+        ctx.subscribe("t");
+        ctx.set_custom_status("subscribed");  // committed with the subscription
+        auto message = co_await ctx.next_message<std::string>("t");
+        auto literal = co_await ctx.next_message<std::string>("t");
+        auto event = co_await ctx.wait_event<std::string>("e");
+        co_return input + "|" + message + "|" + literal + "|" + event;
+      });
+    });
+    auto client = rt.client();
+    REQUIRE(client.start("Echo", "echo", std::string("in")));
+    REQUIRE(eventually([&] { return client.status("echo")->custom_status == "subscribed"; }));
+    auto receipt = client.publish("t", std::string("m"));
+    REQUIRE(receipt);
+    CHECK(receipt->delivered == std::vector<InstanceId>{"echo"});
+    REQUIRE(client.publish("t", "lit"));
+    REQUIRE(client.raise("echo", "e", std::string("x")));
+    auto output = client.wait_output<std::string>("echo", 20s);
+    REQUIRE(output);
+    CHECK(*output == "in|m|lit|x");
+    // Bytes are taken as they are: encoded already, not encoded again.
+    REQUIRE(client.start("Echo", "echo-bytes", encode(std::string("b"))));
+    REQUIRE(eventually([&] { return client.status("echo-bytes")->custom_status == "subscribed"; }));
+    REQUIRE(client.publish("t", encode(std::string("m2"))));
+    REQUIRE(client.publish("t", encode("lit2")));
+    REQUIRE(client.raise_event("echo-bytes", "e", encode(std::string("y"))));
+    CHECK(*client.wait_output<std::string>("echo-bytes", 20s) == "b|m2|lit2|y");
+  }
+
   TEST_CASE("a generated id is returned when none is given") {
     Runtime rt;
     auto client = rt.client();

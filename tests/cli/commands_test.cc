@@ -326,7 +326,7 @@ TEST_SUITE("cli: writing") {
       REQUIRE(inbox->size() == 1);
       auto& e = std::get<message::Event>(inbox->front().message);
       CHECK(e.name == "Approval");
-      CHECK(Json::from_msgpack(e.payload) == Json::parse("{\"ok\": [1, 2.5, \"x\", null]}"));
+      CHECK(Json::from_msgpack(e.payload.str()) == Json::parse("{\"ok\": [1, 2.5, \"x\", null]}"));
     }
     auto from_file = f.dir.sub("payload.json");
     std::ofstream(from_file) << "[\"ada\", 3]";

@@ -135,7 +135,7 @@ TEST_SUITE("lmdb store: opening") {
       REQUIRE(s);
       auto lock = started(**s, "o");
       for (EventId id = 2; id < 40; ++id) {
-        REQUIRE((*s)->commit_turn(payload_turn(lock, id, std::string(20000, 'x'))));
+        REQUIRE((*s)->commit_turn(payload_turn(lock, id, Bytes(std::string(20000, 'x')))));
       }
     }
     auto size = std::filesystem::file_size(dir.sub("s/data.mdb"));
@@ -218,15 +218,16 @@ TEST_SUITE("lmdb store: size") {
     auto initial = (*s)->map_size();
     auto lock = started(**s, "big");
     for (EventId id = 2; id < 60; ++id) {
-      auto r =
-          (*s)->commit_turn(payload_turn(lock, id, std::string(100'000, static_cast<char>(id))));
+      auto r = (*s)->commit_turn(
+          payload_turn(lock, id, Bytes(std::string(100'000, static_cast<char>(id)))));
       REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
     }
     CHECK((*s)->map_size() > initial * 8);
     auto h = (*s)->read_history("big", 1);
     REQUIRE(h);
     REQUIRE(h->size() == 59);
-    CHECK(std::get<event::ActivityScheduled>(h->back().body).input == std::string(100'000, 59));
+    CHECK(std::get<event::ActivityScheduled>(h->back().body).input.str() ==
+          std::string(100'000, 59));
   }
 
   TEST_CASE("at the maximum size a write fails as store full and earlier commits survive") {
@@ -237,7 +238,7 @@ TEST_SUITE("lmdb store: size") {
     EventId id = 2;
     Error last;
     for (; id < 1000; ++id) {
-      auto r = (*s)->commit_turn(payload_turn(lock, id, std::string(100'000, 'x')));
+      auto r = (*s)->commit_turn(payload_turn(lock, id, Bytes(std::string(100'000, 'x'))));
       if (!r) {
         last = r.error();
         break;
@@ -249,7 +250,7 @@ TEST_SUITE("lmdb store: size") {
     CHECK(contains(last.message, "maximum size"));
     CHECK((*s)->read_history("big", 1)->size() == id - 1);
     // A small write still fits.
-    CHECK((*s)->commit_turn(payload_turn(lock, id, "small")));
+    CHECK((*s)->commit_turn(payload_turn(lock, id, Bytes(std::string_view("small")))));
   }
 
   TEST_CASE("a full disk fails the write with the cause and loses nothing acknowledged") {
@@ -266,7 +267,7 @@ TEST_SUITE("lmdb store: size") {
       }
       auto lock = started(**s, "o");
       for (EventId id = 2; id < 10000; ++id) {
-        auto r = (*s)->commit_turn(payload_turn(lock, id, std::string(50'000, 'd')));
+        auto r = (*s)->commit_turn(payload_turn(lock, id, Bytes(std::string(50'000, 'd'))));
         if (!r) {
           pipe.write_line("error " + r.error().to_string());
           return 0;
