@@ -141,6 +141,12 @@ void OrchestrationContext::request_continue_as_new(Bytes input, std::uint32_t ve
   continue_as_new_ = std::make_pair(std::move(input), version);
 }
 
+void OrchestrationContext::throw_spawn_refused() {
+  throw ConfigurationError(ErrorCode::kInvalidArgument,
+                           "ctx.spawn needs a helper task that has not started: this one has no "
+                           "coroutine, has finished or is being awaited already");
+}
+
 void OrchestrationContext::subscribe(std::string_view topic) {
   if (auto valid = validate_name(topic, "topic name"); !valid)
     throw_configuration_error(valid.error());

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "duractor/runtime/combinators.h"
+#include "duractor/runtime/detail/spawn_core.h"
 #include "duractor/runtime/future.h"
 #include "duractor/runtime/handles.h"
 #include "duractor/runtime/history.h"
@@ -255,6 +256,36 @@ class OrchestrationContext {
     return duractor::when_any(std::move(futures)...);
   }
 
+  // ---- helpers as futures ----------------------------------------------------------------
+
+  // Runs a helper coroutine as a durable future, so that inline sub-flows run side by side
+  // and combine with when_all / when_any:
+  //   auto vm = [&](std::string name) -> Task<std::string> {...};   // create, then poll
+  //   co_await ctx.when_all(futures(ctx.spawn(vm("a")), ctx.spawn(vm("b"))));
+  // The helper starts at once and runs until its first co_await; it resumes only as the
+  // futures it awaits settle, in history order, so it finishes at the same point of history
+  // on every replay, and the future settles then with its result (or its exception). What
+  // it does is recorded as this orchestration's operations: no sub-orchestration, no
+  // history of its own. Given up (it lost a when_any, or its last future went unawaited),
+  // the helper is stopped where it waits: its frames are destroyed, and what it was
+  // waiting on is given up as when a future is dropped (activities and children get a
+  // recorded cancellation request). A cooperative cancel reaches every helper that waits,
+  // as it reaches the orchestration. Pass what the helper needs by value or by a reference
+  // that outlives it (the context does): a lambda coroutine must not capture locals that
+  // end first. Throws ConfigurationError (kInvalidArgument) for a task that has already
+  // started or has no coroutine.
+  template <class T>
+  DurableFuture<T> spawn(Task<T> helper) {
+    if (helper.handle() == nullptr || helper.handle().done() ||
+        helper.handle().promise().continuation != std::noop_coroutine()) {
+      throw_spawn_refused();
+    }
+    auto core = std::make_shared<detail::SpawnCore<T>>(
+        awaits_, "spawned helper #" + std::to_string(++spawned_));
+    core->start(std::move(helper));
+    return DurableFuture<T>(std::move(core));
+  }
+
   // ---- status ----------------------------------------------------------------------------
 
   // Publishes a short progress text, visible in the instance's status (recorded in history).
@@ -283,6 +314,7 @@ class OrchestrationContext {
       std::string_view name, std::uint32_t version, Bytes input,
       const SubOrchestrationOptions& options, bool detached);
   void request_continue_as_new(Bytes input, std::uint32_t version);
+  [[noreturn]] static void throw_spawn_refused();
 
   // An action of the code, waiting to be matched against history (replay) or recorded.
   struct PendingAction {
@@ -308,6 +340,7 @@ class OrchestrationContext {
   bool replaying_ = false;
   std::uint64_t guids_ = 0;
   std::uint64_t children_ = 0;
+  std::uint64_t spawned_ = 0;
   std::string custom_status_;
 
   detail::AwaitRegistry awaits_;

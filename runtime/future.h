@@ -104,9 +104,20 @@ class DurableFuture {
   class Awaiter final : public detail::SuspendedAwait {
    public:
     explicit Awaiter(std::shared_ptr<detail::FutureCore> core) : core_(std::move(core)) {}
+    Awaiter(const Awaiter&) = delete;
+    Awaiter& operator=(const Awaiter&) = delete;
+    // Destroyed while suspended: its coroutine's frame is destroyed (a spawned helper that
+    // was given up, an execution that ended); nothing may wake it any more.
+    ~Awaiter() {
+      if (waiting_) {
+        core_->remove_waiter(this);
+        core_->registry().untrack(this);
+      }
+    }
     bool await_ready() const { return core_->settled() || core_->abandoned(); }
     void await_suspend(std::coroutine_handle<> h) {
       handle_ = h;
+      waiting_ = true;
       core_->add_waiter(this);
       core_->registry().track(this);
     }
@@ -119,10 +130,12 @@ class DurableFuture {
       }
     }
     void wake() override {
+      waiting_ = false;
       core_->registry().untrack(this);
       handle_.resume();  // may destroy this awaiter: nothing after
     }
     void interrupt(std::string reason) override {
+      waiting_ = false;
       interrupted_ = std::move(reason);
       core_->remove_waiter(this);
       core_->registry().untrack(this);
@@ -132,6 +145,7 @@ class DurableFuture {
    private:
     std::shared_ptr<detail::FutureCore> core_;
     std::coroutine_handle<> handle_;
+    bool waiting_ = false;
     std::optional<std::string> interrupted_;
   };
 

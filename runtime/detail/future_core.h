@@ -36,14 +36,32 @@ class SuspendedAwait : public Waiter {
 };
 
 // Shared by all futures of one execution: the settle counter that orders them, and the
-// coroutine awaits currently suspended (for cooperative cancellation).
+// coroutine awaits currently suspended (for cooperative cancellation): one per chain of
+// coroutines, the orchestration's and each spawned helper's (ctx.spawn).
 struct AwaitRegistry {
   std::uint64_t settled = 0;
-  std::vector<SuspendedAwait*> suspended;
+  std::uint64_t tracked = 0;  // awaits ever suspended: each entry's number, in order
+  std::vector<std::pair<std::uint64_t, SuspendedAwait*>> suspended;
+  // While a spawned helper is being stopped: why, for the operations it gives up.
+  std::string stopping;
 
-  void track(SuspendedAwait* a) { suspended.push_back(a); }
+  void track(SuspendedAwait* a) { suspended.emplace_back(++tracked, a); }
   void untrack(SuspendedAwait* a) {
-    suspended.erase(std::remove(suspended.begin(), suspended.end(), a), suspended.end());
+    std::erase_if(suspended, [a](const auto& entry) { return entry.second == a; });
+  }
+  // Interrupts every await suspended now, in the order they suspended. An await that
+  // suspends meanwhile (code handling the cancellation) is not interrupted; one that an
+  // earlier interruption ended (its helper's frame was destroyed) is skipped.
+  void interrupt_all(const std::string& reason) {
+    const auto last = tracked;
+    for (;;) {
+      auto it = std::find_if(suspended.begin(), suspended.end(),
+                             [last](const auto& entry) { return entry.first <= last; });
+      if (it == suspended.end()) return;
+      SuspendedAwait* await = it->second;
+      suspended.erase(it);
+      await->interrupt(reason);
+    }
   }
 };
 

@@ -63,7 +63,8 @@ class OperationCore : public FutureCore {
  protected:
   void released() override {
     if (ctx_.rules() < 2 || ctx_.closing_) return;
-    give_up("its future was destroyed before it was awaited");
+    give_up(registry().stopping.empty() ? "its future was destroyed before it was awaited"
+                                        : registry().stopping);
   }
 
  private:
@@ -165,7 +166,8 @@ class RetryCore : public FutureCore, public Waiter {
  protected:
   void released() override {
     if (ctx_.rules() < 2 || ctx_.closing_) return;
-    give_up("its future was destroyed before it was awaited");
+    give_up(registry().stopping.empty() ? "its future was destroyed before it was awaited"
+                                        : registry().stopping);
   }
 
  private:

@@ -408,8 +408,7 @@ Status ReplayEngine::apply_input(const HistoryEvent& e) {
       return {};
     }
     // Cooperative: every suspended await throws Cancelled (once).
-    auto suspended = ctx.awaits_.suspended;
-    for (auto* await : suspended) await->interrupt(cancel->reason);
+    ctx.awaits_.interrupt_all(cancel->reason);
     check_progress();
     return {};
   }
