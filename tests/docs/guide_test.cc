@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "duractor/actors/testing.h"
@@ -237,6 +238,28 @@ Task<std::string> compensating(OrchestrationContext& ctx, int n) {
   co_return cancelled ? "released" : "kept";
 }
 
+// ---- helpers side by side ----
+
+const duractor::Activity<std::string, std::string> CreateVm{"CreateVm"};
+const duractor::Activity<std::string, bool> IsHealthy{"IsHealthy"};
+const duractor::Orchestration<std::vector<std::string>, std::vector<std::string>> Fleet{"Fleet", 1};
+
+// snippet: spawn
+// Creates one VM, then polls until it is healthy.
+Task<std::string> provision(OrchestrationContext& ctx, std::string name) {
+  auto vm = co_await ctx.call(CreateVm, name);
+  while (!co_await ctx.call(IsHealthy, vm)) co_await ctx.sleep(1s);
+  co_return vm;
+}
+
+// Provisions every VM at once; each goes at its own pace.
+Task<std::vector<std::string>> fleet(OrchestrationContext& ctx, std::vector<std::string> names) {
+  std::vector<duractor::DurableFuture<std::string>> vms;
+  for (const auto& name : names) vms.push_back(ctx.spawn(provision(ctx, name)));
+  co_return co_await ctx.when_all(std::move(vms));
+}
+// end snippet
+
 // ---- continue-as-new, status, versions ----
 
 const duractor::Orchestration<int, int> Rounds{"Rounds", 1};
@@ -323,6 +346,12 @@ struct Guide {
     registry.add(Parent, parent);
     registry.add(Racer, racer);
     registry.add(Compensating, compensating);
+    registry.add(CreateVm, [](ActivityContext&, std::string name) { return "vm-" + name; });
+    registry.add(IsHealthy, [this](ActivityContext&, std::string vm) {
+      std::lock_guard lock(health_mutex);
+      return ++health_checks[vm] >= (vm == "vm-b" ? 3 : 1);  // vm-b takes two more looks
+    });
+    registry.add(Fleet, fleet);
     registry.add(Rounds, rounds);
     registry.add(Statuses, statuses);
     register_checkout(registry);
@@ -359,6 +388,8 @@ struct Guide {
   Registry registry;
   std::unique_ptr<Host> host;
   std::atomic<int> notified{0}, flaky_attempts{0}, released{0}, fetch_attempts{0};
+  std::mutex health_mutex;
+  std::map<std::string, int> health_checks;
 };
 
 }  // namespace
@@ -445,6 +476,29 @@ TEST_SUITE("docs: the orchestration guide's examples") {
 
     REQUIRE(Guarded.start(client, "guarded", "https://example.org/private"));
     CHECK(g.output<std::string>("guarded") == "shaky-1: activity failed");
+  }
+
+  TEST_CASE("helpers side by side with ctx.spawn") {
+    Guide g;
+    auto client = g.host->client();
+    REQUIRE(Fleet.start(client, "fleet", std::vector<std::string>{"a", "b", "c"}));
+    CHECK(g.output<std::vector<std::string>>("fleet") ==
+          std::vector<std::string>{"vm-a", "vm-b", "vm-c"});
+    // Side by side: the three creations were scheduled in the first turn, before any
+    // result; vm-b was checked three times, the others once.
+    auto history = client.history("fleet");
+    REQUIRE(history);
+    std::vector<std::string> first_three;
+    for (const auto& e : *history) {
+      if (const auto* s = std::get_if<event::ActivityScheduled>(&e.body)) {
+        first_three.push_back(s->name);
+      } else if (!first_three.empty()) {
+        break;
+      }
+    }
+    CHECK(first_three == std::vector<std::string>{"CreateVm", "CreateVm", "CreateVm"});
+    std::lock_guard lock(g.health_mutex);
+    CHECK(g.health_checks == std::map<std::string, int>{{"vm-a", 1}, {"vm-b", 3}, {"vm-c", 1}});
   }
 
   TEST_CASE("continue-as-new, status and versions") {
