@@ -96,8 +96,10 @@ TEST_SUITE("ctx.spawn") {
     Registry registry;
     registry.add(Orchestration<int, std::string>{"Race", 1},
                  [](OrchestrationContext& ctx, int) -> Task<std::string> {
-                   auto r = co_await ctx.when_any(ctx.spawn(two_steps(ctx, 1)),
-                                                  ctx.spawn(one_step(ctx, 10)));
+                   // One statement each: the order of a call's arguments is unspecified.
+                   auto slow = ctx.spawn(two_steps(ctx, 1));
+                   auto fast = ctx.spawn(one_step(ctx, 10));
+                   auto r = co_await ctx.when_any(std::move(slow), std::move(fast));
                    co_return std::to_string(r.index()) + ":" +
                        std::to_string(r.index() == 0 ? r.get<0>() : r.get<1>());
                  });
@@ -126,9 +128,10 @@ TEST_SUITE("ctx.spawn") {
     Registry registry;
     registry.add(Orchestration<int, std::string>{"Both", 1},
                  [](OrchestrationContext& ctx, int) -> Task<std::string> {
+                   auto slow = ctx.spawn(two_steps(ctx, 1));
+                   auto fast = ctx.spawn(one_step(ctx, 2));
                    try {
-                     co_await ctx.when_all(ctx.spawn(two_steps(ctx, 1)),
-                                           ctx.spawn(one_step(ctx, 2)));
+                     co_await ctx.when_all(std::move(slow), std::move(fast));
                    } catch (const ActivityFailed& e) {
                      co_return std::string("failed: ") + e.what();
                    }
@@ -201,31 +204,32 @@ TEST_SUITE("ctx.spawn") {
 
   TEST_CASE("a cooperative cancel reaches every helper that waits, and each may compensate") {
     Registry registry;
-    registry.add(
-        Orchestration<int, std::vector<std::string>>{"Cancel", 1},
-        [](OrchestrationContext& ctx, int) -> Task<std::vector<std::string>> {
-          auto careful = [](OrchestrationContext& c, int x) -> Task<std::string> {
-            bool cancelled = false;
-            try {
-              co_await c.call(Work, x);
-            } catch (const Cancelled&) {
-              cancelled = true;
-            }
-            if (cancelled) co_await c.call(Work, 100 + x);  // compensation
-            co_return cancelled ? "compensated " + std::to_string(x) : "done";
-          };
-          auto all = ctx.when_all(futures(ctx.spawn(careful(ctx, 1)), ctx.spawn(careful(ctx, 2))));
-          // The orchestration's own await is interrupted too; it waits on for the
-          // helpers, which compensate.
-          bool interrupted = false;
-          try {
-            co_await all;
-          } catch (const Cancelled&) {
-            interrupted = true;
-          }
-          CHECK(interrupted);
-          co_return co_await all;
-        });
+    registry.add(Orchestration<int, std::vector<std::string>>{"Cancel", 1},
+                 [](OrchestrationContext& ctx, int) -> Task<std::vector<std::string>> {
+                   auto careful = [](OrchestrationContext& c, int x) -> Task<std::string> {
+                     bool cancelled = false;
+                     try {
+                       co_await c.call(Work, x);
+                     } catch (const Cancelled&) {
+                       cancelled = true;
+                     }
+                     if (cancelled) co_await c.call(Work, 100 + x);  // compensation
+                     co_return cancelled ? "compensated " + std::to_string(x) : "done";
+                   };
+                   auto first = ctx.spawn(careful(ctx, 1));
+                   auto second = ctx.spawn(careful(ctx, 2));
+                   auto all = ctx.when_all(futures(std::move(first), std::move(second)));
+                   // The orchestration's own await is interrupted too; it waits on for the
+                   // helpers, which compensate.
+                   bool interrupted = false;
+                   try {
+                     co_await all;
+                   } catch (const Cancelled&) {
+                     interrupted = true;
+                   }
+                   CHECK(interrupted);
+                   co_return co_await all;
+                 });
     EngineHarness h(registry);
     h.start("Cancel", encode(0));
     h.turn();
@@ -257,7 +261,8 @@ TEST_SUITE("ctx.spawn") {
     auto cancels = h.all<action::CancelActivity>();
     REQUIRE(cancels.size() == 3);
     for (const auto& c : cancels) CHECK(c.reason == "gone");
-    CHECK(h.history().size() == before + 4);  // three cancellation requests, the end
+    // The terminate's request, three cancellation requests, the end.
+    CHECK(h.history().size() == before + 5);
   }
 
   TEST_CASE("a task that already ran, or none at all, is refused with the reason") {
