@@ -18,9 +18,12 @@
 //
 // Pause: Pause and Resume messages are taken here, never by the code (pause_gate.h says
 // which messages a turn may take). A paused instance takes no turns: its inbox keeps what
-// arrives, and results delivered in memory wait in `held` (the actor is not passivated
-// while it holds some); a Resume lets them through in their order. Whether the instance is
-// paused is read from the store once (its status), then kept up to date by the commits.
+// arrives, and results delivered in memory are moved into it (an activity's result
+// completes its work item, a fired timer fires in the store), so that a restart while it
+// is paused neither loses them nor runs the activity again. Only a result whose write
+// fails waits in `held`, in memory (the actor is not passivated while it holds some). A
+// Resume lets everything through in its order. Whether the instance is paused is read
+// from the store once (its status), then kept up to date by the commits.
 
 #include <optional>
 
@@ -392,10 +395,44 @@ bool know_paused(Self* self) {
   return true;
 }
 
-// The results delivered in memory wait until the instance is resumed.
+// Moves one result delivered in memory into the durable inbox of the paused instance.
+// False if it must stay in memory (the write failed, or there is nothing to write with).
+bool keep_durably(Self* self, const MemoryMessage& m) {
+  auto& s = self->state;
+  const auto* result = std::get_if<message::ActivityResult>(&m.message);
+  std::optional<Error> failed;
+  if (result != nullptr && m.lease) {
+    auto done = s.core->store.complete_work(*m.lease, *result);
+    if (!done && done.error().code == ErrorCode::kConflict) {
+      // The item is gone (cancelled) or another attempt owns it: the result is dropped,
+      // as complete_work says, and that attempt's result counts.
+      s.log.debug("dropping the result of work item {}: {}", *m.work_item,
+                  done.error().to_string());
+      return true;
+    }
+    if (!done) failed = done.error();
+  } else if (m.timer) {
+    auto done = s.core->store.fire_timers({*m.timer});
+    if (!done) failed = done.error();
+  } else {
+    return false;
+  }
+  if (failed) {
+    s.log.warn("a result for the paused instance stays in memory until it is resumed "
+               "(a restart before then runs its activity or timer again): {}",
+               failed->to_string());
+    return false;
+  }
+  return true;
+}
+
+// The results delivered in memory wait in the inbox until the instance is resumed. These
+// are synchronous writes from the actor (as lease_work below), taken only while paused.
 void hold(Self* self) {
   auto& s = self->state;
-  s.held.insert(s.held.end(), s.memory.begin(), s.memory.end());
+  for (auto& m : s.memory) {
+    if (!keep_durably(self, m)) s.held.push_back(std::move(m));
+  }
   s.memory.clear();
 }
 

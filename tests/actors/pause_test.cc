@@ -30,6 +30,7 @@ const Activity<int, int> Gate{"Gate"};
 
 std::atomic<int> collect_runs{0};
 std::atomic<bool> gate_open{false};
+std::atomic<int> gate_runs{0};
 
 // Collect: a timer and two events; the events in the order they are raised.
 void add_pause_orchestrations(Registry& r) {
@@ -45,6 +46,7 @@ void add_pause_orchestrations(Registry& r) {
     co_return x + co_await ctx.wait_event<int>("Go");
   });
   r.add(Gate, [](ActivityContext&, int x) {
+    ++gate_runs;
     while (!gate_open) std::this_thread::sleep_for(2ms);
     return x * 10;
   });
@@ -119,8 +121,10 @@ TEST_SUITE("runtime: pause and resume") {
     std::this_thread::sleep_for(kSettle);
     CHECK(status_of(client, "c") == InstanceStatus::kPaused);
     CHECK(history_size(client, "c") == before);
-    CHECK(rt.host->store().read_inbox("c")->size() == 2);  // both events wait
-    CHECK(rt.host->store().stats()->timers == 1);          // the due timer too
+    // Both events wait in the inbox, and the due timer too: fired in the store, so that a
+    // restart would not lose it.
+    CHECK(rt.host->store().read_inbox("c")->size() == 3);
+    CHECK(rt.host->store().stats()->timers == 0);
 
     REQUIRE(client.resume("c"));
     auto out = client.wait_output<std::string>("c", 20s);
@@ -201,6 +205,42 @@ TEST_SUITE("runtime: pause and resume") {
     auto out = client.wait_output<int>("g", 20s);
     REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
     CHECK(*out == 40);
+  }
+
+  TEST_CASE(
+      "a result that arrives while paused waits in the durable inbox: a restart neither loses "
+      "it nor runs the activity again") {
+    gate_open = false;
+    gate_runs = 0;
+    Runtime rt(nullptr, add_pause_orchestrations);
+    auto client = rt.client();
+    REQUIRE(client.start(CallsGate, "k", 5));
+    REQUIRE(eventually([&] { return rt.host->queued_activities() == 1; }));
+    REQUIRE(client.pause("k"));
+    REQUIRE(becomes(client, "k", InstanceStatus::kPaused));
+    gate_open = true;
+    // The result completes the work item and joins the inbox, behind the Pause.
+    REQUIRE(eventually([&] {
+      auto inbox = rt.host->store().read_inbox("k");
+      auto work = rt.host->store().list_work(0, 10);
+      return inbox && work && work->empty() &&
+             std::any_of(inbox->begin(), inbox->end(), [](const InboxEntry& e) {
+               return std::holds_alternative<message::ActivityResult>(e.message);
+             });
+    }));
+    rt.host->stop();
+    rt.host.reset();
+
+    rt.host = start_host(rt.registry, test_host_options(rt.dir.sub("store")));
+    client = rt.client();
+    std::this_thread::sleep_for(kSettle);
+    CHECK(status_of(client, "k") == InstanceStatus::kPaused);
+    CHECK(gate_runs == 1);
+    REQUIRE(client.resume("k"));
+    auto out = client.wait_output<int>("k", 20s);
+    REQUIRE_MESSAGE(out, (out ? "" : out.error().to_string()));
+    CHECK(*out == 50);
+    CHECK(gate_runs == 1);
   }
 
   TEST_CASE("a paused instance can be terminated at once; a cooperative cancel waits") {
