@@ -34,6 +34,25 @@ auto while_open(detail::HostCore& core, F&& f) -> decltype(f()) {
   return f();
 }
 
+// A lifecycle notification for a change the store made outside a turn (rewind, fork),
+// once it is durable. Only this process's subscribers hear it: a rewind or fork made from
+// the command line has none.
+void notify_changed(detail::HostCore& core, LifecycleKind kind, const InstanceId& id,
+                    std::optional<ForkOrigin> origin = std::nullopt) {
+  auto& hub = core.broker->lifecycle();
+  if (hub.subscriptions() == 0) return;
+  auto info = core.store.read_instance(id);
+  if (!info) return;  // gone again already: nothing to tell
+  LifecycleEvent e;
+  e.kind = kind;
+  e.instance = id;
+  e.orchestration = info->name;
+  e.execution = info->execution;
+  e.forked_from = std::move(origin);
+  e.at = core.clock.now();
+  hub.publish(e);
+}
+
 }  // namespace
 
 Result<NewInstance> detail::start_request(const HostCore& core, std::string_view name,
@@ -203,6 +222,8 @@ Result<RewindSummary> Client::rewind(const InstanceId& id) {
     if (auto ok = check_accepting(*core_); !ok) return fail(ok.error());
     auto rewound = core_->store.rewind_instance(id);
     if (!rewound) return rewound;
+    // Told before anything runs, so that a subscriber hears kRewound before what follows.
+    for (const auto& r : rewound->rewound) notify_changed(*core_, LifecycleKind::kRewound, r);
     auto wake = rewound->rewound;
     wake.insert(wake.end(), rewound->woken.begin(), rewound->woken.end());
     dispatch_created(rewound->work, rewound->timers, wake);
@@ -216,6 +237,7 @@ Result<ForkSummary> Client::fork(const InstanceId& source, EventId at, InstanceI
     if (auto ok = check_accepting(*core_); !ok) return fail(ok.error());
     auto forked = core_->store.fork_instance(ForkRequest{source, execution, at, std::move(target)});
     if (!forked) return forked;
+    notify_changed(*core_, LifecycleKind::kForked, forked->instance, forked->origin);
     dispatch_created(forked->work, forked->timers, {forked->instance});
     return forked;
   });

@@ -418,9 +418,10 @@ bool keep_durably(Self* self, const MemoryMessage& m) {
     return false;
   }
   if (failed) {
-    s.log.warn("a result for the paused instance stays in memory until it is resumed "
-               "(a restart before then runs its activity or timer again): {}",
-               failed->to_string());
+    s.log.warn(
+        "a result for the paused instance stays in memory until it is resumed "
+        "(a restart before then runs its activity or timer again): {}",
+        failed->to_string());
     return false;
   }
   return true;

@@ -27,6 +27,10 @@ std::string_view to_string(LifecycleKind kind) {
       return "paused";
     case LifecycleKind::kResumed:
       return "resumed";
+    case LifecycleKind::kRewound:
+      return "rewound";
+    case LifecycleKind::kForked:
+      return "forked";
   }
   return "unknown";
 }

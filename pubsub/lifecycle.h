@@ -46,6 +46,8 @@ enum class LifecycleKind : std::uint8_t {
   kTerminated,  // ended by a terminate (Client::cancel with terminate)
   kPaused,      // Client::pause took effect (LifecycleEvent::reason says why)
   kResumed,     // Client::resume took effect
+  kRewound,     // Client::rewind made a failed instance run again (each instance it rewound)
+  kForked,      // Client::fork made the instance (LifecycleEvent::forked_from says from what)
 };
 
 std::string_view to_string(LifecycleKind kind);
@@ -59,6 +61,7 @@ struct LifecycleEvent {
   std::optional<FailureDetails> failure;  // kFailed, kCancelled, kTerminated
   std::string custom_status;              // kCustomStatus
   std::string reason;                     // kPaused: the reason given to Client::pause
+  std::optional<ForkOrigin> forked_from;  // kForked
   TimePoint at;                           // when the commit happened
 };
 

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+
+#include "duractor/pubsub/broker.h"
 
 #include "tests/support/runtime_fixture.h"
 
@@ -57,6 +60,28 @@ std::size_t count(const std::vector<HistoryEvent>& history, EventKind kind) {
   return static_cast<std::size_t>(std::count_if(
       history.begin(), history.end(), [&](const HistoryEvent& e) { return e.kind() == kind; }));
 }
+
+// Lifecycle notifications of the given kinds, as they arrive.
+struct Heard {
+  std::mutex mutex;
+  std::vector<LifecycleEvent> events;
+  std::shared_ptr<LifecycleSubscription> subscription;
+
+  Heard(Host& host, std::vector<LifecycleKind> kinds)
+      : subscription(host.broker().lifecycle().subscribe(
+            LifecycleFilter{std::move(kinds), std::nullopt, std::nullopt},
+            [this](const LifecycleEvent& e) {
+              std::lock_guard lock(mutex);
+              events.push_back(e);
+            })) {}
+
+  std::vector<std::pair<LifecycleKind, InstanceId>> kinds() {
+    std::lock_guard lock(mutex);
+    std::vector<std::pair<LifecycleKind, InstanceId>> out;
+    for (const auto& e : events) out.emplace_back(e.kind, e.instance);
+    return out;
+  }
+};
 
 #define REQUIRE_OK(expr)                                                   \
   do {                                                                     \
@@ -117,11 +142,23 @@ TEST_SUITE("runtime: rewind and fork") {
     REQUIRE(eventually([&] { return client.status(child)->status == InstanceStatus::kFailed; }));
     CHECK(one_calls == 2);  // the parent's and the child's
 
+    Heard heard(*rt.host, {LifecycleKind::kRewound, LifecycleKind::kCompleted});
     auto rewound = client.rewind("parent");
     REQUIRE_OK(rewound);
     CHECK(rewound->rewound == std::vector<InstanceId>{child, "parent"});
     auto out = client.wait_output<int>("parent", 20s);
     REQUIRE_OK(out);
+    // Each rewound instance is told before it runs again (and completes).
+    REQUIRE(eventually([&] { return heard.kinds().size() == 4; }));
+    auto kinds = heard.kinds();
+    CHECK(kinds[0] == std::pair{LifecycleKind::kRewound, child});
+    CHECK(kinds[1] == std::pair{LifecycleKind::kRewound, InstanceId("parent")});
+    CHECK(kinds.back() == std::pair{LifecycleKind::kCompleted, InstanceId("parent")});
+    {
+      std::lock_guard lock(heard.mutex);
+      CHECK(heard.events[1].orchestration == "StepsParent");
+      CHECK(heard.events[1].execution == 1);
+    }
     CHECK(*out == (1 + 1 + 1) * 10 + 5);
     CHECK(client.status(child)->status == InstanceStatus::kCompleted);
     CHECK(one_calls == 2);
@@ -143,8 +180,18 @@ TEST_SUITE("runtime: rewind and fork") {
     REQUIRE(original_history->size() == 8);
 
     // Step 4: StepOne done, StepTwo scheduled: StepTwo and Unreliable run again.
+    Heard heard(*rt.host, {LifecycleKind::kForked, LifecycleKind::kStarted});
     auto forked = client.fork("original", 4, "copy");
     REQUIRE_OK(forked);
+    {
+      // Told once, with where it came from; it does not start again (its start is copied).
+      auto kinds = heard.kinds();
+      REQUIRE(kinds.size() == 1);
+      CHECK(kinds[0] == std::pair{LifecycleKind::kForked, InstanceId("copy")});
+      std::lock_guard lock(heard.mutex);
+      CHECK(heard.events[0].forked_from == ForkOrigin{"original", 1, 4});
+      CHECK(heard.events[0].orchestration == "Steps");
+    }
     CHECK(forked->origin == ForkOrigin{"original", 1, 4});
     REQUIRE(forked->work.size() == 1);
     CHECK(forked->work[0].activity == "StepTwo");

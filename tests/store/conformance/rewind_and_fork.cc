@@ -289,6 +289,70 @@ TEST_SUITE("store conformance: rewind and fork") {
     }
   }
 
+  TEST_CASE(
+      "a rewind is refused, changing nothing, when a child the kept history waits for cannot "
+      "run on") {
+    // "parent" schedules Charge and starts child "kid"; Charge fails and the parent fails
+    // with it, so the rewind keeps the child's start and needs "kid" to run on. Each case
+    // leaves "kid" in a state it cannot run on from.
+    struct Case {
+      std::string kid;  // cancelled, terminated, deleted, taken
+      std::string says;
+    };
+    for (const auto& c : std::vector<Case>{
+             {"cancelled",
+              "cannot rewind instance 'parent': sub-orchestration 'Child' (instance 'kid', event "
+              "3) was cancelled, and a rewind does not restart a cancelled child"},
+             {"terminated", "(instance 'kid', event 3) was terminated"},
+             {"deleted",
+              "(instance 'kid', event 3) would have to run again, but that instance no "
+              "longer exists"},
+             {"taken",
+              "but that instance is not this execution's child (the id was taken when it "
+              "was started)"}}) {
+      CAPTURE(c.kid);
+      auto f = make_store_fixture();
+      auto& s = f->store();
+      if (c.kid == "taken") REQUIRE_OK(s.create_instance(new_instance("kid", "Other")));
+      auto lock = create_started(*f, "parent");
+      TurnCommit t;
+      t.lock = lock;
+      t.execution = 1;
+      auto now = f->clock.now();
+      t.events = {
+          ev(2, now, event::ActivityScheduled{"Charge", encode(2), 1}),
+          ev(3, now, event::SubOrchestrationScheduled{"Child", 1, "kid", encode(1), false})};
+      t.work = {NewWorkItem{2, "Charge", encode(2), 1}};
+      if (c.kid != "taken") {
+        t.outbound = {OutboundMessage{
+            "kid", message::Start{1, "Child", 1, encode(1), ParentLink{"parent", 1, 3}}}};
+      }
+      auto committed = s.commit_turn(t);
+      REQUIRE_OK(committed);
+      fail_instance(*f, lock, 4, {event::ActivityFailed{2, kDeclined}}, kDeclined,
+                    {committed->work[0].id});
+      s.unlock_instance(lock);
+      if (c.kid == "cancelled" || c.kid == "terminated") {
+        auto end = first_turn(*f, "kid");
+        end.events.push_back(ev(2, now, event::ExecutionCancelled{"stop"}));
+        end.update.status =
+            c.kid == "cancelled" ? InstanceStatus::kCancelled : InstanceStatus::kTerminated;
+        REQUIRE_OK(s.commit_turn(end));
+        s.unlock_instance(end.lock);
+      } else if (c.kid == "deleted") {
+        REQUIRE_OK(s.delete_instance("kid", DeleteOptions{.cascade = true, .force = true}));
+      }
+
+      auto before = snapshot(s);
+      auto refused = s.rewind_instance("parent");
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().code == ErrorCode::kFailedPrecondition);
+      CHECK_MESSAGE(refused.error().message.find(c.says) != std::string::npos,
+                    refused.error().message);
+      CHECK(snapshot(s) == before);
+    }
+  }
+
   // "src": starts a child (default id), schedules activity A and a timer; the child
   // completes, A completes, the code schedules D; D completes and the execution completes
   // (9 events).
@@ -374,6 +438,45 @@ TEST_SUITE("store conformance: rewind and fork") {
     next.execution = 1;
     next.events = {ev(8, f->clock.now(), event::ActivityCompleted{7, encode(4)})};
     REQUIRE_OK(s2.commit_turn(next));
+  }
+
+  TEST_CASE("a fork's copy names after the fork what the source's code named after itself") {
+    auto f = make_store_fixture();
+    auto& s = f->store();
+    auto lock = create_started(*f, "src");
+    TurnCommit t;
+    t.lock = lock;
+    t.execution = 1;
+    auto now = f->clock.now();
+    auto sent = [&](EventId id, const char* to) {
+      return ev(id, now, event::EventSent{to, "ping", encode(1)});
+    };
+    t.events = {sent(2, "src/peer"),
+                sent(3, "src"),
+                sent(4, "src-2"),
+                sent(5, "srcs"),
+                sent(6, "other:1:2"),
+                sent(7, "src:1:x"),
+                ev(8, now, event::ActivityScheduled{"A", encode(1), 1})};
+    t.work = {NewWorkItem{8, "A", encode(1), 1}};
+    REQUIRE_OK(s.commit_turn(t));
+    s.unlock_instance(lock);
+
+    REQUIRE_OK(s.fork_instance(ForkRequest{"src", 0, 8, "copy"}));
+    auto copied = s.read_history("copy", 1);
+    REQUIRE_OK(copied);
+    REQUIRE(copied->size() == 8);
+    std::vector<std::string> targets;
+    for (EventId i = 1; i < 7; ++i) {
+      targets.push_back(std::get<event::EventSent>((*copied)[i].body).instance);
+    }
+    // Made from the source's id (it, or it and a suffix after a separator) -> from the
+    // fork's; another instance's id, or one that only begins with the same letters, stays.
+    CHECK(targets ==
+          std::vector<std::string>{"copy/peer", "copy", "copy-2", "srcs", "other:1:2", "copy:1:x"});
+    auto source = s.read_history("src", 1);
+    REQUIRE_OK(source);
+    CHECK(std::get<event::EventSent>((*source)[1].body).instance == "src/peer");  // untouched
   }
 
   TEST_CASE("a child's failure that the parent compensated and let escape is where a rewind cuts") {
