@@ -120,7 +120,7 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
           caf::anon_send(raw->directory, wake_atom::value, outcome.item.instance);
           return;
         }
-        MemoryMessage m{std::move(outcome.result), outcome.item.id, std::nullopt, outcome.lease};
+        MemoryMessage m{std::move(outcome.result), outcome.lease, std::nullopt};
         caf::anon_send(raw->directory, deliver_atom::value, outcome.item.instance, std::move(m));
       });
   BrokerOptions broker_options;

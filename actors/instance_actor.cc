@@ -327,7 +327,7 @@ bool inherited(const HostCore& core, const std::vector<InboxEntry>& inbox,
   const auto& marks = core.inherited;
   if (!inbox.empty() && inbox.front().seq <= marks.inbox) return true;  // in seq order
   for (const auto& m : memory) {
-    if (m.work_item && *m.work_item <= marks.work) return true;
+    if (m.work && m.work->item <= marks.work) return true;
     if (m.timer && m.timer->seq <= marks.timer) return true;
   }
   return false;
@@ -401,12 +401,12 @@ bool keep_durably(Self* self, const MemoryMessage& m) {
   auto& s = self->state;
   const auto* result = std::get_if<message::ActivityResult>(&m.message);
   std::optional<Error> failed;
-  if (result != nullptr && m.lease) {
-    auto done = s.core->store.complete_work(*m.lease, *result);
+  if (result != nullptr && m.work) {
+    auto done = s.core->store.complete_work(*m.work, *result);
     if (!done && done.error().code == ErrorCode::kConflict) {
       // The item is gone (cancelled) or another attempt owns it: the result is dropped,
       // as complete_work says, and that attempt's result counts.
-      s.log.debug("dropping the result of work item {}: {}", *m.work_item,
+      s.log.debug("dropping the result of work item {}: {}", m.work->item,
                   done.error().to_string());
       return true;
     }

@@ -48,7 +48,7 @@ TurnPlan plan_turn(const InstanceLock& lock, const TurnOrigin& origin, const Tur
       continue;
     }
     const auto& m = memory.at(static_cast<std::size_t>(seq - kMemorySeqBase));
-    if (m.work_item) c.finished_work.push_back(*m.work_item);
+    if (m.work) c.finished_work.push_back(m.work->item);
     if (m.timer) c.fired_timers.push_back(*m.timer);
   }
 

@@ -17,13 +17,12 @@ namespace duractor {
 
 // A result delivered to an instance in memory (by an activity worker or the timer
 // service) rather than through its durable inbox. It carries what to delete when the turn
-// that consumes it commits, and for an activity's result the worker's lease, with which a
-// paused instance moves the result into its durable inbox (Store::complete_work).
+// that consumes it commits; for an activity's result, the worker's lease on its item, with
+// which a paused instance moves the result into its durable inbox (Store::complete_work).
 struct MemoryMessage {
   InboxMessage message;
-  std::optional<std::uint64_t> work_item;  // activity results
-  std::optional<TimerKey> timer;           // fired timers
-  std::optional<WorkLease> lease;          // the lease on work_item, if the worker had one
+  std::optional<WorkLease> work;  // activity results: the item, leased by the worker
+  std::optional<TimerKey> timer;  // fired timers
 };
 
 // Inbox seqs at and above this value are synthetic: they stand for memory messages.

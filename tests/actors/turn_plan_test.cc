@@ -57,7 +57,7 @@ TEST_SUITE("turn plan") {
     h.start("Flow", encode(0));
     h.turn();
     std::vector<MemoryMessage> memory = {
-        {message::ActivityResult{1, 2, encode(1), std::nullopt}, 41, std::nullopt},
+        {message::ActivityResult{1, 2, encode(1), std::nullopt}, WorkLease{41}, std::nullopt},
         {message::TimerFired{1, 3, h.now()}, std::nullopt, TimerKey{h.now(), 9}}};
     std::vector<InboxEntry> entries = {InboxEntry{kMemorySeqBase, h.now(), memory[0].message},
                                        InboxEntry{kMemorySeqBase + 1, h.now(), memory[1].message}};

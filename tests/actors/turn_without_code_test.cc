@@ -61,7 +61,7 @@ TEST_SUITE("failing an instance without running its code") {
     std::vector<InboxEntry> inbox = {InboxEntry{11, kNow, message::Event{"Approval", encode(1)}},
                                      InboxEntry{12, kNow, message::Cancel{"stop", false}}};
     std::vector<MemoryMessage> memory = {
-        {message::ActivityResult{1, 2, encode(1), std::nullopt}, 41, std::nullopt},
+        {message::ActivityResult{1, 2, encode(1), std::nullopt}, WorkLease{41}, std::nullopt},
         {message::TimerFired{1, 3, kNow}, std::nullopt, TimerKey{kNow, 9}}};
     auto plan = plan_turn_without_code(lock_of("i"), info, executions, inbox, memory, poisoned(),
                                        registry, kNow);
@@ -149,7 +149,7 @@ TEST_SUITE("failing an instance without running its code") {
     Registry registry;
     std::vector<InboxEntry> inbox = {InboxEntry{5, kNow, message::Event{"Late", encode(1)}}};
     std::vector<MemoryMessage> memory = {
-        {message::ActivityResult{1, 2, encode(1), std::nullopt}, 41, std::nullopt}};
+        {message::ActivityResult{1, 2, encode(1), std::nullopt}, WorkLease{41}, std::nullopt}};
     auto plan = plan_turn_without_code(
         lock_of("i"), instance(InstanceStatus::kCompleted, 1, ParentLink{"p", 1, 2}),
         {execution(1, 4, InstanceStatus::kCompleted)}, inbox, memory, poisoned(), registry, kNow);
