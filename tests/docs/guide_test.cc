@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -355,19 +356,28 @@ struct Guide {
     registry.add(Rounds, rounds);
     registry.add(Statuses, statuses);
     register_checkout(registry);
-    host = testing::start_host(registry, testing::test_host_options(dir.sub("store"), &clock));
+    testing::TestHostOptions options;
+    options.host = testing::test_host_options("");
+    kit = std::make_unique<testing::TestHost>(registry, std::move(options));
+    host = &kit->host();
   }
 
-  // Waits for `id` to finish, moving the manual clock on while it has timers.
+  // Waits for `id` to finish. Whenever nothing is runnable (no activity running or queued,
+  // no message waiting), it moves the virtual clock to the next timer, so a timer never
+  // fires while an activity still runs (an attempt timeout would cut it short).
   InstanceInfo finish(const InstanceId& id) {
     auto client = host->client();
     for (int i = 0; i < 2000; ++i) {
-      auto info = client.wait(id, 10ms);
-      if (info) return *info;
-      if (host->store().next_timer()->has_value()) {
-        clock.advance(1min);
-        host->poke_timers();
-      }
+      auto settled = kit->run_until_idle();
+      REQUIRE_MESSAGE(settled, (settled ? "" : settled.error().to_string()));
+      auto info = client.status(id);
+      REQUIRE_MESSAGE(info, "no instance " << id);
+      if (is_terminal(info->status)) return *info;
+      auto next = host->store().next_timer();
+      REQUIRE(next);
+      if (!next->has_value()) FAIL("instance " << id << " waits for nothing that will come");
+      auto wait = std::chrono::duration_cast<Milliseconds>((*next)->key.fire_at - kit->now());
+      REQUIRE(kit->advance(std::max(wait, Milliseconds{0})));
     }
     FAIL("instance " << id << " did not finish");
     return {};
@@ -383,10 +393,9 @@ struct Guide {
     return *value;
   }
 
-  testing::TempDir dir;
-  ManualClock clock;
   Registry registry;
-  std::unique_ptr<Host> host;
+  std::unique_ptr<testing::TestHost> kit;
+  Host* host = nullptr;
   std::atomic<int> notified{0}, flaky_attempts{0}, released{0}, fetch_attempts{0};
   std::mutex health_mutex;
   std::map<std::string, int> health_checks;
