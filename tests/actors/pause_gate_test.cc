@@ -32,7 +32,7 @@ TEST_SUITE("pause gate") {
     CHECK_FALSE(split.paused);
   }
 
-  TEST_CASE("a Pause holds what follows it; what came before runs") {
+  TEST_CASE("a Pause holds what follows it, and what came before runs") {
     auto split =
         split_for_pause({raised(1), entry(2, message::Pause{"why"}), raised(3)}, false, true);
     CHECK(seqs(split.run) == Seqs{1});
@@ -61,7 +61,7 @@ TEST_SUITE("pause gate") {
     CHECK(split.paused);
   }
 
-  TEST_CASE("a terminate is taken while paused; a cooperative cancel waits") {
+  TEST_CASE("a terminate is taken while paused, and a cooperative cancel waits") {
     auto split = split_for_pause({raised(1), entry(2, message::Cancel{"soft", false}),
                                   entry(3, message::Cancel{"now", true})},
                                  true, true);

@@ -243,7 +243,7 @@ TEST_SUITE("runtime: pause and resume") {
     CHECK(gate_runs == 1);
   }
 
-  TEST_CASE("a paused instance can be terminated at once; a cooperative cancel waits") {
+  TEST_CASE("a paused instance can be terminated at once, and a cooperative cancel waits") {
     Runtime rt(nullptr, add_pause_orchestrations);
     auto client = rt.client();
     REQUIRE(client.start(Waits, "t", 1));

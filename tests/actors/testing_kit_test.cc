@@ -120,7 +120,7 @@ TEST_SUITE("testing kit") {
     CHECK(*client.wait_output<int>("r", 0ms) == 42);
   }
 
-  TEST_CASE("a paused instance is idle; its resume is runnable work") {
+  TEST_CASE("a paused instance is idle, and its resume is runnable work") {
     auto registry = kit_registry();
     TestHost t(registry);
     auto client = t.client();
@@ -161,7 +161,7 @@ TEST_SUITE("testing kit") {
     CHECK(*client.wait_output<int>("g", 0ms) == 42);
   }
 
-  TEST_CASE("run_until_idle names what is still busy when it gives up; bad input is refused") {
+  TEST_CASE("run_until_idle names what is still busy when it gives up, and bad input is refused") {
     auto registry = kit_registry();
     TestHostOptions options;
     options.idle_timeout = 300ms;

@@ -442,7 +442,7 @@ TEST_SUITE("codec") {
     CHECK(*dx == x);
   }
 
-  TEST_CASE("instance statuses keep their stored bytes; an unknown one is corrupt") {
+  TEST_CASE("instance statuses keep their stored bytes, and an unknown one is corrupt") {
     // Stored as bytes: appended, never renumbered (docs/storage-format.md).
     CHECK(static_cast<int>(InstanceStatus::kCancelled) == 4);
     CHECK(static_cast<int>(InstanceStatus::kTerminated) == 5);

@@ -370,7 +370,7 @@ TEST_SUITE("orchestration API: publishing on topics") {
     h.check_replay();
   }
 
-  TEST_CASE("a std::string message is a value to encode; publish_bytes takes encoded bytes") {
+  TEST_CASE("a std::string message is a value to encode, and publish_bytes takes encoded bytes") {
     Registry registry;
     registry.add(Orchestration<int, int>{"Publisher", 1},
                  [](OrchestrationContext& ctx, int) -> Task<int> {

@@ -92,7 +92,7 @@ TEST_SUITE("ctx.spawn") {
     h.check_replay();
   }
 
-  TEST_CASE("when_any: the helper that finishes first in history wins; the loser stops") {
+  TEST_CASE("when_any: the helper that finishes first in history wins, and the loser stops") {
     Registry registry;
     registry.add(Orchestration<int, std::string>{"Race", 1},
                  [](OrchestrationContext& ctx, int) -> Task<std::string> {
@@ -152,7 +152,7 @@ TEST_SUITE("ctx.spawn") {
     h.check_replay();
   }
 
-  TEST_CASE("a helper that finishes without waiting settles at once; one that throws, too") {
+  TEST_CASE("a helper that finishes without waiting settles at once, and one that throws, too") {
     Registry registry;
     registry.add(Orchestration<int, std::string>{"Instant", 1},
                  [](OrchestrationContext& ctx, int x) -> Task<std::string> {

@@ -123,7 +123,7 @@ TEST_SUITE("lease table") {
     CHECK_FALSE(table.renew(WorkLease{8, 1, test_time(0)}, test_time(0), 100ms));  // never taken
   }
 
-  TEST_CASE("release frees only the lease with the caller's token; forgetting frees any") {
+  TEST_CASE("release frees only the lease with the caller's token, and forgetting frees any") {
     LeaseTable table;
     auto first = table.lease(7, test_time(0), 10ms);
     REQUIRE(first);
