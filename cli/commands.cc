@@ -339,6 +339,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   import_cmd->add_flag("--create-store", o.create_store, "create the store if it does not exist");
   import_cmd->callback([&] { command = import_instance; });
 
+  auto* serve_cmd = app.add_subcommand(
+      "serve",
+      "serve the HTTP API (docs/http.md) on this store, without a runtime; the bearer token "
+      "comes from $DURACTOR_HTTP_TOKEN");
+  serve_cmd->add_option("--bind", o.bind, "the address to listen on (an IP address)")
+      ->capture_default_str();
+  serve_cmd->add_option("--port", o.port, "the port (0: any free port)")->capture_default_str();
+  serve_cmd->add_flag("--anonymous-reads", o.anonymous_reads,
+                      "GET requests without a token (only on a loopback address)");
+  serve_cmd->callback([&] { command = serve; });
+
   auto report = [&](const Failure& f) {
     if (o.json) {
       err << Json{{"error", {{"exit_code", f.exit_code}, {"message", f.message}}}}.dump() << '\n';

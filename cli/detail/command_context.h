@@ -70,6 +70,10 @@ struct Options {
   std::string file;
   std::string as;
   bool create_store = false;
+  // serve.
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 8080;
+  bool anonymous_reads = false;
 };
 
 // What a command has to work with.
@@ -127,5 +131,7 @@ Checked<int> prune(Context& c);
 Checked<int> import_instance(Context& c);
 Checked<int> rewind(Context& c);
 Checked<int> fork(Context& c);
+// serve.cc
+Checked<int> serve(Context& c);
 
 }  // namespace duractor::cli::detail

@@ -15,15 +15,20 @@
 //
 //   provisioning [STORE-DIR] [--env NAME] [--vms N] [--latency-ms MS] [--failure-rate R]
 //                [--approval auto|manual|reject] [--break KIND] ...     (--help for all)
+//
+// With --http-port PORT it also serves the HTTP API (docs/http.md) on 127.0.0.1:PORT, with
+// the bearer token taken from $DURACTOR_HTTP_TOKEN: watch and drive the flow with curl.
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
 #include "duractor/duractor.h"
+#include "duractor/http/host.h"
 #include "samples/common.h"
 #include "samples/provisioning/workflow.h"
 
@@ -38,6 +43,7 @@ int main(int argc, char** argv) {
   std::string approval_mode = "auto";
   std::string approver = "alice";
   std::vector<std::string> broken;
+  int http_port = -1;
   provisioning::Spec spec;
   spec.name = "demo";
   int latency_ms = 150, boot_ms = 800, approve_after_ms = 300;
@@ -68,6 +74,10 @@ int main(int argc, char** argv) {
   app.add_option("--break", broken,
                  "make creating this kind of resource fail for good "
                  "(network, database, vm, dns): shows the rollback");
+  app.add_option("--http-port", http_port,
+                 "also serve the HTTP API on 127.0.0.1:PORT (0: any free port), with the bearer "
+                 "token from $DURACTOR_HTTP_TOKEN")
+      ->check(CLI::Range(0, 65535));
   CLI11_PARSE(app, argc, argv);
   if (cloud_state.empty()) cloud_state = store + "-cloud.json";
 
@@ -84,6 +94,21 @@ int main(int argc, char** argv) {
   auto host = samples::or_exit(duractor::Host::start(registry, samples::options(store)), "start");
   auto client = host->client();
   const auto id = provisioning::instance_id(spec.name);
+
+  std::unique_ptr<duractor::http::Server> http;
+  if (http_port >= 0) {
+    const char* token = std::getenv("DURACTOR_HTTP_TOKEN");
+    if (token == nullptr || *token == 0) {
+      std::fprintf(stderr, "--http-port needs a bearer token in $DURACTOR_HTTP_TOKEN\n");
+      return 2;
+    }
+    duractor::http::ServerOptions http_options;
+    http_options.port = static_cast<std::uint16_t>(http_port);
+    http_options.token = token;
+    http = samples::or_exit(duractor::http::serve(*host, http_options), "http");
+    std::printf("HTTP API on http://127.0.0.1:%u/api/v1 (bearer token: $DURACTOR_HTTP_TOKEN)\n",
+                static_cast<unsigned>(http->port()));
+  }
 
   // Progress: custom status changes of the provisioning and its health checks.
   auto progress = host->broker().lifecycle().subscribe(
@@ -125,6 +150,13 @@ int main(int argc, char** argv) {
           "approve with:  duractor --store %s raise %s Approval '{\"approved\": true, \"by\": "
           "\"you\"}'\n",
           store.c_str(), id.c_str());
+      if (http) {
+        std::printf(
+            "or over HTTP:  curl -H \"Authorization: Bearer $DURACTOR_HTTP_TOKEN\" -d "
+            "'{\"approved\": true, \"by\": \"you\"}' "
+            "http://127.0.0.1:%u/api/v1/instances/%s/events/Approval\n",
+            static_cast<unsigned>(http->port()), id.c_str());
+      }
       continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(approve_after_ms));

@@ -13,6 +13,8 @@
 #include <map>
 #include <set>
 
+#include <httplib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/program.h"
@@ -221,6 +223,46 @@ TEST_SUITE("samples: provisioning") {
     CHECK(status == 0);
     CHECK(count_lines(sample, "approved by operator; rolling out v1.0") >= 1);
     CHECK(count_lines(sample, "environment cli is ready") == 1);
+  }
+
+  TEST_CASE("with --http-port the sample is watched and approved over HTTP") {
+    testing::TempDir dir;
+    auto store = dir.sub("store");
+    const std::string token = "sample-token-0123456789abcdef";
+    Program sample(PROVISIONING_BIN,
+                   args(store, {"--env", "web", "--approval", "manual", "--approval-deadline-ms",
+                                "60000", "--http-port", "0"}),
+                   {"DURACTOR_HTTP_TOKEN=" + token});
+    auto serving = sample.read_until("HTTP API on http://127.0.0.1:", 30s);
+    REQUIRE(serving);
+    auto at = serving->find("127.0.0.1:") + 10;
+    int port = std::stoi(serving->substr(at));
+    CHECK(serving->find(token) == std::string::npos);  // the token is never printed
+    auto hint = sample.read_until("or over HTTP:", 30s);
+    REQUIRE(hint);
+    CHECK(hint->find("/api/v1/instances/provision-web/events/Approval") != std::string::npos);
+
+    httplib::Client http("127.0.0.1", port);
+    httplib::Headers auth{{"Authorization", "Bearer " + token}};
+    auto list = http.Get("/api/v1/instances?status=running", auth);
+    REQUIRE(list);
+    REQUIRE(list->status == 200);
+    auto listed = nlohmann::json::parse(list->body)["instances"];
+    bool found = false;
+    for (const auto& i : listed) found = found || i["id"] == "provision-web";
+    CHECK(found);
+    auto show = http.Get("/api/v1/instances/provision-web", auth);
+    REQUIRE(show);
+    CHECK(nlohmann::json::parse(show->body)["custom_status"] == "awaiting approval");
+    auto approve = http.Post("/api/v1/instances/provision-web/events/Approval", auth,
+                             R"({"approved": true, "by": "web"})", "application/json");
+    REQUIRE(approve);
+    CHECK(approve->status == 200);
+    int status = sample.wait(60s);
+    INFO(sample.output());
+    CHECK(status == 0);
+    CHECK(count_lines(sample, "approved by web; rolling out v1.0") >= 1);
+    CHECK(count_lines(sample, "environment web is ready") == 1);
   }
 }
 

@@ -36,6 +36,7 @@ class Program {
 
   // Every line read so far.
   const std::vector<std::string>& lines() const { return lines_; }
+  pid_t pid() const { return pid_; }
   std::string output() const;  // the same, joined with newlines
 
  private:

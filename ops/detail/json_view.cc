@@ -1,9 +1,9 @@
-#include "duractor/cli/json_view.h"
+#include "duractor/ops/detail/json_view.h"
 
 #include <ctime>
 #include <type_traits>
 
-namespace duractor::cli {
+namespace duractor::json {
 namespace {
 
 std::string hex(std::string_view bytes) {
@@ -299,4 +299,28 @@ Json timer_json(const TimerEntry& timer) {
               {"scheduled_id", timer.scheduled_id}};
 }
 
-}  // namespace duractor::cli
+Json stats_json(const StoreStats& s) {
+  Json by_status;
+  for (std::size_t i = 0; i < s.instances_by_status.size(); ++i) {
+    by_status[std::string(to_string(static_cast<InstanceStatus>(i)))] = s.instances_by_status[i];
+  }
+  return Json{{"path", s.path},
+              {"file_bytes", s.file_bytes},
+              {"map_size", s.map_size},
+              {"map_used", s.used_bytes},
+              {"page_size", s.page_size},
+              {"readers", s.readers},
+              {"max_readers", s.max_readers},
+              {"last_commit", s.last_commit},
+              {"instances", s.instances},
+              {"instances_by_status", by_status},
+              {"executions", s.executions},
+              {"history_events", s.history_events},
+              {"journal_records", s.journal_records},
+              {"inbox_messages", s.inbox_messages},
+              {"work_items", s.work_items},
+              {"timers", s.timers},
+              {"subscriptions", s.subscriptions}};
+}
+
+}  // namespace duractor::json

@@ -1,0 +1,473 @@
+// The /api/v1 routes: each parses its request, calls the backend and answers JSON. Errors are
+// {"error": {"status", "code", "exit_code", "message"}}, with the exit code the duractor CLI
+// gives the same failure (docs/cli.md).
+
+#include "duractor/http/detail/api.h"
+
+#include <cstdio>
+#include <ctime>
+#include <optional>
+#include <string>
+
+#include "duractor/ops/detail/json_view.h"
+
+namespace duractor::http::detail {
+
+namespace {
+
+using duractor::json::Json;
+
+// An answer that is not a success.
+struct Refusal {
+  int status = 500;
+  std::string message;
+};
+
+const char* code_name(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthenticated";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "too_large";
+    case 503: return "unavailable";
+    case 504: return "timeout";
+    default: return status >= 500 ? "internal" : "bad_request";
+  }
+}
+
+// The CLI's exit code for the same failure (cli/store_access.h).
+int exit_code_for(int status) {
+  switch (status) {
+    case 400:
+    case 413: return 2;
+    case 404: return 3;
+    case 409: return 5;
+    case 503: return 4;
+    default: return 1;
+  }
+}
+
+int status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kNotRegistered:
+    case ErrorCode::kPayloadMismatch: return 400;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kFailedPrecondition:
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kLimitExceeded: return 413;
+    case ErrorCode::kBusy:
+    case ErrorCode::kShutdown:
+    case ErrorCode::kIo:
+    case ErrorCode::kStoreFull: return 503;
+    case ErrorCode::kTimeout: return 504;
+    default: return 500;
+  }
+}
+
+Refusal refusal(const Error& e) {
+  return Refusal{status_for(e.code), e.message};
+}
+
+void send(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+void send_error(httplib::Response& res, const Refusal& r) {
+  send(res, r.status,
+       Json{{"error",
+             {{"status", r.status},
+              {"code", code_name(r.status)},
+              {"exit_code", exit_code_for(r.status)},
+              {"message", r.message}}}});
+}
+
+template <class T>
+using Parsed = std::expected<T, Refusal>;
+
+std::unexpected<Refusal> bad(std::string message) {
+  return std::unexpected(Refusal{400, std::move(message)});
+}
+
+// The body as JSON; an empty body is null.
+Parsed<Json> body_json(const httplib::Request& req) {
+  if (req.body.empty()) return Json();
+  try {
+    return Json::parse(req.body);
+  } catch (const Json::parse_error& e) {
+    std::string message = e.what();
+    auto tag = message.find("] ");  // drop nlohmann's "[json.exception.parse_error.101] "
+    if (tag != std::string::npos) message = message.substr(tag + 2);
+    return bad("the body is not JSON: " + message);
+  }
+}
+
+// A field of a JSON object body that must be a string when present.
+Parsed<std::optional<std::string>> string_field(const Json& body, const char* name) {
+  if (!body.is_object() || !body.contains(name) || body[name].is_null()) {
+    return std::optional<std::string>();
+  }
+  if (!body[name].is_string()) return bad(std::string("field '") + name + "': must be a string");
+  return std::optional<std::string>(body[name].get<std::string>());
+}
+
+Parsed<std::uint64_t> number_param(const httplib::Request& req, const char* name,
+                                   std::uint64_t fallback, std::uint64_t max) {
+  if (!req.has_param(name)) return fallback;
+  auto text = req.get_param_value(name);
+  std::uint64_t n = 0;
+  bool digits = !text.empty() && text.size() <= 19 &&
+                text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits) n = std::stoull(text);
+  if (!digits || n > max) {
+    return bad(std::string("parameter '") + name + "': expected a whole number up to " +
+               std::to_string(max) + ", got '" + text + "'");
+  }
+  return n;
+}
+
+// 2024-05-01T12:00:00Z or 2024-05-01T12:00:00.123Z (UTC), as iso_time writes it.
+Parsed<std::optional<TimePoint>> time_param(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return std::optional<TimePoint>();
+  auto text = req.get_param_value(name);
+  std::tm t{};
+  int millis = 0, used = 0;
+  int fields = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &t.tm_year, &t.tm_mon,
+                           &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec, &used);
+  std::string rest = fields == 6 ? text.substr(static_cast<std::size_t>(used)) : "";
+  if (rest.size() == 5 && rest[0] == '.' &&
+      rest.substr(1, 3).find_first_not_of("0123456789") == std::string::npos) {
+    millis = std::stoi(rest.substr(1, 3));
+    rest = rest.substr(4);
+  }
+  if (fields != 6 || rest != "Z" || t.tm_mon < 1 || t.tm_mon > 12 || t.tm_mday < 1 ||
+      t.tm_mday > 31 || t.tm_hour > 23 || t.tm_min > 59 || t.tm_sec > 60) {
+    return bad(std::string("parameter '") + name +
+               "': expected a UTC time such as 2024-05-01T12:00:00Z, got '" + text + "'");
+  }
+  t.tm_year -= 1900;
+  t.tm_mon -= 1;
+  auto seconds = ::timegm(&t);
+  return std::optional<TimePoint>(from_unix_ms(static_cast<std::int64_t>(seconds) * 1000 + millis));
+}
+
+Parsed<InstanceQuery> query_of(const httplib::Request& req) {
+  InstanceQuery q;
+  auto n = req.get_param_value_count("status");
+  for (std::size_t i = 0; i < n; ++i) {
+    auto list = req.get_param_value("status", i);
+    std::size_t from = 0;
+    while (from <= list.size()) {
+      auto comma = list.find(',', from);
+      auto word = list.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+      auto status = parse_instance_status(word);
+      if (!status) {
+        return bad("parameter 'status': unknown status '" + word +
+                   "' (expected pending, running, completed, failed, cancelled, terminated or "
+                   "paused)");
+      }
+      q.statuses.push_back(*status);
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+  }
+  if (req.has_param("name")) q.name = req.get_param_value("name");
+  if (req.has_param("parent")) q.parent = req.get_param_value("parent");
+  auto after = time_param(req, "created_after");
+  if (!after) return std::unexpected(after.error());
+  q.created_after = *after;
+  auto before = time_param(req, "created_before");
+  if (!before) return std::unexpected(before.error());
+  q.created_before = *before;
+  q.after = req.get_param_value("after");
+  auto limit = number_param(req, "limit", 100, 1000);
+  if (!limit) return std::unexpected(limit.error());
+  if (*limit == 0) return bad("parameter 'limit': must be 1 to 1000");
+  q.limit = *limit;
+  return q;
+}
+
+Json page_json(const InstancePage& page) {
+  Json instances = Json::array();
+  for (const auto& i : page.instances) instances.push_back(json::instance_json(i, false));
+  return Json{{"instances", std::move(instances)},
+              {"next", page.next ? Json(*page.next) : Json()}};
+}
+
+// A handler returns the status and body of its answer, or a refusal.
+using Answer = Parsed<std::pair<int, Json>>;
+using Route = std::function<Answer(const httplib::Request&, Backend&)>;
+
+std::pair<int, Json> ok(Json body, int status = 200) {
+  return {status, std::move(body)};
+}
+
+Answer list(const httplib::Request& req, Backend& b) {
+  auto q = query_of(req);
+  if (!q) return std::unexpected(q.error());
+  auto page = b.store().list_instances(*q);
+  if (!page) return std::unexpected(refusal(page.error()));
+  return ok(page_json(*page));
+}
+
+Answer show(const httplib::Request& req, Backend& b) {
+  const auto& id = req.matches[1].str();
+  auto info = b.store().read_instance(id);
+  if (!info) return std::unexpected(refusal(info.error()));
+  auto body = json::instance_json(*info);
+  InstanceQuery children;
+  children.parent = id;
+  children.limit = 100;
+  auto page = b.store().list_instances(children);
+  if (!page) return std::unexpected(refusal(page.error()));
+  Json ids = Json::array();
+  for (const auto& c : page->instances) ids.push_back(c.id);
+  body["children"] = std::move(ids);
+  body["more_children"] = page->next.has_value();
+  return ok(std::move(body));
+}
+
+Answer executions(const httplib::Request& req, Backend& b) {
+  auto list = b.store().read_executions(req.matches[1].str());
+  if (!list) return std::unexpected(refusal(list.error()));
+  Json out = Json::array();
+  for (const auto& e : *list) out.push_back(json::execution_json(e));
+  return ok(Json{{"executions", std::move(out)}});
+}
+
+Answer history(const httplib::Request& req, Backend& b) {
+  const auto& id = req.matches[1].str();
+  auto execution = number_param(req, "execution", 0, std::numeric_limits<ExecutionId>::max());
+  if (!execution) return std::unexpected(execution.error());
+  // 0: the latest execution, read in one snapshot with its id.
+  ExecutionHistory h;
+  if (*execution == 0) {
+    auto latest = b.store().read_latest_history(id);
+    if (!latest) return std::unexpected(refusal(latest.error()));
+    h = std::move(*latest);
+  } else {
+    auto events = b.store().read_history(id, static_cast<ExecutionId>(*execution));
+    if (!events) return std::unexpected(refusal(events.error()));
+    h.execution = static_cast<ExecutionId>(*execution);
+    h.events = std::move(*events);
+  }
+  Json out = Json::array();
+  for (const auto& e : h.events) out.push_back(json::event_json(e));
+  return ok(Json{{"instance", id}, {"execution", h.execution}, {"events", std::move(out)}});
+}
+
+Answer children(const httplib::Request& req, Backend& b) {
+  auto q = query_of(req);
+  if (!q) return std::unexpected(q.error());
+  q->parent = req.matches[1].str();
+  auto page = b.store().list_instances(*q);
+  if (!page) return std::unexpected(refusal(page.error()));
+  return ok(page_json(*page));
+}
+
+Answer start(const httplib::Request& req, Backend& b) {
+  auto body = body_json(req);
+  if (!body) return std::unexpected(body.error());
+  if (!body->is_object()) {
+    return bad("the body must be a JSON object: {\"name\": ..., \"id\": ..., \"input\": ...}");
+  }
+  auto name = string_field(*body, "name");
+  if (!name) return std::unexpected(name.error());
+  if (!*name || (*name)->empty()) return bad("field 'name': required, the orchestration's name");
+  auto id = string_field(*body, "id");
+  if (!id) return std::unexpected(id.error());
+  std::uint32_t version = 0;
+  if (body->contains("version") && !(*body)["version"].is_null()) {
+    const auto& v = (*body)["version"];
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 0xffffffffu) {
+      return bad("field 'version': must be a whole number (0: the latest)");
+    }
+    version = v.get<std::uint32_t>();
+  }
+  Json input = body->contains("input") ? (*body)["input"] : Json();
+  auto started = b.start(**name, id->value_or(""), json::payload_bytes(input), version);
+  if (!started) return std::unexpected(refusal(started.error()));
+  return ok(Json{{"id", *started}}, 201);
+}
+
+Answer raise(const httplib::Request& req, Backend& b) {
+  auto payload = body_json(req);
+  if (!payload) return std::unexpected(payload.error());
+  const auto& id = req.matches[1].str();
+  const auto& name = req.matches[2].str();
+  auto raised = b.raise_event(id, name, json::payload_bytes(*payload));
+  if (!raised) return std::unexpected(refusal(raised.error()));
+  return ok(Json{{"instance", id}, {"event", name}});
+}
+
+Answer publish(const httplib::Request& req, Backend& b) {
+  auto payload = body_json(req);
+  if (!payload) return std::unexpected(payload.error());
+  const auto& topic = req.matches[1].str();
+  auto receipt = b.publish(topic, json::payload_bytes(*payload));
+  if (!receipt) return std::unexpected(refusal(receipt.error()));
+  return ok(Json{{"topic", topic}, {"delivered", receipt->delivered}});
+}
+
+// The optional {"reason": ...} body of cancel, terminate and pause.
+Parsed<std::string> reason_of(const httplib::Request& req) {
+  auto body = body_json(req);
+  if (!body) return std::unexpected(body.error());
+  if (!body->is_null() && !body->is_object()) {
+    return bad("the body must be empty or a JSON object: {\"reason\": ...}");
+  }
+  auto reason = string_field(*body, "reason");
+  if (!reason) return std::unexpected(reason.error());
+  return reason->value_or("");
+}
+
+enum class Control { kCancel, kTerminate, kPause, kResume };
+
+Answer control(const httplib::Request& req, Backend& b, Control what) {
+  const auto& id = req.matches[1].str();
+  Status done;
+  if (what == Control::kResume) {
+    done = b.resume(id);
+  } else {
+    auto reason = reason_of(req);
+    if (!reason) return std::unexpected(reason.error());
+    done = what == Control::kPause ? b.pause(id, std::move(*reason))
+                                   : b.cancel(id, std::move(*reason), what == Control::kTerminate);
+  }
+  if (!done) return std::unexpected(refusal(done.error()));
+  return ok(Json{{"instance", id}});
+}
+
+Answer remove(const httplib::Request& req, Backend& b) {
+  bool force = false;
+  if (req.has_param("force")) {
+    auto v = req.get_param_value("force");
+    if (v != "true" && v != "false") {
+      return bad("parameter 'force': expected true or false, got '" + v + "'");
+    }
+    force = v == "true";
+  }
+  auto summary = b.remove(req.matches[1].str(), force);
+  if (!summary) return std::unexpected(refusal(summary.error()));
+  return ok(Json{{"deleted", summary->deleted}, {"events", summary->events}});
+}
+
+Answer stats(const httplib::Request&, Backend& b) {
+  auto s = b.store().stats();
+  if (!s) return std::unexpected(refusal(s.error()));
+  Json body = json::stats_json(*s);
+  if (auto r = b.runtime()) {
+    body["runtime"] = Json{{"live_instances", r->live_instances},
+                           {"queued_activities", r->queued_activities}};
+  }
+  return ok(std::move(body));
+}
+
+Refusal unauthorized(std::string message) {
+  return Refusal{401, std::move(message)};
+}
+
+// Who may make this request. Never names the token, good or bad.
+std::optional<Refusal> check_access(const httplib::Request& req, const ServerOptions& o) {
+  bool read = req.method == "GET" || req.method == "HEAD";
+  if (read && o.anonymous_reads) return std::nullopt;
+  if (o.token.empty()) {
+    return Refusal{403, "this server takes only reads: it was started without a token"};
+  }
+  if (!req.has_header("Authorization")) {
+    return unauthorized("missing Authorization header: send 'Authorization: Bearer <token>'");
+  }
+  auto header = req.get_header_value("Authorization");
+  constexpr std::string_view kScheme = "Bearer ";
+  if (!header.starts_with(kScheme)) {
+    return unauthorized("the Authorization header must be 'Bearer <token>'");
+  }
+  if (!same_token(std::string_view(header).substr(kScheme.size()), o.token)) {
+    return unauthorized("the bearer token is not valid");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool same_token(std::string_view a, std::string_view b) {
+  std::size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+    auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
+
+void install_api(httplib::Server& server, const ServerOptions& options,
+                 std::shared_ptr<Backend> backend) {
+  server.set_pre_routing_handler([options](const httplib::Request& req, httplib::Response& res) {
+    if (auto refused = check_access(req, options)) {
+      if (refused->status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, *refused);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // httplib's own refusals (no route, a body over the limit, a malformed request) come here
+  // with an empty body; ours already carry one.
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message = "no such route: " + req.method + " " + req.path;
+    if (res.status == 413) message = "the request body is larger than the server takes";
+    // httplib refuses a header line over CPPHTTPLIB_HEADER_MAX_LENGTH (8192 in Debian's
+    // build) as a malformed request.
+    if (res.status == 400) message = "malformed request, or a header longer than 8192 bytes";
+    if (res.status == 405) message = "method not allowed: " + req.method + " " + req.path;
+    send_error(res, Refusal{res.status, message});
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_error(res, Refusal{500, "internal error: " + what});
+  });
+
+  auto serve = [backend](Route route) {
+    return [backend, route = std::move(route)](const httplib::Request& req,
+                                               httplib::Response& res) {
+      auto answer = route(req, *backend);
+      if (!answer) return send_error(res, answer.error());
+      send(res, answer->first, answer->second);
+    };
+  };
+  const std::string v1 = "/api/v1";
+  server.Get(v1 + "/instances", serve(list));
+  server.Post(v1 + "/instances", serve(start));
+  server.Get(v1 + "/instances/(.+)/history", serve(history));
+  server.Get(v1 + "/instances/(.+)/executions", serve(executions));
+  server.Get(v1 + "/instances/(.+)/children", serve(children));
+  server.Post(v1 + "/instances/(.+)/events/([^/]+)", serve(raise));
+  for (auto [verb, what] : {std::pair{"cancel", Control::kCancel},
+                            std::pair{"terminate", Control::kTerminate},
+                            std::pair{"pause", Control::kPause},
+                            std::pair{"resume", Control::kResume}}) {
+    server.Post(v1 + "/instances/(.+)/" + verb,
+                serve([what](const httplib::Request& r, Backend& b) { return control(r, b, what); }));
+  }
+  server.Get(v1 + "/instances/(.+)", serve(show));
+  server.Delete(v1 + "/instances/(.+)", serve(remove));
+  server.Post(v1 + "/topics/(.+)", serve(publish));
+  server.Get(v1 + "/stats", serve(stats));
+}
+
+}  // namespace duractor::http::detail

@@ -1,0 +1,373 @@
+// The HTTP API (docs/http.md) against the real runtime on a real store, over loopback TCP
+// with a real HTTP client: authentication, every route, and every error the API documents.
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "duractor/http/host.h"
+#include "tests/support/host_fixture.h"
+
+namespace duractor {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+using testing::eventually;
+
+namespace {
+
+const Orchestration<std::string, std::string> Echo{"Echo", 1};
+const Orchestration<int, bool> Approval{"Approval", 1};
+const Orchestration<int, int> Watcher{"Watcher", 1};
+const Orchestration<int, int> Parent{"Parent", 1};
+
+const std::string kToken = "s3cret-token-0123456789";
+
+Registry registry() {
+  Registry r;
+  r.add(Echo, [](OrchestrationContext&, std::string s) -> Task<std::string> { co_return s; });
+  r.add(Approval, [](OrchestrationContext& ctx, int) -> Task<bool> {
+    co_return co_await ctx.wait_event<bool>("decision");
+  });
+  r.add(Watcher, [](OrchestrationContext& ctx, int) -> Task<int> {
+    ctx.subscribe("prices");
+    co_return co_await ctx.next_message<int>("prices");
+  });
+  r.add(Parent, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    bool approved = co_await ctx.call(Approval, x, "parent/child");
+    co_return approved ? 1 : 0;
+  });
+  return r;
+}
+
+struct Api {
+  explicit Api(http::ServerOptions options = with_token()) {
+    host = testing::start_host(reg, testing::test_host_options(dir.sub("store")));
+    auto s = http::serve(*host, std::move(options));
+    REQUIRE_MESSAGE(s, (s ? "" : s.error().to_string()));
+    server = std::move(*s);
+    client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
+    client->set_read_timeout(20s);
+  }
+  static http::ServerOptions with_token() {
+    http::ServerOptions o;
+    o.token = kToken;
+    return o;
+  }
+  httplib::Headers auth(const std::string& token = kToken) const {
+    return {{"Authorization", "Bearer " + token}};
+  }
+  // The answer's status and JSON body.
+  std::pair<int, Json> get(const std::string& path) const {
+    return parse(client->Get(path.c_str(), auth()));
+  }
+  std::pair<int, Json> post(const std::string& path, const std::string& body) const {
+    return parse(client->Post(path.c_str(), auth(), body, "application/json"));
+  }
+  std::pair<int, Json> del(const std::string& path) const {
+    return parse(client->Delete(path.c_str(), auth()));
+  }
+  static std::pair<int, Json> parse(const httplib::Result& r) {
+    REQUIRE_MESSAGE(r, "no answer: " << httplib::to_string(r.error()));
+    INFO(r->body);
+    auto type = r->get_header_value("Content-Type");
+    CHECK(type == "application/json");
+    return {r->status, Json::parse(r->body)};
+  }
+  // Waits until the instance's status is `status`.
+  void wait_status(const std::string& id, const std::string& status) const {
+    REQUIRE(eventually([&] {
+      auto [code, body] = get("/api/v1/instances/" + id);
+      return code == 200 && body["status"] == status;
+    }));
+  }
+
+  testing::TempDir dir;
+  Registry reg = registry();
+  std::unique_ptr<Host> host;
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<httplib::Client> client;
+};
+
+// The error body every refusal carries.
+void check_error(const std::pair<int, Json>& answer, int status, int exit_code,
+                 const std::string& words) {
+  INFO(answer.second.dump());
+  CHECK(answer.first == status);
+  CHECK(answer.second["error"]["status"] == status);
+  CHECK(answer.second["error"]["exit_code"] == exit_code);
+  CHECK(answer.second["error"]["message"].get<std::string>().find(words) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_SUITE("http: the JSON API") {
+  TEST_CASE("the server refuses options that would leave it open, naming the option") {
+    testing::TempDir dir;
+    auto reg = registry();
+    auto host = testing::start_host(reg, testing::test_host_options(dir.sub("store")));
+    auto refused = [&](http::ServerOptions o, const std::string& words) {
+      auto s = http::serve(*host, o);
+      REQUIRE_FALSE(s);
+      CHECK(s.error().code == ErrorCode::kInvalidArgument);
+      INFO(s.error().message);
+      CHECK(s.error().message.find(words) != std::string::npos);
+      // The token itself is never in the message.
+      if (!o.token.empty()) CHECK(s.error().message.find(o.token) == std::string::npos);
+    };
+    refused({}, "no token");
+    refused({.token = "short-secret"}, "at least 16");
+    refused({.bind = "0.0.0.0", .anonymous_reads = true}, "only on a loopback");
+    refused({.bind = "localhost", .token = kToken}, "not an IPv4 or IPv6 address");
+    refused({.token = kToken, .threads = 0}, "threads");
+
+    // A port that is taken: kIo, naming the address.
+    auto first = http::serve(*host, {.token = kToken});
+    REQUIRE(first);
+    auto second = http::serve(*host, {.port = (*first)->port(), .token = kToken});
+    REQUIRE_FALSE(second);
+    CHECK(second.error().code == ErrorCode::kIo);
+    CHECK(second.error().message.find("127.0.0.1:" + std::to_string((*first)->port())) !=
+          std::string::npos);
+  }
+
+  TEST_CASE("every call needs the bearer token, and a wrong one is refused without being named") {
+    Api api;
+    auto none = api.client->Get("/api/v1/instances");
+    REQUIRE(none);
+    CHECK(none->status == 401);
+    CHECK(none->get_header_value("WWW-Authenticate") == "Bearer");
+    check_error(Api::parse(none), 401, 1, "missing Authorization");
+
+    auto basic = api.client->Get("/api/v1/instances", {{"Authorization", "Basic abc"}});
+    check_error(Api::parse(basic), 401, 1, "must be 'Bearer <token>'");
+
+    std::string wrong = kToken.substr(0, kToken.size() - 1) + "X";
+    auto bad = api.client->Get("/api/v1/instances", api.auth(wrong));
+    REQUIRE(bad);
+    CHECK(bad->body.find(wrong) == std::string::npos);
+    CHECK(bad->body.find(kToken) == std::string::npos);
+    check_error(Api::parse(bad), 401, 1, "not valid");
+    // A prefix of the token, and the token with more after it, are wrong too.
+    CHECK(api.client->Get("/api/v1/instances", api.auth(kToken.substr(0, 8)))->status == 401);
+    CHECK(api.client->Get("/api/v1/instances", api.auth(kToken + "x"))->status == 401);
+    // Writes too, and nothing is started.
+    auto post = api.client->Post("/api/v1/instances", R"({"name": "Echo", "id": "e"})",
+                                 "application/json");
+    CHECK(post->status == 401);
+    CHECK(api.host->client().status("e").error().code == ErrorCode::kNotFound);
+
+    CHECK(api.get("/api/v1/instances").first == 200);
+  }
+
+  TEST_CASE("anonymous reads on loopback: GETs without a token, writes forbidden") {
+    Api api(http::ServerOptions{.anonymous_reads = true});
+    auto list = api.client->Get("/api/v1/instances");
+    REQUIRE(list);
+    CHECK(list->status == 200);
+    auto post = api.client->Post("/api/v1/instances", R"({"name": "Echo"})", "application/json");
+    check_error(Api::parse(post), 403, 1, "only reads");
+  }
+
+  TEST_CASE("start, show, history, executions and list, with payloads as JSON") {
+    Api api;
+    auto started = api.post("/api/v1/instances", R"({"name": "Echo", "id": "e-1", "input": "hi"})");
+    CHECK(started.first == 201);
+    CHECK(started.second["id"] == "e-1");
+    api.wait_status("e-1", "completed");
+    auto [code, info] = api.get("/api/v1/instances/e-1");
+    CHECK(code == 200);
+    CHECK(info["name"] == "Echo");
+    CHECK(info["input"] == "hi");
+    CHECK(info["output"] == "hi");
+    CHECK(info["children"] == Json::array());
+
+    // The same start again is idempotent; with another input it is a conflict.
+    CHECK(api.post("/api/v1/instances", R"({"name": "Echo", "id": "e-1", "input": "hi"})").first ==
+          201);
+    check_error(api.post("/api/v1/instances", R"({"name": "Echo", "id": "e-1", "input": "no"})"),
+                409, 5, "different input");
+
+    // A generated id.
+    auto generated = api.post("/api/v1/instances", R"({"name": "Echo", "input": "x"})");
+    CHECK(generated.first == 201);
+    CHECK_FALSE(generated.second["id"].get<std::string>().empty());
+
+    auto history = api.get("/api/v1/instances/e-1/history");
+    CHECK(history.first == 200);
+    const auto& events = history.second["events"];
+    REQUIRE(events.size() >= 2);
+    CHECK(events.front()["kind"] == "ExecutionStarted");
+    CHECK(events.front()["input"] == "hi");
+    CHECK(events.back()["kind"] == "ExecutionCompleted");
+    CHECK(events.back()["output"] == "hi");
+
+    auto executions = api.get("/api/v1/instances/e-1/executions");
+    CHECK(executions.first == 200);
+    CHECK(executions.second["executions"].size() == 1);
+
+    // Listing with filters and pages.
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})")
+                .first == 201);
+    api.wait_status("a-1", "running");
+    auto running = api.get("/api/v1/instances?status=running");
+    REQUIRE(running.first == 200);
+    REQUIRE(running.second["instances"].size() == 1);
+    CHECK(running.second["instances"][0]["id"] == "a-1");
+    auto both = api.get("/api/v1/instances?status=running,completed&name=Echo");
+    CHECK(both.second["instances"].size() == 2);
+    auto page = api.get("/api/v1/instances?limit=1");
+    REQUIRE(page.second["instances"].size() == 1);
+    REQUIRE(page.second["next"].is_string());
+    auto rest = api.get("/api/v1/instances?limit=10&after=" + page.second["next"].get<std::string>());
+    CHECK(rest.second["instances"].size() == 2);
+    CHECK(rest.second["next"].is_null());
+    auto future = api.get("/api/v1/instances?created_after=2999-01-01T00:00:00Z");
+    CHECK(future.second["instances"].empty());
+    auto past = api.get("/api/v1/instances?created_after=2000-01-01T00:00:00.000Z");
+    CHECK(past.second["instances"].size() == 3);
+  }
+
+  TEST_CASE("bad input is 400 naming the field or parameter, and unknown names and ids too") {
+    Api api;
+    check_error(api.post("/api/v1/instances", "{nope"), 400, 2, "not JSON");
+    check_error(api.post("/api/v1/instances", "[1]"), 400, 2, "JSON object");
+    check_error(api.post("/api/v1/instances", R"({"input": 1})"), 400, 2, "field 'name'");
+    check_error(api.post("/api/v1/instances", R"({"name": 7})"), 400, 2, "field 'name'");
+    check_error(api.post("/api/v1/instances", R"({"name": "Echo", "id": 7})"), 400, 2,
+                "field 'id'");
+    check_error(api.post("/api/v1/instances", R"({"name": "Echo", "version": -1})"), 400, 2,
+                "field 'version'");
+    check_error(api.post("/api/v1/instances", R"({"name": "Nope"})"), 400, 2, "Nope");
+    check_error(api.post("/api/v1/instances", R"({"name": "Echo", "id": "bad\u0001id"})"), 400, 2,
+                "");
+    check_error(api.get("/api/v1/instances?status=asleep"), 400, 2, "parameter 'status'");
+    check_error(api.get("/api/v1/instances?limit=0"), 400, 2, "parameter 'limit'");
+    check_error(api.get("/api/v1/instances?limit=ten"), 400, 2, "parameter 'limit'");
+    check_error(api.get("/api/v1/instances?created_before=yesterday"), 400, 2,
+                "parameter 'created_before'");
+    check_error(api.get("/api/v1/instances/nobody"), 404, 3, "nobody");
+    check_error(api.get("/api/v1/instances/nobody/history"), 404, 3, "nobody");
+    check_error(api.post("/api/v1/instances/nobody/events/decision", "true"), 404, 3, "nobody");
+    check_error(api.post("/api/v1/instances/nobody/cancel", ""), 404, 3, "nobody");
+    check_error(api.get("/api/v1/nothing-here"), 404, 3, "no such route");
+    // Nothing was created by any of them.
+    auto list = api.get("/api/v1/instances");
+    CHECK(list.second["instances"].empty());
+  }
+
+  TEST_CASE("raise an event, publish to a topic, cancel, terminate and delete") {
+    Api api;
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})")
+                .first == 201);
+    api.wait_status("a-1", "running");
+    auto raised = api.post("/api/v1/instances/a-1/events/decision", "true");
+    CHECK(raised.first == 200);
+    api.wait_status("a-1", "completed");
+    CHECK(api.get("/api/v1/instances/a-1").second["output"] == true);
+    // Raising to a finished instance is refused as the runtime refuses it.
+    auto late = api.post("/api/v1/instances/a-1/events/decision", "false");
+    CHECK(late.first == 409);
+
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Watcher", "id": "w-1", "input": 0})")
+                .first == 201);
+    REQUIRE(eventually([&] {
+      return api.host->store().subscriptions("w-1")->size() == 1;
+    }));
+    auto published = api.post("/api/v1/topics/prices", "42");
+    CHECK(published.first == 200);
+    CHECK(published.second["delivered"] == Json::array({"w-1"}));
+    api.wait_status("w-1", "completed");
+    CHECK(api.get("/api/v1/instances/w-1").second["output"] == 42);
+
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "c-1", "input": 1})")
+                .first == 201);
+    api.wait_status("c-1", "running");
+    check_error(api.post("/api/v1/instances/c-1/cancel", "[]"), 400, 2, "JSON object");
+    CHECK(api.post("/api/v1/instances/c-1/cancel", R"({"reason": "changed my mind"})").first ==
+          200);
+    api.wait_status("c-1", "cancelled");
+    CHECK(api.get("/api/v1/instances/c-1").second["failure"]["message"].get<std::string>().find(
+              "changed my mind") != std::string::npos);
+    check_error(api.post("/api/v1/instances/c-1/cancel", ""), 409, 5, "");
+
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "t-1", "input": 1})")
+                .first == 201);
+    api.wait_status("t-1", "running");
+    CHECK(api.post("/api/v1/instances/t-1/terminate", "").first == 200);
+    api.wait_status("t-1", "terminated");
+
+    // Pause and resume.
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "p-1", "input": 1})")
+                .first == 201);
+    api.wait_status("p-1", "running");
+    CHECK(api.post("/api/v1/instances/p-1/pause", R"({"reason": "maintenance"})").first == 200);
+    api.wait_status("p-1", "paused");
+    CHECK(api.post("/api/v1/instances/p-1/events/decision", "true").first == 200);
+    check_error(api.post("/api/v1/instances/p-1/pause", ""), 409, 5, "");
+    CHECK(api.post("/api/v1/instances/p-1/resume", "").first == 200);
+    api.wait_status("p-1", "completed");
+    check_error(api.post("/api/v1/instances/p-1/resume", ""), 409, 5, "");
+
+    // Delete: a running instance only with force.
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "d-1", "input": 1})")
+                .first == 201);
+    api.wait_status("d-1", "running");
+    check_error(api.del("/api/v1/instances/d-1"), 409, 5, "");
+    check_error(api.del("/api/v1/instances/d-1?force=yes"), 400, 2, "parameter 'force'");
+    auto deleted = api.del("/api/v1/instances/d-1?force=true");
+    CHECK(deleted.first == 200);
+    CHECK(deleted.second["deleted"] == Json::array({"d-1"}));
+    check_error(api.get("/api/v1/instances/d-1"), 404, 3, "d-1");
+    CHECK(api.del("/api/v1/instances/a-1").first == 200);
+  }
+
+  TEST_CASE("ids with slashes, children and stats") {
+    Api api;
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Parent", "id": "p", "input": 1})").first ==
+            201);
+    api.wait_status("parent%2Fchild", "running");
+    auto parent = api.get("/api/v1/instances/p");
+    CHECK(parent.second["children"] == Json::array({"parent/child"}));
+    auto children = api.get("/api/v1/instances/p/children");
+    REQUIRE(children.second["instances"].size() == 1);
+    CHECK(children.second["instances"][0]["id"] == "parent/child");
+    CHECK(api.get("/api/v1/instances/parent/child/history").first == 200);
+    CHECK(api.post("/api/v1/instances/parent%2Fchild/events/decision", "true").first == 200);
+    api.wait_status("p", "completed");
+
+    auto stats = api.get("/api/v1/stats");
+    CHECK(stats.first == 200);
+    CHECK(stats.second["instances"] == 2);
+    CHECK(stats.second["instances_by_status"]["completed"] == 2);
+    CHECK(stats.second["runtime"].contains("live_instances"));
+    CHECK(stats.second["runtime"].contains("queued_activities"));
+  }
+
+  TEST_CASE("bodies over the limit get 413 and huge headers are refused, and the server goes on") {
+    http::ServerOptions options = Api::with_token();
+    options.max_body_bytes = 1024;
+    Api api(options);
+    std::string big = "\"" + std::string(2000, 'x') + "\"";
+    auto refused = api.client->Post("/api/v1/topics/t", api.auth(), big, "application/json");
+    REQUIRE(refused);
+    check_error(Api::parse(refused), 413, 2, "larger");
+
+    // The runtime's own payload limit is 413 as well.
+    auto huge = Api::with_token();
+    huge.max_body_bytes = 8 << 20;
+    Api roomy(huge);
+    std::string input = R"({"name": "Echo", "id": "big", "input": ")" +
+                        std::string(kDefaultMaxPayloadBytes + 10, 'x') + "\"}";
+    check_error(roomy.post("/api/v1/instances", input), 413, 2, "");
+
+    auto headers = api.auth();
+    headers.emplace("X-Padding", std::string(16 * 1024, 'p'));
+    check_error(Api::parse(api.client->Get("/api/v1/instances", headers)), 400, 2,
+                "header longer than 8192 bytes");
+    CHECK(api.get("/api/v1/instances").first == 200);
+  }
+}
+
+}  // namespace duractor
