@@ -91,6 +91,26 @@ Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes pa
                     [&] { return core_->broker->raise_event(id, name, std::move(payload)); });
 }
 
+Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes payload,
+                           const MessageId& message_id) {
+  if (message_id.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "message id: empty (use the overload without one)");
+  }
+  if (name.starts_with(kTopicEventPrefix)) return raise_event(id, name, std::move(payload));
+  return while_open(
+      *core_, [&] { return core_->broker->raise_event(id, name, std::move(payload), message_id); });
+}
+
+Result<PublishReceipt> Client::publish(std::string topic, Bytes payload,
+                                       const MessageId& message_id) {
+  if (message_id.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "message id: empty (use the overload without one)");
+  }
+  return while_open(*core_, [&] {
+    return core_->broker->publish(std::move(topic), std::move(payload), message_id);
+  });
+}
+
 Result<PublishReceipt> Client::publish(std::string topic, Bytes payload) {
   return while_open(*core_,
                     [&] { return core_->broker->publish(std::move(topic), std::move(payload)); });

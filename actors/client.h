@@ -73,6 +73,17 @@ class Client {
   Status raise(const InstanceId& id, std::string_view name, const T& payload) {
     return raise_event(id, name, encode(payload));
   }
+  // The same, idempotent by a message id the caller gives (a webhook's delivery id, a
+  // broker's message id): the first call with `message_id` raises the event, a repeat with
+  // the same request raises nothing and succeeds again (Store::enqueue_once). Errors: as
+  // above, and kAlreadyExists (the id was used for a different event or instance).
+  Status raise_event(const InstanceId& id, std::string_view name, Bytes payload,
+                     const MessageId& message_id);
+  template <class T>
+  Status raise(const InstanceId& id, std::string_view name, const T& payload,
+               const MessageId& message_id) {
+    return raise_event(id, name, encode(payload), message_id);
+  }
 
   // Publishes on `topic` to every instance subscribed to it now (each gets it once, in
   // publish order); durable when this returns. With no subscriber, nobody gets it: the
@@ -81,6 +92,14 @@ class Client {
   template <class T>
   Result<PublishReceipt> publish(std::string topic, const T& payload) {
     return publish(std::move(topic), encode(payload));
+  }
+  // The same, idempotent by a message id (Store::publish_once): a repeat reaches nobody
+  // again and answers the first receipt. Errors: as above, and kAlreadyExists (the id was
+  // used for a different publication).
+  Result<PublishReceipt> publish(std::string topic, Bytes payload, const MessageId& message_id);
+  template <class T>
+  Result<PublishReceipt> publish(std::string topic, const T& payload, const MessageId& message_id) {
+    return publish(std::move(topic), encode(payload), message_id);
   }
 
   // Asks instance `id` to stop: cooperatively (it sees Cancelled at its next await and may

@@ -269,30 +269,12 @@ Checked<int> stats(Context& c) {
   if (!store) return std::unexpected(store.error());
   auto s = (*store)->stats();
   if (!s) return failure(s.error());
-  Json by_status;
-  for (std::size_t i = 0; i < s->instances_by_status.size(); ++i) {
-    by_status[std::string(to_string(static_cast<InstanceStatus>(i)))] = s->instances_by_status[i];
-  }
+  Json document = stats_json(*s);
   if (c.o.json) {
-    c.print(Json{{"path", s->path},
-                 {"file_bytes", s->file_bytes},
-                 {"map_size", s->map_size},
-                 {"map_used", s->used_bytes},
-                 {"page_size", s->page_size},
-                 {"readers", s->readers},
-                 {"max_readers", s->max_readers},
-                 {"last_commit", s->last_commit},
-                 {"instances", s->instances},
-                 {"instances_by_status", by_status},
-                 {"executions", s->executions},
-                 {"history_events", s->history_events},
-                 {"journal_records", s->journal_records},
-                 {"inbox_messages", s->inbox_messages},
-                 {"work_items", s->work_items},
-                 {"timers", s->timers},
-                 {"subscriptions", s->subscriptions}});
+    c.print(document);
     return kExitOk;
   }
+  const auto& by_status = document["instances_by_status"];
   std::string statuses;
   for (auto it = by_status.begin(); it != by_status.end(); ++it) {
     statuses += (statuses.empty() ? "" : ", ") + it.key() + " " + it.value().dump();
@@ -319,6 +301,8 @@ Checked<int> stats(Context& c) {
   table.add({"Work items", std::to_string(s->work_items)});
   table.add({"Timers", std::to_string(s->timers)});
   table.add({"Subscriptions", std::to_string(s->subscriptions)});
+  table.add(
+      {"Message ids", std::to_string(s->message_ids) + " (remembered for idempotent writes)"});
   table.print(c.out);
   return kExitOk;
 }

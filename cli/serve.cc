@@ -41,7 +41,8 @@ class StoreBackend final : public http::Backend {
     if (!created) return fail(created.error());
     return id;
   }
-  Status raise_event(const InstanceId& id, std::string_view name, Bytes payload) override {
+  Status raise_event(const InstanceId& id, std::string_view name, Bytes payload,
+                     const MessageId& message_id) override {
     if (name.starts_with(kTopicEventPrefix)) {
       return fail(ErrorCode::kInvalidArgument,
                   "event name '" + std::string(name) + "': names starting with '" +
@@ -49,12 +50,16 @@ class StoreBackend final : public http::Backend {
     }
     if (auto ok = validate_name(name, "event name"); !ok) return ok;
     if (auto ok = check_size("the payload", payload); !ok) return ok;
-    return enqueue(id, message::Event{std::string(name), std::move(payload)});
+    return enqueue(id, message::Event{std::string(name), std::move(payload)}, message_id);
   }
-  Result<PublishReceipt> publish(std::string topic, Bytes payload) override {
+  Result<PublishReceipt> publish(std::string topic, Bytes payload,
+                                 const MessageId& message_id) override {
     if (auto ok = check_size("the payload", payload); !ok) return fail(ok.error());
     return write<PublishReceipt>([&](Callback<PublishReceipt> done) {
-      store().publish_async(std::move(topic), std::move(payload), std::move(done));
+      if (message_id.empty()) {
+        return store().publish_async(std::move(topic), std::move(payload), std::move(done));
+      }
+      store().publish_once_async(message_id, std::move(topic), std::move(payload), std::move(done));
     });
   }
   Status cancel(const InstanceId& id, std::string reason, bool terminate) override {
@@ -76,14 +81,15 @@ class StoreBackend final : public http::Backend {
  private:
   static Status check_size(const char* what, const Bytes& bytes) {
     if (bytes.size() <= kMaxPayloadBytes) return {};
-    return fail(ErrorCode::kLimitExceeded,
-                std::string(what) + " is " + std::to_string(bytes.size()) +
-                    " bytes as msgpack, over the limit of " + std::to_string(kMaxPayloadBytes) +
-                    " bytes");
+    return fail(ErrorCode::kLimitExceeded, std::string(what) + " is " +
+                                               std::to_string(bytes.size()) +
+                                               " bytes as msgpack, over the limit of " +
+                                               std::to_string(kMaxPayloadBytes) + " bytes");
   }
-  Status enqueue(const InstanceId& id, InboxMessage message) {
+  Status enqueue(const InstanceId& id, InboxMessage message, const MessageId& message_id = {}) {
     auto seq = write<std::uint64_t>([&](Callback<std::uint64_t> done) {
-      store().enqueue_async(id, std::move(message), std::move(done));
+      if (message_id.empty()) return store().enqueue_async(id, std::move(message), std::move(done));
+      store().enqueue_once_async(message_id, id, std::move(message), std::move(done));
     });
     if (!seq) return fail(seq.error());
     return {};

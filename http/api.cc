@@ -25,16 +25,26 @@ struct Refusal {
 
 const char* code_name(int status) {
   switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthenticated";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 409: return "conflict";
-    case 413: return "too_large";
-    case 503: return "unavailable";
-    case 504: return "timeout";
-    default: return status >= 500 ? "internal" : "bad_request";
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "too_large";
+    case 503:
+      return "unavailable";
+    case 504:
+      return "timeout";
+    default:
+      return status >= 500 ? "internal" : "bad_request";
   }
 }
 
@@ -42,11 +52,16 @@ const char* code_name(int status) {
 int exit_code_for(int status) {
   switch (status) {
     case 400:
-    case 413: return 2;
-    case 404: return 3;
-    case 409: return 5;
-    case 503: return 4;
-    default: return 1;
+    case 413:
+      return 2;
+    case 404:
+      return 3;
+    case 409:
+      return 5;
+    case 503:
+      return 4;
+    default:
+      return 1;
   }
 }
 
@@ -54,18 +69,25 @@ int status_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kNotRegistered:
-    case ErrorCode::kPayloadMismatch: return 400;
-    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kPayloadMismatch:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
     case ErrorCode::kAlreadyExists:
     case ErrorCode::kFailedPrecondition:
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kLimitExceeded: return 413;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kLimitExceeded:
+      return 413;
     case ErrorCode::kBusy:
     case ErrorCode::kShutdown:
     case ErrorCode::kIo:
-    case ErrorCode::kStoreFull: return 503;
-    case ErrorCode::kTimeout: return 504;
-    default: return 500;
+    case ErrorCode::kStoreFull:
+      return 503;
+    case ErrorCode::kTimeout:
+      return 504;
+    default:
+      return 500;
   }
 }
 
@@ -195,8 +217,7 @@ Parsed<InstanceQuery> query_of(const httplib::Request& req) {
 Json page_json(const InstancePage& page) {
   Json instances = Json::array();
   for (const auto& i : page.instances) instances.push_back(json::instance_json(i, false));
-  return Json{{"instances", std::move(instances)},
-              {"next", page.next ? Json(*page.next) : Json()}};
+  return Json{{"instances", std::move(instances)}, {"next", page.next ? Json(*page.next) : Json()}};
 }
 
 // A handler returns the status and body of its answer, or a refusal.
@@ -295,23 +316,47 @@ Answer start(const httplib::Request& req, Backend& b) {
   return ok(Json{{"id", *started}}, 201);
 }
 
+// The caller's message id, from the Idempotency-Key header: with one, a repeat of the same
+// request applies nothing and answers the same.
+Parsed<MessageId> message_id_of(const httplib::Request& req) {
+  if (!req.has_header("Idempotency-Key")) return MessageId{};
+  MessageId id{req.get_header_value("Idempotency-Key")};
+  if (auto ok = validate_name(id.value, "header 'Idempotency-Key'"); !ok) {
+    return bad(ok.error().message);
+  }
+  return id;
+}
+
+// The answer names the message id it applied, if any.
+void add_message_id(Json& body, const MessageId& id) {
+  if (!id.empty()) body["message_id"] = id.value;
+}
+
 Answer raise(const httplib::Request& req, Backend& b) {
   auto payload = body_json(req);
   if (!payload) return std::unexpected(payload.error());
+  auto message_id = message_id_of(req);
+  if (!message_id) return std::unexpected(message_id.error());
   const auto& id = req.matches[1].str();
   const auto& name = req.matches[2].str();
-  auto raised = b.raise_event(id, name, json::payload_bytes(*payload));
+  auto raised = b.raise_event(id, name, json::payload_bytes(*payload), *message_id);
   if (!raised) return std::unexpected(refusal(raised.error()));
-  return ok(Json{{"instance", id}, {"event", name}});
+  Json body{{"instance", id}, {"event", name}};
+  add_message_id(body, *message_id);
+  return ok(std::move(body));
 }
 
 Answer publish(const httplib::Request& req, Backend& b) {
   auto payload = body_json(req);
   if (!payload) return std::unexpected(payload.error());
+  auto message_id = message_id_of(req);
+  if (!message_id) return std::unexpected(message_id.error());
   const auto& topic = req.matches[1].str();
-  auto receipt = b.publish(topic, json::payload_bytes(*payload));
+  auto receipt = b.publish(topic, json::payload_bytes(*payload), *message_id);
   if (!receipt) return std::unexpected(refusal(receipt.error()));
-  return ok(Json{{"topic", topic}, {"delivered", receipt->delivered}});
+  Json body{{"topic", topic}, {"delivered", receipt->delivered}};
+  add_message_id(body, *message_id);
+  return ok(std::move(body));
 }
 
 // The optional {"reason": ...} body of cancel, terminate and pause.
@@ -362,8 +407,8 @@ Answer stats(const httplib::Request&, Backend& b) {
   if (!s) return std::unexpected(refusal(s.error()));
   Json body = json::stats_json(*s);
   if (auto r = b.runtime()) {
-    body["runtime"] = Json{{"live_instances", r->live_instances},
-                           {"queued_activities", r->queued_activities}};
+    body["runtime"] =
+        Json{{"live_instances", r->live_instances}, {"queued_activities", r->queued_activities}};
   }
   return ok(std::move(body));
 }
@@ -418,37 +463,37 @@ void install_api(httplib::Server& server, const ServerOptions& options,
   });
   // httplib's own refusals (no route, a body over the limit, a malformed request) come here
   // with an empty body; ours already carry one.
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = "no such route: " + req.method + " " + req.path;
-    if (res.status == 413) message = "the request body is larger than the server takes";
-    // httplib refuses a header line over CPPHTTPLIB_HEADER_MAX_LENGTH (8192 in Debian's
-    // build) as a malformed request.
-    if (res.status == 400) message = "malformed request, or a header longer than 8192 bytes";
-    if (res.status == 405) message = "method not allowed: " + req.method + " " + req.path;
-    send_error(res, Refusal{res.status, message});
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                  std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    send_error(res, Refusal{500, "internal error: " + what});
-  });
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string message = "no such route: " + req.method + " " + req.path;
+        if (res.status == 413) message = "the request body is larger than the server takes";
+        // httplib refuses a header line over CPPHTTPLIB_HEADER_MAX_LENGTH (8192 in Debian's
+        // build) as a malformed request.
+        if (res.status == 400) message = "malformed request, or a header longer than 8192 bytes";
+        if (res.status == 405) message = "method not allowed: " + req.method + " " + req.path;
+        send_error(res, Refusal{res.status, message});
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        send_error(res, Refusal{500, "internal error: " + what});
+      });
 
   auto serve = [backend](Route route) {
-    return [backend, route = std::move(route)](const httplib::Request& req,
-                                               httplib::Response& res) {
-      auto answer = route(req, *backend);
-      if (!answer) return send_error(res, answer.error());
-      send(res, answer->first, answer->second);
-    };
+    return
+        [backend, route = std::move(route)](const httplib::Request& req, httplib::Response& res) {
+          auto answer = route(req, *backend);
+          if (!answer) return send_error(res, answer.error());
+          send(res, answer->first, answer->second);
+        };
   };
   const std::string v1 = "/api/v1";
   server.Get(v1 + "/instances", serve(list));
@@ -457,12 +502,12 @@ void install_api(httplib::Server& server, const ServerOptions& options,
   server.Get(v1 + "/instances/(.+)/executions", serve(executions));
   server.Get(v1 + "/instances/(.+)/children", serve(children));
   server.Post(v1 + "/instances/(.+)/events/([^/]+)", serve(raise));
-  for (auto [verb, what] : {std::pair{"cancel", Control::kCancel},
-                            std::pair{"terminate", Control::kTerminate},
-                            std::pair{"pause", Control::kPause},
-                            std::pair{"resume", Control::kResume}}) {
-    server.Post(v1 + "/instances/(.+)/" + verb,
-                serve([what](const httplib::Request& r, Backend& b) { return control(r, b, what); }));
+  for (auto [verb, what] :
+       {std::pair{"cancel", Control::kCancel}, std::pair{"terminate", Control::kTerminate},
+        std::pair{"pause", Control::kPause}, std::pair{"resume", Control::kResume}}) {
+    server.Post(
+        v1 + "/instances/(.+)/" + verb,
+        serve([what](const httplib::Request& r, Backend& b) { return control(r, b, what); }));
   }
   server.Get(v1 + "/instances/(.+)", serve(show));
   server.Delete(v1 + "/instances/(.+)", serve(remove));

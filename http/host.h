@@ -23,11 +23,15 @@ class HostBackend final : public Backend {
                            std::uint32_t version) override {
     return client_.start(name, std::move(id), std::move(input), version);
   }
-  Status raise_event(const InstanceId& id, std::string_view name, Bytes payload) override {
-    return client_.raise_event(id, name, std::move(payload));
+  Status raise_event(const InstanceId& id, std::string_view name, Bytes payload,
+                     const MessageId& message_id) override {
+    if (message_id.empty()) return client_.raise_event(id, name, std::move(payload));
+    return client_.raise_event(id, name, std::move(payload), message_id);
   }
-  Result<PublishReceipt> publish(std::string topic, Bytes payload) override {
-    return client_.publish(std::move(topic), std::move(payload));
+  Result<PublishReceipt> publish(std::string topic, Bytes payload,
+                                 const MessageId& message_id) override {
+    if (message_id.empty()) return client_.publish(std::move(topic), std::move(payload));
+    return client_.publish(std::move(topic), std::move(payload), message_id);
   }
   Status cancel(const InstanceId& id, std::string reason, bool terminate) override {
     return client_.cancel(id, std::move(reason), terminate);

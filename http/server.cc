@@ -4,8 +4,8 @@
 #include "duractor/http/server.h"
 
 #include <arpa/inet.h>
-#include <sys/socket.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -46,15 +46,15 @@ Status validate(const ServerOptions& o) {
   if (o.token.empty() && !o.anonymous_reads) {
     return fail(ErrorCode::kInvalidArgument,
                 "http: no token: set ServerOptions::token (a bearer token of at least " +
-                    std::to_string(kMinTokenBytes) + " bytes), or anonymous_reads for a "
+                    std::to_string(kMinTokenBytes) +
+                    " bytes), or anonymous_reads for a "
                     "read-only server on loopback");
   }
   if (!o.token.empty() && o.token.size() < kMinTokenBytes) {
     // The length is safe to name; the token itself never is.
-    return fail(ErrorCode::kInvalidArgument, "http: the token is " +
-                                                 std::to_string(o.token.size()) +
-                                                 " bytes; it must be at least " +
-                                                 std::to_string(kMinTokenBytes));
+    return fail(ErrorCode::kInvalidArgument,
+                "http: the token is " + std::to_string(o.token.size()) +
+                    " bytes; it must be at least " + std::to_string(kMinTokenBytes));
   }
   if (o.anonymous_reads && !is_loopback(o.bind)) {
     return fail(ErrorCode::kInvalidArgument,

@@ -51,8 +51,11 @@ class Backend {
   virtual Store& store() = 0;
   virtual Result<InstanceId> start(std::string_view name, InstanceId id, Bytes input,
                                    std::uint32_t version) = 0;
-  virtual Status raise_event(const InstanceId& id, std::string_view name, Bytes payload) = 0;
-  virtual Result<PublishReceipt> publish(std::string topic, Bytes payload) = 0;
+  // With a message id (not empty), idempotent: see Store::enqueue_once and publish_once.
+  virtual Status raise_event(const InstanceId& id, std::string_view name, Bytes payload,
+                             const MessageId& message_id) = 0;
+  virtual Result<PublishReceipt> publish(std::string topic, Bytes payload,
+                                         const MessageId& message_id) = 0;
   virtual Status cancel(const InstanceId& id, std::string reason, bool terminate) = 0;
   virtual Status pause(const InstanceId& id, std::string reason) = 0;
   virtual Status resume(const InstanceId& id) = 0;

@@ -32,23 +32,26 @@ Status Broker::admit(std::size_t payload_bytes, std::string_view what) const {
 }
 
 void Broker::raise_event_async(const InstanceId& instance, std::string_view name, Bytes payload,
-                               StatusCallback done) {
+                               StatusCallback done, const MessageId& id) {
   if (auto ok = admit(payload.size(), "the payload of event '" + std::string(name) + "'"); !ok) {
     return done(ok);
   }
-  store_.enqueue_async(instance, message::Event{std::string(name), std::move(payload)},
-                       [this, instance, done = std::move(done)](Result<std::uint64_t> r) {
-                         if (!r) return done(std::unexpected(r.error()));
-                         deliver_(instance);
-                         done({});
-                       });
+  auto answer = [this, instance, done = std::move(done)](Result<std::uint64_t> r) {
+    if (!r) return done(std::unexpected(r.error()));
+    deliver_(instance);
+    done({});
+  };
+  message::Event event{std::string(name), std::move(payload)};
+  if (id.empty()) return store_.enqueue_async(instance, std::move(event), std::move(answer));
+  store_.enqueue_once_async(id, instance, std::move(event), std::move(answer));
 }
 
-Status Broker::raise_event(const InstanceId& instance, std::string_view name, Bytes payload) {
+Status Broker::raise_event(const InstanceId& instance, std::string_view name, Bytes payload,
+                           const MessageId& id) {
   auto r = wait_for_callback<bool>([&](auto done) {
-    raise_event_async(instance, name, std::move(payload), [done](Status s) {
-      done(s ? Result<bool>(true) : std::unexpected(s.error()));
-    });
+    raise_event_async(
+        instance, name, std::move(payload),
+        [done](Status s) { done(s ? Result<bool>(true) : std::unexpected(s.error())); }, id);
   });
   if (!r) return fail(r.error());
   return {};
@@ -74,22 +77,27 @@ Status Broker::cancel(const InstanceId& instance, std::string reason, bool termi
   return {};
 }
 
-void Broker::publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) {
+void Broker::publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done,
+                           const MessageId& id) {
   if (auto ok = admit(payload.size(), "the payload of a publication on '" + topic + "'"); !ok) {
     return done(std::unexpected(ok.error()));
   }
-  store_.publish_async(std::move(topic), std::move(payload),
-                       [this, done = std::move(done)](Result<PublishReceipt> r) {
-                         if (r) {
-                           for (const auto& id : r->delivered) deliver_(id);
-                         }
-                         done(std::move(r));
-                       });
+  // A repeat's receipt names the first's subscribers; waking them again costs a look at
+  // their inboxes, nothing more.
+  auto answer = [this, done = std::move(done)](Result<PublishReceipt> r) {
+    if (r) {
+      for (const auto& instance : r->delivered) deliver_(instance);
+    }
+    done(std::move(r));
+  };
+  if (id.empty())
+    return store_.publish_async(std::move(topic), std::move(payload), std::move(answer));
+  store_.publish_once_async(id, std::move(topic), std::move(payload), std::move(answer));
 }
 
-Result<PublishReceipt> Broker::publish(std::string topic, Bytes payload) {
+Result<PublishReceipt> Broker::publish(std::string topic, Bytes payload, const MessageId& id) {
   return wait_for_callback<PublishReceipt>(
-      [&](auto done) { publish_async(std::move(topic), std::move(payload), std::move(done)); });
+      [&](auto done) { publish_async(std::move(topic), std::move(payload), std::move(done), id); });
 }
 
 // ---- the broker actor ----------------------------------------------------------------

@@ -35,10 +35,12 @@ class Broker {
   Broker(Store& store, Deliver deliver, caf::actor_system& system,
          std::shared_ptr<spdlog::logger> logger, BrokerOptions options = {});
 
-  // Point to point.
-  Status raise_event(const InstanceId& instance, std::string_view name, Bytes payload);
+  // Point to point. With a message id, idempotent (Store::enqueue_once): a repeat applies
+  // nothing and succeeds again.
+  Status raise_event(const InstanceId& instance, std::string_view name, Bytes payload,
+                     const MessageId& id = {});
   void raise_event_async(const InstanceId& instance, std::string_view name, Bytes payload,
-                         StatusCallback done);
+                         StatusCallback done, const MessageId& id = {});
   // Cooperative cancellation (Cancelled at the next await) or, with terminate, at once;
   // both cascade to sub-orchestrations and in-flight activities.
   Status cancel(const InstanceId& instance, std::string reason, bool terminate = false);
@@ -47,9 +49,11 @@ class Broker {
 
   // Topics: reaches every instance subscribed now, each exactly once, in publish order per
   // topic, committed before this returns. No subscriber: nobody gets it (see
-  // Store::publish).
-  Result<PublishReceipt> publish(std::string topic, Bytes payload);
-  void publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done);
+  // Store::publish). With a message id, idempotent (Store::publish_once): a repeat reaches
+  // nobody again and answers the first receipt.
+  Result<PublishReceipt> publish(std::string topic, Bytes payload, const MessageId& id = {});
+  void publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done,
+                     const MessageId& id = {});
 
   LifecycleHub& lifecycle() { return lifecycle_; }
 

@@ -82,11 +82,15 @@ Result<bool> initialise(LmdbStore::Impl& impl, bool write) {
         Named{"work", &t.work}, Named{"work_index", &t.work_index}, Named{"timers", &t.timers},
         Named{"timer_index", &t.timer_index}, Named{"children", &t.children},
         Named{"subscriptions", &t.subscriptions}, Named{"instance_topics", &t.instance_topics},
-        Named{"turn_deliveries", &t.turn_deliveries}}) {
-    bool optional = dbi == &t.turn_deliveries;  // added after format 1 was fixed
+        Named{"turn_deliveries", &t.turn_deliveries}, Named{"message_ids", &t.message_ids},
+        Named{"message_id_times", &t.message_id_times}}) {
+    // Tables added after format 1 was fixed.
+    bool optional =
+        dbi == &t.turn_deliveries || dbi == &t.message_ids || dbi == &t.message_id_times;
     rc = mdb_dbi_open(txn, name, dbi_flags, dbi);
     if (rc == MDB_NOTFOUND && optional && o.read_only) continue;
-    if (optional && rc == 0) t.turn_deliveries_open = true;
+    if (dbi == &t.turn_deliveries && rc == 0) t.turn_deliveries_open = true;
+    if (dbi == &t.message_id_times && rc == 0) t.message_ids_open = true;
     if (rc == MDB_NOTFOUND && !o.read_only) return false;  // to be created
     if (rc == MDB_NOTFOUND) {
       return fail(ErrorCode::kCorrupt, "store " + o.path + ": table '" + std::string(name) +

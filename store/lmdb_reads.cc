@@ -374,6 +374,7 @@ Result<StoreStats> LmdbStore::stats() {
     s.work_items = tx.entries(t.work);
     s.timers = tx.entries(t.timers);
     s.subscriptions = tx.entries(t.subscriptions);
+    s.message_ids = t.message_ids_open ? tx.entries(t.message_ids) : 0;
     return s;
   });
 }

@@ -73,6 +73,10 @@ struct LmdbOptions {
   // the store with a runtime (the CLI) turns it off and leaves compaction to the runtime,
   // so that its writes stay small and quick.
   bool compact_journal = true;
+  // How long the message ids of idempotent writes (Store::enqueue_once, publish_once) are
+  // remembered after their first use; a repeat after that applies again. Ids past it are
+  // removed a few at a time by later idempotent writes.
+  std::chrono::milliseconds message_id_retention{7LL * 24 * 3600 * 1000};
   // How often an idle writer checks whether another process committed writes
   // (foreign_writes()); a busy one notices at its next transaction. 0: only when writing.
   std::chrono::milliseconds watch_interval{200};
@@ -110,6 +114,10 @@ class LmdbStore final : public Store {
   void fire_timers_async(std::vector<TimerKey> keys,
                          Callback<std::vector<InstanceId>> done) override;
   void publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) override;
+  void enqueue_once_async(MessageId id, InstanceId instance, InboxMessage message,
+                          Callback<std::uint64_t> done) override;
+  void publish_once_async(MessageId id, std::string topic, Bytes payload,
+                          Callback<PublishReceipt> done) override;
   void delete_instance_async(InstanceId id, DeleteOptions options,
                              Callback<DeleteSummary> done) override;
   void import_instance_async(InstanceImage image, Callback<std::uint64_t> done) override;

@@ -34,6 +34,18 @@ Result<PublishReceipt> Store::publish(std::string topic, Bytes payload) {
       [&](auto done) { publish_async(std::move(topic), std::move(payload), std::move(done)); });
 }
 
+Result<std::uint64_t> Store::enqueue_once(MessageId id, InstanceId instance, InboxMessage message) {
+  return wait_for_callback<std::uint64_t>([&](auto done) {
+    enqueue_once_async(std::move(id), std::move(instance), std::move(message), std::move(done));
+  });
+}
+
+Result<PublishReceipt> Store::publish_once(MessageId id, std::string topic, Bytes payload) {
+  return wait_for_callback<PublishReceipt>([&](auto done) {
+    publish_once_async(std::move(id), std::move(topic), std::move(payload), std::move(done));
+  });
+}
+
 Result<DeleteSummary> Store::delete_instance(InstanceId id, DeleteOptions options) {
   return wait_for_callback<DeleteSummary>(
       [&](auto done) { delete_instance_async(std::move(id), options, std::move(done)); });

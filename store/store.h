@@ -181,6 +181,15 @@ struct TurnCommit {
   InstanceUpdate update;
 };
 
+// A caller-given id that makes a write from outside idempotent: a webhook retried by its
+// sender, a message a broker delivers again. See Store::enqueue_once and publish_once.
+// 1..256 bytes, no control characters. Empty: no id (the write is not idempotent).
+struct MessageId {
+  std::string value;
+  bool empty() const { return value.empty(); }
+  bool operator==(const MessageId&) const = default;
+};
+
 // What a publication reached.
 struct PublishReceipt {
   std::vector<InstanceId> delivered;  // the subscribers whose inboxes got the publication
@@ -295,6 +304,7 @@ struct StoreStats {
   std::uint64_t work_items = 0;
   std::uint64_t timers = 0;
   std::uint64_t subscriptions = 0;  // (topic, instance) pairs
+  std::uint64_t message_ids = 0;    // remembered for idempotent writes (enqueue_once, ...)
   std::uint64_t last_commit = 0;    // increases with every committed write
 };
 
@@ -415,6 +425,21 @@ class Store {
   // queues): the receipt is empty. Errors: kInvalidArgument (a bad topic name).
   virtual void publish_async(std::string topic, Bytes payload, Callback<PublishReceipt> done) = 0;
   Result<PublishReceipt> publish(std::string topic, Bytes payload);
+
+  // enqueue and publish, idempotent by a caller-given message id. The first write with
+  // `id` applies and the store remembers the id with what it answered; a later write with
+  // the same id and the same request (the same instance and message, or the same topic and
+  // payload) applies nothing and answers the same (the first's seq, or its receipt). A
+  // write that fails records nothing, so trying it again is safe. Errors: those of enqueue
+  // and publish; kInvalidArgument (a malformed id); kAlreadyExists (the id was used for a
+  // different request: the message says when). An id is remembered for the store's
+  // retention time after its first use (LmdbOptions::message_id_retention), then forgotten.
+  virtual void enqueue_once_async(MessageId id, InstanceId instance, InboxMessage message,
+                                  Callback<std::uint64_t> done) = 0;
+  Result<std::uint64_t> enqueue_once(MessageId id, InstanceId instance, InboxMessage message);
+  virtual void publish_once_async(MessageId id, std::string topic, Bytes payload,
+                                  Callback<PublishReceipt> done) = 0;
+  Result<PublishReceipt> publish_once(MessageId id, std::string topic, Bytes payload);
 
   // Deletes an instance with all its executions, history, inbox, work items and timers;
   // with options.cascade, its sub-orchestrations too. Errors: kNotFound,

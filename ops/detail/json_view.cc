@@ -320,7 +320,8 @@ Json stats_json(const StoreStats& s) {
               {"inbox_messages", s.inbox_messages},
               {"work_items", s.work_items},
               {"timers", s.timers},
-              {"subscriptions", s.subscriptions}};
+              {"subscriptions", s.subscriptions},
+              {"message_ids", s.message_ids}};
 }
 
 }  // namespace duractor::json

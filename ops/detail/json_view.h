@@ -1,9 +1,9 @@
 #pragma once
 // JSON views of what a store holds, for the duractor CLI and the HTTP API: payloads (msgpack
 // bytes) as JSON, and instances, executions, history events, inbox messages, work items,
-// timers and store statistics as JSON objects. The field names are stable — scripts rely on them — and documented in
-// docs/cli.md and docs/http.md. Pure functions; thread-safe. Internal to duractor (the
-// installed public headers never include nlohmann-json).
+// timers and store statistics as JSON objects. The field names are stable — scripts rely on them —
+// and documented in docs/cli.md and docs/http.md. Pure functions; thread-safe. Internal to duractor
+// (the installed public headers never include nlohmann-json).
 
 #include <optional>
 #include <string>

@@ -76,6 +76,12 @@ struct Tables {
   // read-only that predates it has no such table: `turn_deliveries_open` is then false.
   MDB_dbi turn_deliveries = 0;
   bool turn_deliveries_open = false;
+  // Idempotent writes (lmdb_message_ids.cc): message id -> record; be64 first use (ms) +
+  // message id -> "", in time order, for removing ids past their retention. Optional, like
+  // turn_deliveries: a store that predates them, opened read-only, has neither.
+  MDB_dbi message_ids = 0;
+  MDB_dbi message_id_times = 0;
+  bool message_ids_open = false;
 };
 
 }  // namespace duractor::detail

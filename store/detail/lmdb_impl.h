@@ -238,6 +238,12 @@ struct LmdbStore::Impl {
 
   Result<PublishReceipt> publish(Tx& tx, const std::string& topic, const Bytes& payload);
 
+  // Idempotent writes (store/lmdb_message_ids.cc).
+  Result<std::uint64_t> enqueue_once(Tx& tx, const MessageId& id, const InstanceId& instance,
+                                     const InboxMessage& message);
+  Result<PublishReceipt> publish_once(Tx& tx, const MessageId& id, const std::string& topic,
+                                      const Bytes& payload);
+
   // The instance and, with cascade, its descendants, parents before children.
   Result<std::vector<InstanceInfo>> family(Tx& tx, const InstanceId& root, bool cascade);
 

@@ -21,6 +21,7 @@ const Orchestration<std::string, std::string> Echo{"Echo", 1};
 const Orchestration<int, bool> Approval{"Approval", 1};
 const Orchestration<int, int> Watcher{"Watcher", 1};
 const Orchestration<int, int> Parent{"Parent", 1};
+const Orchestration<int, int> Adder{"Adder", 1};
 
 const std::string kToken = "s3cret-token-0123456789";
 
@@ -33,6 +34,12 @@ Registry registry() {
   r.add(Watcher, [](OrchestrationContext& ctx, int) -> Task<int> {
     ctx.subscribe("prices");
     co_return co_await ctx.next_message<int>("prices");
+  });
+  r.add(Adder, [](OrchestrationContext& ctx, int) -> Task<int> {  // the sum of two messages
+    ctx.subscribe("numbers");
+    int a = co_await ctx.next_message<int>("numbers");
+    int b = co_await ctx.next_message<int>("numbers");
+    co_return a + b;
   });
   r.add(Parent, [](OrchestrationContext& ctx, int x) -> Task<int> {
     bool approved = co_await ctx.call(Approval, x, "parent/child");
@@ -64,6 +71,12 @@ struct Api {
   }
   std::pair<int, Json> post(const std::string& path, const std::string& body) const {
     return parse(client->Post(path.c_str(), auth(), body, "application/json"));
+  }
+  std::pair<int, Json> post_once(const std::string& path, const std::string& body,
+                                 const std::string& key) const {
+    auto headers = auth();
+    headers.emplace("Idempotency-Key", key);
+    return parse(client->Post(path.c_str(), headers, body, "application/json"));
   }
   std::pair<int, Json> del(const std::string& path) const {
     return parse(client->Delete(path.c_str(), auth()));
@@ -153,8 +166,8 @@ TEST_SUITE("http: the JSON API") {
     CHECK(api.client->Get("/api/v1/instances", api.auth(kToken.substr(0, 8)))->status == 401);
     CHECK(api.client->Get("/api/v1/instances", api.auth(kToken + "x"))->status == 401);
     // Writes too, and nothing is started.
-    auto post = api.client->Post("/api/v1/instances", R"({"name": "Echo", "id": "e"})",
-                                 "application/json");
+    auto post =
+        api.client->Post("/api/v1/instances", R"({"name": "Echo", "id": "e"})", "application/json");
     CHECK(post->status == 401);
     CHECK(api.host->client().status("e").error().code == ErrorCode::kNotFound);
 
@@ -208,8 +221,9 @@ TEST_SUITE("http: the JSON API") {
     CHECK(executions.second["executions"].size() == 1);
 
     // Listing with filters and pages.
-    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})")
-                .first == 201);
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})").first ==
+        201);
     api.wait_status("a-1", "running");
     auto running = api.get("/api/v1/instances?status=running");
     REQUIRE(running.first == 200);
@@ -220,7 +234,8 @@ TEST_SUITE("http: the JSON API") {
     auto page = api.get("/api/v1/instances?limit=1");
     REQUIRE(page.second["instances"].size() == 1);
     REQUIRE(page.second["next"].is_string());
-    auto rest = api.get("/api/v1/instances?limit=10&after=" + page.second["next"].get<std::string>());
+    auto rest =
+        api.get("/api/v1/instances?limit=10&after=" + page.second["next"].get<std::string>());
     CHECK(rest.second["instances"].size() == 2);
     CHECK(rest.second["next"].is_null());
     auto future = api.get("/api/v1/instances?created_after=2999-01-01T00:00:00Z");
@@ -259,8 +274,9 @@ TEST_SUITE("http: the JSON API") {
 
   TEST_CASE("raise an event, publish to a topic, cancel, terminate and delete") {
     Api api;
-    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})")
-                .first == 201);
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})").first ==
+        201);
     api.wait_status("a-1", "running");
     auto raised = api.post("/api/v1/instances/a-1/events/decision", "true");
     CHECK(raised.first == 200);
@@ -270,37 +286,41 @@ TEST_SUITE("http: the JSON API") {
     auto late = api.post("/api/v1/instances/a-1/events/decision", "false");
     CHECK(late.first == 409);
 
-    REQUIRE(api.post("/api/v1/instances", R"({"name": "Watcher", "id": "w-1", "input": 0})")
-                .first == 201);
-    REQUIRE(eventually([&] {
-      return api.host->store().subscriptions("w-1")->size() == 1;
-    }));
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Watcher", "id": "w-1", "input": 0})").first ==
+        201);
+    REQUIRE(eventually([&] { return api.host->store().subscriptions("w-1")->size() == 1; }));
     auto published = api.post("/api/v1/topics/prices", "42");
     CHECK(published.first == 200);
     CHECK(published.second["delivered"] == Json::array({"w-1"}));
     api.wait_status("w-1", "completed");
     CHECK(api.get("/api/v1/instances/w-1").second["output"] == 42);
 
-    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "c-1", "input": 1})")
-                .first == 201);
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "c-1", "input": 1})").first ==
+        201);
     api.wait_status("c-1", "running");
     check_error(api.post("/api/v1/instances/c-1/cancel", "[]"), 400, 2, "JSON object");
     CHECK(api.post("/api/v1/instances/c-1/cancel", R"({"reason": "changed my mind"})").first ==
           200);
     api.wait_status("c-1", "cancelled");
-    CHECK(api.get("/api/v1/instances/c-1").second["failure"]["message"].get<std::string>().find(
-              "changed my mind") != std::string::npos);
+    CHECK(api.get("/api/v1/instances/c-1")
+              .second["failure"]["message"]
+              .get<std::string>()
+              .find("changed my mind") != std::string::npos);
     check_error(api.post("/api/v1/instances/c-1/cancel", ""), 409, 5, "");
 
-    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "t-1", "input": 1})")
-                .first == 201);
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "t-1", "input": 1})").first ==
+        201);
     api.wait_status("t-1", "running");
     CHECK(api.post("/api/v1/instances/t-1/terminate", "").first == 200);
     api.wait_status("t-1", "terminated");
 
     // Pause and resume.
-    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "p-1", "input": 1})")
-                .first == 201);
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "p-1", "input": 1})").first ==
+        201);
     api.wait_status("p-1", "running");
     CHECK(api.post("/api/v1/instances/p-1/pause", R"({"reason": "maintenance"})").first == 200);
     api.wait_status("p-1", "paused");
@@ -311,8 +331,9 @@ TEST_SUITE("http: the JSON API") {
     check_error(api.post("/api/v1/instances/p-1/resume", ""), 409, 5, "");
 
     // Delete: a running instance only with force.
-    REQUIRE(api.post("/api/v1/instances", R"({"name": "Approval", "id": "d-1", "input": 1})")
-                .first == 201);
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "d-1", "input": 1})").first ==
+        201);
     api.wait_status("d-1", "running");
     check_error(api.del("/api/v1/instances/d-1"), 409, 5, "");
     check_error(api.del("/api/v1/instances/d-1?force=yes"), 400, 2, "parameter 'force'");
@@ -321,6 +342,44 @@ TEST_SUITE("http: the JSON API") {
     CHECK(deleted.second["deleted"] == Json::array({"d-1"}));
     check_error(api.get("/api/v1/instances/d-1"), 404, 3, "d-1");
     CHECK(api.del("/api/v1/instances/a-1").first == 200);
+  }
+
+  TEST_CASE("with an Idempotency-Key, a retried event or publication is applied once") {
+    Api api;
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})").first ==
+        201);
+    api.wait_status("a-1", "running");
+    auto first = api.post_once("/api/v1/instances/a-1/events/decision", "true", "hook-1");
+    CHECK(first.first == 200);
+    CHECK(first.second["message_id"] == "hook-1");
+    CHECK(api.post_once("/api/v1/instances/a-1/events/decision", "true", "hook-1") == first);
+    api.wait_status("a-1", "completed");
+    // The sender retries after the instance finished: the same answer, not "finished".
+    CHECK(api.post_once("/api/v1/instances/a-1/events/decision", "true", "hook-1") == first);
+    // The same key for another request is refused.
+    check_error(api.post_once("/api/v1/instances/a-1/events/decision", "false", "hook-1"), 409, 5,
+                "different request");
+    auto history = api.get("/api/v1/instances/a-1/history").second["events"];
+    int raised = 0;
+    for (const auto& e : history) raised += e["kind"] == "EventRaised";
+    CHECK(raised == 1);
+    // Without a key, a finished instance refuses the event.
+    CHECK(api.post("/api/v1/instances/a-1/events/decision", "true").first == 409);
+
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Adder", "id": "sum", "input": 0})").first ==
+            201);
+    REQUIRE(eventually([&] { return api.host->store().subscriptions("sum")->size() == 1; }));
+    auto once = api.post_once("/api/v1/topics/numbers", "1", "pub-1");
+    CHECK(once.second["delivered"] == Json::array({"sum"}));
+    CHECK(api.post_once("/api/v1/topics/numbers", "1", "pub-1") == once);
+    CHECK(api.post_once("/api/v1/topics/numbers", "2", "pub-2").first == 200);
+    api.wait_status("sum", "completed");
+    CHECK(api.get("/api/v1/instances/sum").second["output"] == 3);  // 1 + 2, not 1 + 1
+    CHECK(api.get("/api/v1/stats").second["message_ids"] == 3);
+
+    check_error(api.post_once("/api/v1/topics/numbers", "1", std::string(300, 'k')), 400, 2,
+                "Idempotency-Key");
   }
 
   TEST_CASE("ids with slashes, children and stats") {

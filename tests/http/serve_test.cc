@@ -68,11 +68,11 @@ TEST_SUITE("http: duractor serve") {
     };
 
     CHECK(call(http.Get("/api/v1/instances")).first == 401);
-    CHECK(call(http.Post("/api/v1/instances", auth, R"({"name": "Echo", "id": "s-1", "input": "hi"})",
-                         "application/json"))
+    CHECK(call(http.Post("/api/v1/instances", auth,
+                         R"({"name": "Echo", "id": "s-1", "input": "hi"})", "application/json"))
               .first == 201);
-    CHECK(call(http.Post("/api/v1/instances", auth, R"({"name": "Approval", "id": "a-1", "input": 1})",
-                         "application/json"))
+    CHECK(call(http.Post("/api/v1/instances", auth,
+                         R"({"name": "Approval", "id": "a-1", "input": 1})", "application/json"))
               .first == 201);
     // Nobody runs them yet.
     CHECK(status_of("s-1") == "pending");
@@ -85,17 +85,15 @@ TEST_SUITE("http: duractor serve") {
     REQUIRE(eventually([&] { return status_of("s-1") == "completed"; }));
     CHECK(call(http.Get("/api/v1/instances/s-1", auth)).second["output"] == "hi");
     REQUIRE(eventually([&] { return status_of("a-1") == "running"; }));
-    CHECK(call(http.Post("/api/v1/instances/a-1/events/decision", auth, "true",
-                         "application/json"))
+    CHECK(call(http.Post("/api/v1/instances/a-1/events/decision", auth, "true", "application/json"))
               .first == 200);
     REQUIRE(eventually([&] { return status_of("a-1") == "completed"; }));
     CHECK(*host->client().wait_output<bool>("a-1", 0s) == true);
     // Refusals come from the store as they would from the runtime.
-    CHECK(call(http.Post("/api/v1/instances/a-1/events/decision", auth, "true",
-                         "application/json"))
+    CHECK(call(http.Post("/api/v1/instances/a-1/events/decision", auth, "true", "application/json"))
               .first == 409);
-    CHECK(call(http.Post("/api/v1/instances/nobody/cancel", auth, "", "application/json"))
-              .first == 404);
+    CHECK(call(http.Post("/api/v1/instances/nobody/cancel", auth, "", "application/json")).first ==
+          404);
     CHECK(call(http.Delete("/api/v1/instances/s-1", auth)).second["deleted"] ==
           Json::array({"s-1"}));
 
@@ -112,8 +110,8 @@ TEST_SUITE("http: duractor serve") {
                      {"DURACTOR_HTTP_TOKEN="});
     CHECK(no_token.wait(20s) == 2);
     CHECK(no_token.output().find("no token") != std::string::npos);
-    Program open(DURACTOR_CLI_BIN,
-                 {"--store", store, "serve", "--port", "0", "--bind", "0.0.0.0", "--anonymous-reads"});
+    Program open(DURACTOR_CLI_BIN, {"--store", store, "serve", "--port", "0", "--bind", "0.0.0.0",
+                                    "--anonymous-reads"});
     CHECK(open.wait(20s) == 2);
     CHECK(open.output().find("only on a loopback") != std::string::npos);
     Program no_store(DURACTOR_CLI_BIN, {"--store", dir.sub("nothing"), "serve", "--port", "0"},

@@ -131,4 +131,37 @@ inline Snapshot snapshot(Store& s) {
   return snap;
 }
 
+// Commits a turn of `lock`'s instance that only changes subscriptions.
+inline void subscribe(StoreFixture& f, const InstanceLock& lock, std::vector<std::string> topics,
+                      std::vector<std::string> drop = {}) {
+  auto& s = f.store();
+  auto last = s.read_latest_history(lock.instance);
+  REQUIRE_OK(last);
+  TurnCommit t;
+  t.lock = lock;
+  t.execution = last->execution;
+  EventId id = last->events.size() + 1;
+  for (const auto& topic : topics)
+    t.events.push_back(ev(id++, f.clock.now(), event::TopicSubscribed{topic}));
+  for (const auto& topic : drop)
+    t.events.push_back(ev(id++, f.clock.now(), event::TopicUnsubscribed{topic}));
+  t.subscribe = std::move(topics);
+  t.unsubscribe = std::move(drop);
+  REQUIRE_OK(s.commit_turn(t));
+}
+
+// The payloads of the publications on "news" waiting in the inbox of `id`.
+inline std::vector<int> publications(Store& s, const InstanceId& id) {
+  std::vector<int> out;
+  auto inbox = s.read_inbox(id);
+  REQUIRE_OK(inbox);
+  for (const auto& m : *inbox) {
+    if (auto* e = std::get_if<message::Event>(&m.message);
+        e && e->name == topic_event_name("news")) {
+      out.push_back(*decode<int>(e->payload));
+    }
+  }
+  return out;
+}
+
 }  // namespace duractor::testing

@@ -9,38 +9,6 @@
 namespace duractor::testing {
 
 TEST_SUITE("store conformance: topics") {
-  // Commits a turn of `lock`'s instance that only changes subscriptions.
-  void subscribe(StoreFixture & f, const InstanceLock& lock, std::vector<std::string> topics,
-                 std::vector<std::string> drop = {}) {
-    auto& s = f.store();
-    auto last = s.read_latest_history(lock.instance);
-    REQUIRE_OK(last);
-    TurnCommit t;
-    t.lock = lock;
-    t.execution = last->execution;
-    EventId id = last->events.size() + 1;
-    for (const auto& topic : topics)
-      t.events.push_back(ev(id++, f.clock.now(), event::TopicSubscribed{topic}));
-    for (const auto& topic : drop)
-      t.events.push_back(ev(id++, f.clock.now(), event::TopicUnsubscribed{topic}));
-    t.subscribe = std::move(topics);
-    t.unsubscribe = std::move(drop);
-    REQUIRE_OK(s.commit_turn(t));
-  }
-
-  std::vector<int> publications(Store & s, const InstanceId& id) {
-    std::vector<int> out;
-    auto inbox = s.read_inbox(id);
-    REQUIRE_OK(inbox);
-    for (const auto& m : *inbox) {
-      if (auto* e = std::get_if<message::Event>(&m.message);
-          e && e->name == topic_event_name("news")) {
-        out.push_back(*decode<int>(e->payload));
-      }
-    }
-    return out;
-  }
-
   TEST_CASE("a publication reaches every subscriber, in publish order, in one commit") {
     auto f = make_store_fixture();
     auto& s = f->store();
