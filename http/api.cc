@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "duractor/http/detail/page.h"
 #include "duractor/ops/detail/json_view.h"
 
 namespace duractor::http::detail {
@@ -420,6 +421,8 @@ Refusal unauthorized(std::string message) {
 // Who may make this request. Never names the token, good or bad.
 std::optional<Refusal> check_access(const httplib::Request& req, const ServerOptions& o) {
   bool read = req.method == "GET" || req.method == "HEAD";
+  // The page holds no data: every figure on it comes from the API, with the token.
+  if (read && req.path == "/") return std::nullopt;
   if (read && o.anonymous_reads) return std::nullopt;
   if (o.token.empty()) {
     return Refusal{403, "this server takes only reads: it was started without a token"};
@@ -495,6 +498,16 @@ void install_api(httplib::Server& server, const ServerOptions& options,
           send(res, answer->first, answer->second);
         };
   };
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                   "connect-src 'self'; frame-ancestors 'none'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_header("Cache-Control", "no-store");
+    auto page = page_html();
+    res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+  });
   const std::string v1 = "/api/v1";
   server.Get(v1 + "/instances", serve(list));
   server.Post(v1 + "/instances", serve(start));

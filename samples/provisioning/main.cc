@@ -106,8 +106,11 @@ int main(int argc, char** argv) {
     http_options.port = static_cast<std::uint16_t>(http_port);
     http_options.token = token;
     http = samples::or_exit(duractor::http::serve(*host, http_options), "http");
-    std::printf("HTTP API on http://127.0.0.1:%u/api/v1 (bearer token: $DURACTOR_HTTP_TOKEN)\n",
-                static_cast<unsigned>(http->port()));
+    auto port = static_cast<unsigned>(http->port());
+    std::printf(
+        "HTTP API on http://127.0.0.1:%u/api/v1, web page at http://127.0.0.1:%u/ (bearer "
+        "token: $DURACTOR_HTTP_TOKEN)\n",
+        port, port);
   }
 
   // Progress: custom status changes of the provisioning and its health checks.

@@ -172,6 +172,18 @@ TEST_SUITE("http: the JSON API") {
     CHECK(api.host->client().status("e").error().code == ErrorCode::kNotFound);
 
     CHECK(api.get("/api/v1/instances").first == 200);
+
+    // The page holds no data, so it is served without the token; it is compiled in, with a
+    // policy that lets it reach only this server.
+    auto page = api.client->Get("/");
+    REQUIRE(page);
+    CHECK(page->status == 200);
+    CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
+    CHECK(page->get_header_value("Content-Security-Policy").find("connect-src 'self'") !=
+          std::string::npos);
+    CHECK(page->body.find("<title>duractor</title>") != std::string::npos);
+    CHECK(page->body.find(kToken) == std::string::npos);
+    CHECK(api.client->Get("/page.html", api.auth())->status == 404);  // no files are served
   }
 
   TEST_CASE("anonymous reads on loopback: GETs without a token, writes forbidden") {

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -263,6 +264,54 @@ TEST_SUITE("samples: provisioning") {
     CHECK(status == 0);
     CHECK(count_lines(sample, "approved by web; rolling out v1.0") >= 1);
     CHECK(count_lines(sample, "environment web is ready") == 1);
+  }
+
+  TEST_CASE(
+      "the web page in headless Chromium lists the sample, draws its timeline, and raises "
+      "its approval") {
+    testing::TempDir dir;
+    auto store = dir.sub("store");
+    const std::string token = "page-token-0123456789abcdef";
+    Program sample(PROVISIONING_BIN,
+                   args(store, {"--env", "page", "--approval", "manual", "--approval-deadline-ms",
+                                "60000", "--http-port", "0"}),
+                   {"DURACTOR_HTTP_TOKEN=" + token});
+    auto serving = sample.read_until("HTTP API on http://127.0.0.1:", 30s);
+    REQUIRE(serving);
+    auto port = std::stoi(serving->substr(serving->find("127.0.0.1:") + 10));
+    REQUIRE(sample.read_until("or over HTTP:", 30s));  // at the approval gate
+
+    auto shot = dir.sub("page.png");
+    Program browser(PYTHON3_BIN, {DRIVE_PAGE_SCRIPT, "http://127.0.0.1:" + std::to_string(port),
+                                  token, "provision-page", shot});
+    int driven = browser.wait(120s);
+    INFO(browser.output());
+    REQUIRE(driven == 0);
+    auto report = nlohmann::json::parse(browser.lines().back());
+    CHECK(report["listed"] == true);
+    CHECK(report["token_left_in_address"] == false);  // the page took it out of the address
+    // One bar per resource the flow created (more when a create was retried).
+    for (std::string resource :
+         {"page-net", "page-db", "page-vm-1", "page-vm-2", "page-vm-3", "page.example.internal"}) {
+      int bars = 0;
+      for (const auto& b : report["bars"]) {
+        auto label = b["label"].get<std::string>();
+        bars += b["class"].get<std::string>().starts_with("bar activity") &&
+                label.starts_with("Create") && label.find(resource) != std::string::npos;
+      }
+      CHECK_MESSAGE(bars >= 1, resource);
+    }
+    // At the gate it waits for the approval's deadline.
+    CHECK(report["waiting"].get<std::string>().find("timer until") != std::string::npos);
+    CHECK(report["history_rows"].get<int>() > 10);
+    CHECK(report["final_status"] == "completed");
+    CHECK(std::filesystem::file_size(shot) > 10'000);
+
+    int status = sample.wait(60s);
+    INFO(sample.output());
+    CHECK(status == 0);
+    CHECK(count_lines(sample, "approved by the web page; rolling out v1.0") >= 1);
+    CHECK(count_lines(sample, "environment page is ready") == 1);
   }
 }
 

@@ -57,8 +57,8 @@ TEST_SUITE("store conformance: message ids") {
     (void)create_started(*f, "b");
     REQUIRE_OK(s.enqueue_once(MessageId{"m"}, "a", event(1)));
     auto before = snapshot(s);
-    for (auto refused : {s.enqueue_once(MessageId{"m"}, "a", event(2)),    // other payload
-                         s.enqueue_once(MessageId{"m"}, "b", event(1)),    // other instance
+    for (auto refused : {s.enqueue_once(MessageId{"m"}, "a", event(2)),  // other payload
+                         s.enqueue_once(MessageId{"m"}, "b", event(1)),  // other instance
                          s.enqueue_once(MessageId{"m"}, "a", message::Event{"Other", encode(1)})}) {
       REQUIRE_FALSE(refused);
       CHECK(refused.error().code == ErrorCode::kAlreadyExists);
@@ -109,8 +109,9 @@ TEST_SUITE("store conformance: message ids") {
     CHECK(approvals(s, "later") == std::vector<int>{1, 9});
   }
 
-  TEST_CASE("a publication repeated under its message id reaches nobody again and answers the "
-            "first receipt") {
+  TEST_CASE(
+      "a publication repeated under its message id reaches nobody again and answers the "
+      "first receipt") {
     auto f = make_store_fixture();
     auto& s = f->store();
     subscribe(*f, create_started(*f, "a"), {"news"});
