@@ -346,6 +346,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   serve_cmd->add_option("--bind", o.bind, "the address to listen on (an IP address)")
       ->capture_default_str();
   serve_cmd->add_option("--port", o.port, "the port (0: any free port)")->capture_default_str();
+  serve_cmd->add_flag("--allow-remote", o.allow_remote,
+                      "allow a --bind outside loopback (plain HTTP: put a TLS proxy in front)");
   serve_cmd->add_flag("--anonymous-reads", o.anonymous_reads,
                       "GET requests without a token (only on a loopback address)");
   serve_cmd->callback([&] { command = serve; });

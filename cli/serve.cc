@@ -94,18 +94,29 @@ class StoreBackend final : public http::Backend {
     if (!seq) return fail(seq.error());
     return {};
   }
-  // One write at a time: the writer serves one command at a time.
+  // One write at a time: the writer serves one command at a time. A write abandoned for
+  // the lock timeout stays queued in the store's writer, held back by a gate that only the
+  // next write would open again; so after one, this server takes no more writes.
   template <class T>
   Result<T> write(std::function<void(Callback<T>)> w) {
     std::lock_guard lock(mutex_);
+    if (abandoned_) {
+      return fail(ErrorCode::kBusy,
+                  "an earlier write gave up waiting for the store's writer lock, which another "
+                  "process holds; this server takes no more writes (restart duractor serve)");
+    }
     std::vector<std::function<void(Callback<T>)>> writes;
     writes.push_back(std::move(w));
     auto results = writer_->run<T>(std::move(writes));
-    if (!results) return fail(error_of(results.error()));
+    if (!results) {
+      abandoned_ = results.error().exit_code == kExitLocked;
+      return fail(error_of(results.error()));
+    }
     return std::move(results->front());
   }
 
   std::mutex mutex_;
+  bool abandoned_ = false;
   std::unique_ptr<StoreWriter> writer_;
 };
 
@@ -116,15 +127,20 @@ Checked<int> serve(Context& c) {
   options.bind = c.o.bind;
   options.port = c.o.port;
   options.anonymous_reads = c.o.anonymous_reads;
+  options.allow_remote = c.o.allow_remote;
   if (const char* token = std::getenv("DURACTOR_HTTP_TOKEN")) options.token = token;
-  auto writer = open_writer(c);
-  if (!writer) return std::unexpected(writer.error());
-  // Wait for the signals on this thread; the server's threads must not take them.
+  // Wait for the signals on this thread: blocked before any thread starts (the store's
+  // writer, the server's), so that none of them takes one.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto writer = open_writer(c);
+  if (!writer) {
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+    return std::unexpected(writer.error());
+  }
   auto server =
       http::Server::start(std::make_shared<StoreBackend>(std::move(*writer)), std::move(options));
   if (!server) {

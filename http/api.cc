@@ -4,6 +4,8 @@
 
 #include "duractor/http/detail/api.h"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -22,6 +24,7 @@ using duractor::json::Json;
 struct Refusal {
   int status = 500;
   std::string message;
+  std::optional<ErrorCode> code;  // when the runtime or the store refused
 };
 
 const char* code_name(int status) {
@@ -36,6 +39,12 @@ const char* code_name(int status) {
       return "not_found";
     case 405:
       return "method_not_allowed";
+    case 411:
+      return "length_required";
+    case 415:
+      return "unsupported_media_type";
+    case 421:
+      return "misdirected";
     case 409:
       return "conflict";
     case 413:
@@ -49,18 +58,20 @@ const char* code_name(int status) {
   }
 }
 
-// The CLI's exit code for the same failure (cli/store_access.h).
-int exit_code_for(int status) {
+// The CLI's exit code for the same failure (cli/store_access.h): by the error's code when
+// the runtime refused, by the status for the server's own refusals.
+int exit_code_for(int status, std::optional<ErrorCode> code) {
+  if (code == ErrorCode::kBusy) return 6;  // another process holds the writer lock
   switch (status) {
     case 400:
+    case 411:
     case 413:
+    case 415:
       return 2;
     case 404:
       return 3;
     case 409:
       return 5;
-    case 503:
-      return 4;
     default:
       return 1;
   }
@@ -93,12 +104,15 @@ int status_for(ErrorCode code) {
 }
 
 Refusal refusal(const Error& e) {
-  return Refusal{status_for(e.code), e.message};
+  return Refusal{status_for(e.code), e.message, e.code};
 }
 
 void send(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump() + "\n", "application/json");
+  // Text that is not UTF-8 (a stored message, a parameter echoed in an error) is shown with
+  // U+FFFD rather than failing the answer.
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n",
+                  "application/json");
 }
 
 void send_error(httplib::Response& res, const Refusal& r) {
@@ -106,7 +120,7 @@ void send_error(httplib::Response& res, const Refusal& r) {
        Json{{"error",
              {{"status", r.status},
               {"code", code_name(r.status)},
-              {"exit_code", exit_code_for(r.status)},
+              {"exit_code", exit_code_for(r.status, r.code)},
               {"message", r.message}}}});
 }
 
@@ -419,7 +433,39 @@ Refusal unauthorized(std::string message) {
 }
 
 // Who may make this request. Never names the token, good or bad.
+// Whether `host` (a Host header) names this machine's loopback: 127.0.0.1, localhost or
+// [::1], with or without a port.
+bool loopback_host(std::string_view host) {
+  if (host.starts_with("[::1]")) return host.size() == 5 || host[5] == ':';
+  auto name = host.substr(0, host.find(':'));
+  return name == "127.0.0.1" || name == "localhost";
+}
+
+// What the server takes before reading a body: a Content-Length it can hold to
+// max_body_bytes (no chunked bodies), and JSON, never a form (httplib would merge a form
+// body into the query parameters).
+std::optional<Refusal> check_framing(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) {
+    return Refusal{411, "send the body with a Content-Length, not Transfer-Encoding"};
+  }
+  auto length = req.get_header_value("Content-Length");
+  if (!length.empty() && length != "0") {
+    auto type = req.get_header_value("Content-Type");
+    if (!type.starts_with("application/json")) {
+      return Refusal{
+          415, "the body must be JSON: send Content-Type: application/json (got '" + type + "')"};
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Refusal> check_access(const httplib::Request& req, const ServerOptions& o) {
+  // On a loopback bind, only requests addressed to loopback: a web page elsewhere that
+  // points its own name at 127.0.0.1 (DNS rebinding) sends its own name.
+  if (is_loopback(o.bind) && !loopback_host(req.get_header_value("Host"))) {
+    return Refusal{421, "this server answers only requests to 127.0.0.1, localhost or [::1]"};
+  }
+  if (auto refused = check_framing(req)) return refused;
   bool read = req.method == "GET" || req.method == "HEAD";
   // The page holds no data: every figure on it comes from the API, with the token.
   if (read && req.path == "/") return std::nullopt;
@@ -454,11 +500,26 @@ bool same_token(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+bool is_loopback(const std::string& address) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  return false;
+}
+
 void install_api(httplib::Server& server, const ServerOptions& options,
                  std::shared_ptr<Backend> backend) {
   server.set_pre_routing_handler([options](const httplib::Request& req, httplib::Response& res) {
     if (auto refused = check_access(req, options)) {
       if (refused->status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      // The body of a refused request is never read: the connection must not carry another
+      // request, or that body would be taken for one.
+      res.set_header("Connection", "close");
       send_error(res, *refused);
       return httplib::Server::HandlerResponse::Handled;
     }

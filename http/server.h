@@ -9,11 +9,13 @@
 //   http.token = std::getenv("DURACTOR_HTTP_TOKEN");
 //   auto server = duractor::http::serve(**host, http);   // http/host.h; serves until destroyed
 //
-// Security: it binds 127.0.0.1 unless told otherwise; every request needs
-// "Authorization: Bearer <token>" (compared in constant time), except GET requests when
-// anonymous_reads is set, which only a loopback bind allows; request bodies are limited to
-// max_body_bytes (413 past it) and headers to 8 KiB. The token never appears in a log or an
-// error message.
+// Security: it binds 127.0.0.1 unless told otherwise (another address only with
+// allow_remote), and on loopback it answers only requests addressed to loopback (no DNS
+// rebinding); every request needs "Authorization: Bearer <token>" (compared in constant
+// time), except GET requests when anonymous_reads is set, which only a loopback bind allows,
+// and the page at /, which holds no data; bodies must be JSON with a Content-Length of at
+// most max_body_bytes (413 past it); header lines are limited to 8 KiB. The token never
+// appears in a log or an error message.
 //
 // The handlers reach the runtime only through a Backend: http/host.h has the one for a
 // running host, cli/serve.cc the one for a bare store (`duractor serve`). Every handler is
@@ -33,9 +35,12 @@ namespace duractor::http {
 
 struct ServerOptions {
   std::string bind = "127.0.0.1";  // an IPv4 or IPv6 address (not a host name)
-  std::uint16_t port = 0;          // 0: any free port (Server::port() tells which)
+  // A bind outside loopback (127.0.0.0/8, ::1) serves plain HTTP to the network: refused
+  // unless this is set (put a TLS-terminating proxy in front).
+  bool allow_remote = false;
+  std::uint16_t port = 0;  // 0: any free port (Server::port() tells which)
   // The bearer token every request must carry. Required (at least 16 bytes) unless
-  // anonymous_reads is set, and then writes are refused with 401.
+  // anonymous_reads is set, and then writes are refused with 403.
   std::string token;
   // GET requests without a token. Only with a loopback bind (127.0.0.0/8 or ::1).
   bool anonymous_reads = false;

@@ -74,6 +74,7 @@ struct Options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8080;
   bool anonymous_reads = false;
+  bool allow_remote = false;
 };
 
 // What a command has to work with.

@@ -18,4 +18,7 @@ void install_api(httplib::Server& server, const ServerOptions& options,
 // Whether two tokens are equal, in time that depends on their lengths only.
 bool same_token(std::string_view a, std::string_view b);
 
+// Whether `address` (an IP address) is a loopback address: 127.0.0.0/8 or ::1.
+bool is_loopback(const std::string& address);
+
 }  // namespace duractor::http::detail

@@ -155,7 +155,8 @@ int main(int argc, char** argv) {
           store.c_str(), id.c_str());
       if (http) {
         std::printf(
-            "or over HTTP:  curl -H \"Authorization: Bearer $DURACTOR_HTTP_TOKEN\" -d "
+            "or over HTTP:  curl -H \"Authorization: Bearer $DURACTOR_HTTP_TOKEN\" -H "
+            "'Content-Type: application/json' -d "
             "'{\"approved\": true, \"by\": \"you\"}' "
             "http://127.0.0.1:%u/api/v1/instances/%s/events/Approval\n",
             static_cast<unsigned>(http->port()), id.c_str());

@@ -131,7 +131,9 @@ TEST_SUITE("http: the JSON API") {
     };
     refused({}, "no token");
     refused({.token = "short-secret"}, "at least 16");
-    refused({.bind = "0.0.0.0", .anonymous_reads = true}, "only on a loopback");
+    refused({.bind = "0.0.0.0", .token = kToken}, "allow_remote");  // plain HTTP to the network
+    refused({.bind = "0.0.0.0", .allow_remote = true, .anonymous_reads = true},
+            "only on a loopback");
     refused({.bind = "localhost", .token = kToken}, "not an IPv4 or IPv6 address");
     refused({.token = kToken, .threads = 0}, "threads");
 
@@ -151,6 +153,7 @@ TEST_SUITE("http: the JSON API") {
     REQUIRE(none);
     CHECK(none->status == 401);
     CHECK(none->get_header_value("WWW-Authenticate") == "Bearer");
+    CHECK(none->get_header_value("Connection") == "close");  // its body was never read
     check_error(Api::parse(none), 401, 1, "missing Authorization");
 
     auto basic = api.client->Get("/api/v1/instances", {{"Authorization", "Basic abc"}});
@@ -184,6 +187,41 @@ TEST_SUITE("http: the JSON API") {
     CHECK(page->body.find("<title>duractor</title>") != std::string::npos);
     CHECK(page->body.find(kToken) == std::string::npos);
     CHECK(api.client->Get("/page.html", api.auth())->status == 404);  // no files are served
+
+    // On loopback, a request addressed to another name (DNS rebinding) is refused.
+    auto rebound = api.client->Get(
+        "/api/v1/instances", {{"Authorization", "Bearer " + kToken}, {"Host", "evil.example"}});
+    check_error(Api::parse(rebound), 421, 1, "only requests to 127.0.0.1");
+    auto localhost = api.client->Get(
+        "/api/v1/instances", {{"Authorization", "Bearer " + kToken}, {"Host", "localhost:1234"}});
+    CHECK(localhost->status == 200);
+  }
+
+  TEST_CASE("bodies must be JSON with a Content-Length: forms and chunked bodies are refused") {
+    Api api;
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "d-1", "input": 1})").first ==
+        201);
+    api.wait_status("d-1", "running");
+    // A form (curl -d's default type) would be merged into the query parameters: force=true.
+    auto form = api.client->Delete("/api/v1/instances/d-1", api.auth(), "force=true",
+                                   "application/x-www-form-urlencoded");
+    check_error(Api::parse(form), 415, 2, "Content-Type: application/json");
+    CHECK(api.get("/api/v1/instances/d-1").second["status"] == "running");  // not deleted
+    check_error(Api::parse(api.client->Post("/api/v1/topics/t", api.auth(), "1", "text/plain")),
+                415, 2, "got 'text/plain'");
+    // A chunked body has no length to check against the limit before it is read.
+    auto chunked = api.client->Post(
+        "/api/v1/topics/t", api.auth(),
+        [](std::size_t offset, httplib::DataSink& sink) {
+          if (offset == 0) sink.write("1", 1);
+          sink.done();
+          return true;
+        },
+        "application/json");
+    check_error(Api::parse(chunked), 411, 2, "Content-Length");
+    // No body at all is fine (a null payload).
+    CHECK(api.post("/api/v1/instances/d-1/events/decision", "").first == 200);
   }
 
   TEST_CASE("anonymous reads on loopback: GETs without a token, writes forbidden") {
@@ -268,7 +306,7 @@ TEST_SUITE("http: the JSON API") {
                 "field 'version'");
     check_error(api.post("/api/v1/instances", R"({"name": "Nope"})"), 400, 2, "Nope");
     check_error(api.post("/api/v1/instances", R"({"name": "Echo", "id": "bad\u0001id"})"), 400, 2,
-                "");
+                "control character");
     check_error(api.get("/api/v1/instances?status=asleep"), 400, 2, "parameter 'status'");
     check_error(api.get("/api/v1/instances?limit=0"), 400, 2, "parameter 'limit'");
     check_error(api.get("/api/v1/instances?limit=ten"), 400, 2, "parameter 'limit'");
@@ -320,7 +358,7 @@ TEST_SUITE("http: the JSON API") {
               .second["failure"]["message"]
               .get<std::string>()
               .find("changed my mind") != std::string::npos);
-    check_error(api.post("/api/v1/instances/c-1/cancel", ""), 409, 5, "");
+    check_error(api.post("/api/v1/instances/c-1/cancel", ""), 409, 5, "has cancelled");
 
     REQUIRE(
         api.post("/api/v1/instances", R"({"name": "Approval", "id": "t-1", "input": 1})").first ==
@@ -337,17 +375,17 @@ TEST_SUITE("http: the JSON API") {
     CHECK(api.post("/api/v1/instances/p-1/pause", R"({"reason": "maintenance"})").first == 200);
     api.wait_status("p-1", "paused");
     CHECK(api.post("/api/v1/instances/p-1/events/decision", "true").first == 200);
-    check_error(api.post("/api/v1/instances/p-1/pause", ""), 409, 5, "");
+    check_error(api.post("/api/v1/instances/p-1/pause", ""), 409, 5, "paused");
     CHECK(api.post("/api/v1/instances/p-1/resume", "").first == 200);
     api.wait_status("p-1", "completed");
-    check_error(api.post("/api/v1/instances/p-1/resume", ""), 409, 5, "");
+    check_error(api.post("/api/v1/instances/p-1/resume", ""), 409, 5, "completed");
 
     // Delete: a running instance only with force.
     REQUIRE(
         api.post("/api/v1/instances", R"({"name": "Approval", "id": "d-1", "input": 1})").first ==
         201);
     api.wait_status("d-1", "running");
-    check_error(api.del("/api/v1/instances/d-1"), 409, 5, "");
+    check_error(api.del("/api/v1/instances/d-1"), 409, 5, "force");
     check_error(api.del("/api/v1/instances/d-1?force=yes"), 400, 2, "parameter 'force'");
     auto deleted = api.del("/api/v1/instances/d-1?force=true");
     CHECK(deleted.first == 200);
@@ -431,7 +469,7 @@ TEST_SUITE("http: the JSON API") {
     Api roomy(huge);
     std::string input = R"({"name": "Echo", "id": "big", "input": ")" +
                         std::string(kDefaultMaxPayloadBytes + 10, 'x') + "\"}";
-    check_error(roomy.post("/api/v1/instances", input), 413, 2, "");
+    check_error(roomy.post("/api/v1/instances", input), 413, 2, "limit");
 
     auto headers = api.auth();
     headers.emplace("X-Padding", std::string(16 * 1024, 'p'));

@@ -89,6 +89,20 @@ TEST_SUITE("http: duractor serve") {
               .first == 200);
     REQUIRE(eventually([&] { return status_of("a-1") == "completed"; }));
     CHECK(*host->client().wait_output<bool>("a-1", 0s) == true);
+    // An event with an Idempotency-Key through the bare store: applied once.
+    REQUIRE(call(http.Post("/api/v1/instances", auth,
+                           R"({"name": "Approval", "id": "k-1", "input": 1})", "application/json"))
+                .first == 201);
+    REQUIRE(eventually([&] { return status_of("k-1") == "running"; }));
+    auto keyed = auth;
+    keyed.emplace("Idempotency-Key", "hook-9");
+    auto once =
+        call(http.Post("/api/v1/instances/k-1/events/decision", keyed, "true", "application/json"));
+    CHECK(once.first == 200);
+    CHECK(call(http.Post("/api/v1/instances/k-1/events/decision", keyed, "true",
+                         "application/json")) == once);
+    REQUIRE(eventually([&] { return status_of("k-1") == "completed"; }));
+    CHECK(call(http.Get("/api/v1/stats", auth)).second["message_ids"] == 1);
     // Refusals come from the store as they would from the runtime.
     CHECK(call(http.Post("/api/v1/instances/a-1/events/decision", auth, "true", "application/json"))
               .first == 409);
@@ -110,8 +124,13 @@ TEST_SUITE("http: duractor serve") {
                      {"DURACTOR_HTTP_TOKEN="});
     CHECK(no_token.wait(20s) == 2);
     CHECK(no_token.output().find("no token") != std::string::npos);
+    Program remote(DURACTOR_CLI_BIN,
+                   {"--store", store, "serve", "--port", "0", "--bind", "0.0.0.0"},
+                   {"DURACTOR_HTTP_TOKEN=" + kToken});
+    CHECK(remote.wait(20s) == 2);
+    CHECK(remote.output().find("allow_remote") != std::string::npos);
     Program open(DURACTOR_CLI_BIN, {"--store", store, "serve", "--port", "0", "--bind", "0.0.0.0",
-                                    "--anonymous-reads"});
+                                    "--allow-remote", "--anonymous-reads"});
     CHECK(open.wait(20s) == 2);
     CHECK(open.output().find("only on a loopback") != std::string::npos);
     Program no_store(DURACTOR_CLI_BIN, {"--store", dir.sub("nothing"), "serve", "--port", "0"},
