@@ -29,7 +29,7 @@ Registry make_registry() {
   return r;
 }
 
-constexpr int kClients = 8;
+constexpr int kClients = 64;
 const std::string kToken = "bench-token-0123456789abcdef";
 
 std::string id(int i) {
@@ -93,9 +93,9 @@ void api(const Options& o, Report& report) {
     check(server);
     auto port = (*server)->port();
     http_start = over_http(port, n, [](httplib::Client& c, int i) {
-      auto r = c.Post("/api/v1/instances",
-                      R"({"name": "Waiter", "id": ")" + id(i) + R"(", "input": 0})",
-                      "application/json");
+      auto r =
+          c.Post("/api/v1/instances", R"({"name": "Waiter", "id": ")" + id(i) + R"(", "input": 0})",
+                 "application/json");
       if (!r || r->status != 201) {
         std::fprintf(stderr, "start %d: %s\n", i,
                      r ? (std::to_string(r->status) + " " + r->body).c_str()

@@ -90,14 +90,19 @@ Result<std::unique_ptr<Server>> Server::start(std::shared_ptr<Backend> backend,
   s.set_read_timeout(std::chrono::seconds(10));
   s.set_write_timeout(std::chrono::seconds(10));
   s.set_keep_alive_timeout(5);
+  // httplib's default closes a connection after 5 requests; a client that keeps one open
+  // (a dashboard, a bridge) would reconnect all the time.
+  s.set_keep_alive_max_count(1000);
   // Answers are small and go out in one piece; without this, Nagle's algorithm holds them
   // back behind the client's delayed ACK (40 ms a request on Linux).
   s.set_tcp_nodelay(true);
   // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
   // server (another process of the same user) bind the same port and take its requests.
-  s.set_socket_options([](socket_t sock) {
+  auto listening = std::make_shared<int>(-1);
+  s.set_socket_options([listening](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    *listening = sock;
   });
   detail::install_api(s, impl->options, impl->backend);
   const auto& bind = impl->options.bind;
@@ -111,6 +116,9 @@ Result<std::unique_ptr<Server>> Server::start(std::shared_ptr<Backend> backend,
                                     std::to_string(impl->options.port) + ": " +
                                     std::strerror(errno));
   }
+  // Debian's httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled in):
+  // a burst of new connections beyond that is dropped. listen() again raises it.
+  if (*listening >= 0) ::listen(*listening, SOMAXCONN);
   auto* server = &impl->server;
   impl->listener = std::thread([server] { server->listen_after_bind(); });
   // stop() only reaches a server that is running; wait until it is.

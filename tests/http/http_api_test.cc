@@ -4,6 +4,10 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "duractor/http/host.h"
@@ -195,6 +199,28 @@ TEST_SUITE("http: the JSON API") {
     auto localhost = api.client->Get(
         "/api/v1/instances", {{"Authorization", "Bearer " + kToken}, {"Host", "localhost:1234"}});
     CHECK(localhost->status == 200);
+  }
+
+  TEST_CASE("64 clients connecting at once are all answered") {
+    // Debian's httplib listens with a backlog of 5; the server raises it.
+    http::ServerOptions options = Api::with_token();
+    options.threads = 64;
+    Api api(options);
+    std::atomic<int> answered{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 64; ++i) {
+      clients.emplace_back([&] {
+        httplib::Client c("127.0.0.1", api.server->port());
+        c.set_keep_alive(true);
+        c.set_read_timeout(20s);
+        for (int k = 0; k < 10; ++k) {
+          auto r = c.Post("/api/v1/topics/t", api.auth(), "1", "application/json");
+          if (r && r->status == 200) ++answered;
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    CHECK(answered == 640);
   }
 
   TEST_CASE("bodies must be JSON with a Content-Length: forms and chunked bodies are refused") {
