@@ -1,7 +1,9 @@
 // The HTTP API, durable (sync on), through the real host:
-//   http.api  start and raise requests per second from 64 concurrent HTTP clients over
-//             loopback (keep-alive connections), next to the in-process Client's rate from
-//             64 threads, measured in the same run
+//   http.api     start and raise requests per second from 64 concurrent HTTP clients over
+//                loopback (keep-alive connections), next to the in-process Client's rate
+//                from 64 threads, measured in the same run
+//   http.scrape  the time of one GET /metrics with 100,000 instances in the store, next to
+//                the store's stats() alone
 
 #include <httplib.h>
 
@@ -14,6 +16,7 @@
 #include "bench/runtime_support.h"
 #include "duractor/actors/client.h"
 #include "duractor/http/host.h"
+#include "duractor/store/lmdb_store.h"
 
 namespace duractor::bench {
 namespace {
@@ -127,6 +130,72 @@ void api(const Options& o, Report& report) {
   report.add({"http.api", "raise requests (" + what + ")", http_raise, "requests/s", client_raise,
               "Client::raise, 64 threads"});
 }
+
+// The server on a bare store, for reads only (the scrape needs no writes).
+class ReadOnlyBackend final : public http::Backend {
+ public:
+  explicit ReadOnlyBackend(Store& store) : store_(store) {}
+  Store& store() override { return store_; }
+  Result<InstanceId> start(std::string_view, InstanceId, Bytes, std::uint32_t) override {
+    return refuse();
+  }
+  Status raise_event(const InstanceId&, std::string_view, Bytes, const MessageId&) override {
+    return refuse();
+  }
+  Result<PublishReceipt> publish(std::string, Bytes, const MessageId&) override { return refuse(); }
+  Status cancel(const InstanceId&, std::string, bool) override { return refuse(); }
+  Status pause(const InstanceId&, std::string) override { return refuse(); }
+  Status resume(const InstanceId&) override { return refuse(); }
+  Result<DeleteSummary> remove(const InstanceId&, bool) override { return refuse(); }
+  std::optional<RuntimeFigures> runtime() override { return std::nullopt; }
+
+ private:
+  static std::unexpected<Error> refuse() {
+    return std::unexpected(Error::make(ErrorCode::kFailedPrecondition, "read-only bench"));
+  }
+  Store& store_;
+};
+
+void scrape(const Options& o, Report& report) {
+  const int n = o.quick ? 10'000 : 100'000;
+  ScratchDir dir(o, "http-scrape");
+  LmdbOptions lo;
+  lo.path = dir.path();
+  lo.sync = false;  // filling the store is not what is measured
+  lo.initial_map_size = std::uint64_t{1} << 30;
+  auto opened = LmdbStore::open(lo);
+  check(opened);
+  auto& store = **opened;
+  parallel(n, 64, [&](int i) {
+    NewInstance r;
+    r.id = "i-" + std::to_string(i);
+    r.name = "Bench";
+    r.input = encode(i);
+    check(store.create_instance(r));
+  });
+  http::ServerOptions options;
+  options.token = kToken;
+  auto server = http::Server::start(std::make_shared<ReadOnlyBackend>(store), options);
+  check(server);
+  httplib::Client client("127.0.0.1", (*server)->port());
+  client.set_read_timeout(std::chrono::seconds(60));
+  httplib::Headers auth{{"Authorization", "Bearer " + kToken}};
+  std::vector<double> scrapes, stats;
+  for (int k = 0; k < 7; ++k) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = client.Get("/metrics", auth);
+    scrapes.push_back(seconds_since(start) * 1000);
+    if (!r || r->status != 200) throw std::runtime_error("the scrape failed");
+    start = std::chrono::steady_clock::now();
+    check(store.stats());
+    stats.push_back(seconds_since(start) * 1000);
+  }
+  report.add({"http.scrape", "GET /metrics, " + std::to_string(n) + " instances (median of 7)",
+              quantile(scrapes, 0.5), "ms", quantile(stats, 0.5), "Store::stats() alone"});
+}
+
+Register http_scrape("http.scrape",
+                     "the time of a GET /metrics with 100,000 instances in the store", scrape);
 
 Register http_api("http.api",
                   "start and raise requests/s from 64 HTTP clients over loopback, against the "

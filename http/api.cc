@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -428,6 +430,77 @@ Answer stats(const httplib::Request&, Backend& b) {
   return ok(std::move(body));
 }
 
+// Requests answered, by status class (1xx .. 5xx), for /metrics.
+struct RequestCounts {
+  std::array<std::atomic<std::uint64_t>, 6> by_class{};
+};
+
+// One Prometheus sample line.
+void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  out += name;
+  if (!labels.empty()) out += "{" + std::string(labels) + "}";
+  char number[32];
+  std::snprintf(number, sizeof number, " %.17g\n", value);
+  out += number;
+}
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
+  out += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
+}
+
+// The Prometheus text format (version 0.0.4) of what the store and the runtime hold now,
+// and of the requests this server answered. docs/http.md lists every family.
+Parsed<std::string> metrics_text(Backend& b, const RequestCounts& requests) {
+  auto s = b.store().stats();
+  if (!s) return std::unexpected(refusal(s.error()));
+  std::string out;
+  family(out, "duractor_instances", "gauge", "Instances in the store, by status.");
+  for (std::size_t i = 0; i < s->instances_by_status.size(); ++i) {
+    auto status = std::string(to_string(static_cast<InstanceStatus>(i)));
+    sample(out, "duractor_instances", "status=\"" + status + "\"",
+           static_cast<double>(s->instances_by_status[i]));
+  }
+  struct Gauge {
+    const char* name;
+    const char* help;
+    std::uint64_t value;
+  };
+  for (const auto& g : {
+           Gauge{"duractor_inbox_messages", "Messages waiting in instances' inboxes.",
+                 s->inbox_messages},
+           Gauge{"duractor_work_items", "Activity work items queued or running.", s->work_items},
+           Gauge{"duractor_timers", "Durable timers pending.", s->timers},
+           Gauge{"duractor_history_events", "History events stored.", s->history_events},
+           Gauge{"duractor_journal_records", "Turns in the journal, not yet compacted.",
+                 s->journal_records},
+           Gauge{"duractor_topic_subscriptions", "Topic subscriptions (topic, instance).",
+                 s->subscriptions},
+           Gauge{"duractor_message_ids", "Message ids remembered for idempotent writes.",
+                 s->message_ids},
+           Gauge{"duractor_store_file_bytes", "Size of the store's file.", s->file_bytes},
+           Gauge{"duractor_store_map_used_bytes", "Bytes of the store's map in use.",
+                 s->used_bytes},
+           Gauge{"duractor_store_map_size_bytes", "Bytes reserved for the store's map.",
+                 s->map_size},
+       }) {
+    family(out, g.name, "gauge", g.help);
+    sample(out, g.name, "", static_cast<double>(g.value));
+  }
+  if (auto r = b.runtime()) {
+    family(out, "duractor_live_instance_actors", "gauge", "Instance actors in memory.");
+    sample(out, "duractor_live_instance_actors", "", static_cast<double>(r->live_instances));
+    family(out, "duractor_queued_activities", "gauge", "Activities queued and running.");
+    sample(out, "duractor_queued_activities", "", static_cast<double>(r->queued_activities));
+  }
+  family(out, "duractor_http_requests_total", "counter",
+         "HTTP requests this server answered, by status class.");
+  for (std::size_t c = 1; c < requests.by_class.size(); ++c) {
+    sample(out, "duractor_http_requests_total", "code=\"" + std::to_string(c) + "xx\"",
+           static_cast<double>(requests.by_class[c].load(std::memory_order_relaxed)));
+  }
+  return out;
+}
+
 Refusal unauthorized(std::string message) {
   return Refusal{401, std::move(message)};
 }
@@ -559,6 +632,18 @@ void install_api(httplib::Server& server, const ServerOptions& options,
           send(res, answer->first, answer->second);
         };
   };
+  auto requests = std::make_shared<RequestCounts>();
+  server.set_logger([requests](const httplib::Request&, const httplib::Response& res) {
+    auto c = static_cast<std::size_t>(res.status / 100);
+    if (c >= 1 && c < requests->by_class.size()) {
+      requests->by_class[c].fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  server.Get("/metrics", [backend, requests](const httplib::Request&, httplib::Response& res) {
+    auto text = metrics_text(*backend, *requests);
+    if (!text) return send_error(res, text.error());
+    res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
+  });
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Content-Security-Policy",
                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "

@@ -5,6 +5,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <map>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -456,6 +458,41 @@ TEST_SUITE("http: the JSON API") {
 
     check_error(api.post_once("/api/v1/topics/numbers", "1", std::string(300, 'k')), 400, 2,
                 "Idempotency-Key");
+  }
+
+  TEST_CASE("/metrics: the store's and the runtime's figures in Prometheus text, with the token") {
+    Api api;
+    CHECK(api.client->Get("/metrics")->status == 401);
+    REQUIRE(api.post("/api/v1/instances", R"({"name": "Echo", "id": "e-1", "input": "x"})").first ==
+            201);
+    REQUIRE(
+        api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})").first ==
+        201);
+    api.wait_status("e-1", "completed");
+    api.wait_status("a-1", "running");
+    CHECK(api.get("/api/v1/nothing").first == 404);
+    auto r = api.client->Get("/metrics", api.auth());
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+    // name{labels} value, per line; every family has its HELP and TYPE.
+    std::map<std::string, double> samples;
+    std::istringstream lines(r->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      auto space = line.rfind(' ');
+      samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    }
+    CHECK(samples.at("duractor_instances{status=\"completed\"}") == 1);
+    CHECK(samples.at("duractor_instances{status=\"running\"}") == 1);
+    CHECK(samples.at("duractor_instances{status=\"failed\"}") == 0);
+    CHECK(samples.at("duractor_timers") == 0);
+    CHECK(samples.at("duractor_store_file_bytes") > 0);
+    CHECK(samples.at("duractor_live_instance_actors") >= 1);
+    CHECK(samples.at("duractor_http_requests_total{code=\"2xx\"}") >= 4);
+    CHECK(samples.at("duractor_http_requests_total{code=\"4xx\"}") >= 2);  // the 401, the 404
+    CHECK(r->body.find("# TYPE duractor_instances gauge") != std::string::npos);
+    CHECK(r->body.find("# TYPE duractor_http_requests_total counter") != std::string::npos);
   }
 
   TEST_CASE("ids with slashes, children and stats") {
