@@ -501,6 +501,12 @@ Parsed<std::string> metrics_text(Backend& b, const RequestCounts& requests) {
   return out;
 }
 
+// Answers a refused request (401 with the scheme to use).
+void refuse(httplib::Response& res, const Refusal& refused) {
+  if (refused.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+  send_error(res, refused);
+}
+
 Refusal unauthorized(std::string message) {
   return Refusal{401, std::move(message)};
 }
@@ -514,31 +520,37 @@ bool loopback_host(std::string_view host) {
   return name == "127.0.0.1" || name == "localhost";
 }
 
-// What the server takes before reading a body: a Content-Length it can hold to
-// max_body_bytes (no chunked bodies), and JSON, never a form (httplib would merge a form
-// body into the query parameters).
-std::optional<Refusal> check_framing(const httplib::Request& req) {
+bool has_body(const httplib::Request& req) {
+  auto length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
+}
+
+// What is refused before anything is read, and ends the connection: a request not addressed
+// to loopback on a loopback bind (a web page elsewhere that points its own name at
+// 127.0.0.1, DNS rebinding, sends its own name), and a chunked body (no length to check
+// against max_body_bytes before reading it).
+std::optional<Refusal> check_connection(const httplib::Request& req, const ServerOptions& o) {
+  if (is_loopback(o.bind) && !loopback_host(req.get_header_value("Host"))) {
+    return Refusal{421, "this server answers only requests to 127.0.0.1, localhost or [::1]"};
+  }
   if (req.has_header("Transfer-Encoding")) {
     return Refusal{411, "send the body with a Content-Length, not Transfer-Encoding"};
   }
-  auto length = req.get_header_value("Content-Length");
-  if (!length.empty() && length != "0") {
+  return std::nullopt;
+}
+
+// Who may make this request, and for a request with a body, that the body is JSON, never a
+// form (httplib merges a form body into the query parameters). A request with a body is
+// checked once httplib has read it (to at most max_body_bytes), so that a refusal leaves
+// the connection clean for the client's next request.
+std::optional<Refusal> check_access(const httplib::Request& req, const ServerOptions& o) {
+  if (has_body(req)) {
     auto type = req.get_header_value("Content-Type");
     if (!type.starts_with("application/json")) {
       return Refusal{
           415, "the body must be JSON: send Content-Type: application/json (got '" + type + "')"};
     }
   }
-  return std::nullopt;
-}
-
-std::optional<Refusal> check_access(const httplib::Request& req, const ServerOptions& o) {
-  // On a loopback bind, only requests addressed to loopback: a web page elsewhere that
-  // points its own name at 127.0.0.1 (DNS rebinding) sends its own name.
-  if (is_loopback(o.bind) && !loopback_host(req.get_header_value("Host"))) {
-    return Refusal{421, "this server answers only requests to 127.0.0.1, localhost or [::1]"};
-  }
-  if (auto refused = check_framing(req)) return refused;
   bool read = req.method == "GET" || req.method == "HEAD";
   // The page holds no data: every figure on it comes from the API, with the token.
   if (read && req.path == "/") return std::nullopt;
@@ -588,12 +600,16 @@ bool is_loopback(const std::string& address) {
 void install_api(httplib::Server& server, const ServerOptions& options,
                  std::shared_ptr<Backend> backend) {
   server.set_pre_routing_handler([options](const httplib::Request& req, httplib::Response& res) {
-    if (auto refused = check_access(req, options)) {
-      if (refused->status == 401) res.set_header("WWW-Authenticate", "Bearer");
-      // The body of a refused request is never read: the connection must not carry another
-      // request, or that body would be taken for one.
+    if (auto refused = check_connection(req, options)) {
+      // Its body is never read: the connection must not carry another request, or that
+      // body would be taken for one.
       res.set_header("Connection", "close");
       send_error(res, *refused);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (has_body(req)) return httplib::Server::HandlerResponse::Unhandled;  // checked later
+    if (auto refused = check_access(req, options)) {
+      refuse(res, *refused);
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -624,13 +640,18 @@ void install_api(httplib::Server& server, const ServerOptions& options,
         send_error(res, Refusal{500, "internal error: " + what});
       });
 
-  auto serve = [backend](Route route) {
-    return
-        [backend, route = std::move(route)](const httplib::Request& req, httplib::Response& res) {
-          auto answer = route(req, *backend);
-          if (!answer) return send_error(res, answer.error());
-          send(res, answer->first, answer->second);
-        };
+  // Requests with a body are let through routing unchecked, to be read; each handler checks
+  // them first.
+  auto serve = [backend, options](Route route) {
+    return [backend, options, route = std::move(route)](const httplib::Request& req,
+                                                        httplib::Response& res) {
+      if (has_body(req)) {
+        if (auto refused = check_access(req, options)) return refuse(res, *refused);
+      }
+      auto answer = route(req, *backend);
+      if (!answer) return send_error(res, answer.error());
+      send(res, answer->first, answer->second);
+    };
   };
   auto requests = std::make_shared<RequestCounts>();
   server.set_logger([requests](const httplib::Request&, const httplib::Response& res) {
@@ -639,11 +660,15 @@ void install_api(httplib::Server& server, const ServerOptions& options,
       requests->by_class[c].fetch_add(1, std::memory_order_relaxed);
     }
   });
-  server.Get("/metrics", [backend, requests](const httplib::Request&, httplib::Response& res) {
-    auto text = metrics_text(*backend, *requests);
-    if (!text) return send_error(res, text.error());
-    res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
-  });
+  server.Get("/metrics",
+             [backend, requests, options](const httplib::Request& req, httplib::Response& res) {
+               if (has_body(req)) {
+                 if (auto refused = check_access(req, options)) return refuse(res, *refused);
+               }
+               auto text = metrics_text(*backend, *requests);
+               if (!text) return send_error(res, text.error());
+               res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
+             });
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Content-Security-Policy",
                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
