@@ -41,6 +41,18 @@ nlohmann::json cloud_state(const std::string& store) {
   return nlohmann::json::parse(in);
 }
 
+// The sample for environment `env`, waiting for a manual approval, serving HTTP on a free
+// port.
+std::vector<std::string> serving_args(const std::string& store, const std::string& env) {
+  return args(store, {"--env", env, "--approval", "manual", "--approval-deadline-ms", "60000",
+                      "--http-port", "0"});
+}
+
+// The port in the sample's "HTTP API on http://127.0.0.1:PORT/api/v1, ..." line.
+int port_of(const std::string& line) {
+  return std::stoi(line.substr(line.find("127.0.0.1:") + 10));
+}
+
 int count_lines(const Program& p, const std::string& text) {
   int n = 0;
   for (const auto& l : p.lines()) n += l.find(text) != std::string::npos;
@@ -230,14 +242,10 @@ TEST_SUITE("samples: provisioning") {
     testing::TempDir dir;
     auto store = dir.sub("store");
     const std::string token = "sample-token-0123456789abcdef";
-    Program sample(PROVISIONING_BIN,
-                   args(store, {"--env", "web", "--approval", "manual", "--approval-deadline-ms",
-                                "60000", "--http-port", "0"}),
-                   {"DURACTOR_HTTP_TOKEN=" + token});
+    Program sample(PROVISIONING_BIN, serving_args(store, "web"), {"DURACTOR_HTTP_TOKEN=" + token});
     auto serving = sample.read_until("HTTP API on http://127.0.0.1:", 30s);
     REQUIRE(serving);
-    auto at = serving->find("127.0.0.1:") + 10;
-    int port = std::stoi(serving->substr(at));
+    int port = port_of(*serving);
     CHECK(serving->find(token) == std::string::npos);  // the token is never printed
     auto hint = sample.read_until("or over HTTP:", 30s);
     REQUIRE(hint);
@@ -272,13 +280,10 @@ TEST_SUITE("samples: provisioning") {
     testing::TempDir dir;
     auto store = dir.sub("store");
     const std::string token = "page-token-0123456789abcdef";
-    Program sample(PROVISIONING_BIN,
-                   args(store, {"--env", "page", "--approval", "manual", "--approval-deadline-ms",
-                                "60000", "--http-port", "0"}),
-                   {"DURACTOR_HTTP_TOKEN=" + token});
+    Program sample(PROVISIONING_BIN, serving_args(store, "page"), {"DURACTOR_HTTP_TOKEN=" + token});
     auto serving = sample.read_until("HTTP API on http://127.0.0.1:", 30s);
     REQUIRE(serving);
-    auto port = std::stoi(serving->substr(serving->find("127.0.0.1:") + 10));
+    int port = port_of(*serving);
     REQUIRE(sample.read_until("or over HTTP:", 30s));  // at the approval gate
 
     auto shot = dir.sub("page.png");
