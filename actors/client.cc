@@ -96,7 +96,7 @@ Status Client::raise_event(const InstanceId& id, std::string_view name, Bytes pa
   if (message_id.empty()) {
     return fail(ErrorCode::kInvalidArgument, "message id: empty (use the overload without one)");
   }
-  if (name.starts_with(kTopicEventPrefix)) return raise_event(id, name, std::move(payload));
+  // Reserved and malformed names are refused by the store (validate_inbox_message).
   return while_open(
       *core_, [&] { return core_->broker->raise_event(id, name, std::move(payload), message_id); });
 }

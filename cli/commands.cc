@@ -106,14 +106,9 @@ Checked<std::string> read_input(const std::string& path, const std::string& what
 
 // Parses JSON text; a syntax error names where it is.
 Checked<Json> parse_json(const std::string& text, const std::string& what) {
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    std::string message = e.what();
-    auto tag = message.find("] ");  // drop nlohmann's "[json.exception.parse_error.101] "
-    if (tag != std::string::npos) message = message.substr(tag + 2);
-    return failure(kExitUsage, "bad JSON in " + what + ": " + message);
-  }
+  auto parsed = parse_json_text(text);
+  if (!parsed) return failure(kExitUsage, "bad JSON in " + what + ": " + parsed.error());
+  return std::move(*parsed);
 }
 
 // A write needs a moment to reach LMDB's writer lock even when nobody holds it; a shorter

@@ -8,19 +8,15 @@
 #include <vector>
 
 #include "duractor/cli/json_view.h"
+#include "duractor/ops/detail/time_text.h"
 #include "duractor/runtime/error.h"
 #include "duractor/runtime/time.h"
 
 namespace duractor::cli {
 
-// Parses a duration: one or more <number><unit> with unit ms, s, m, h, d or w ("30s",
-// "10m", "1h30m", "7d"). Errors: kInvalidArgument naming the text and what was expected.
-Result<Milliseconds> parse_duration(std::string_view text);
-// Parses a point in time: an ISO 8601 UTC time as the CLI prints them
-// ("2026-11-26T10:46:12.553Z", the milliseconds optional), a UTC date ("2026-11-26", its
-// midnight), or a duration ago ("7d": now minus 7 days). Errors: kInvalidArgument naming
-// the text and what was expected.
-Result<TimePoint> parse_time(std::string_view text, TimePoint now);
+// parse_duration, parse_time: ops/detail/time_text.h, shared with the HTTP API.
+using duractor::detail::parse_duration;
+using duractor::detail::parse_time;
 // The two largest units: "3d 4h", "2h 5m", "5m 3s", "12s", "850ms"; negative: "-5s".
 std::string format_duration(Milliseconds d);
 // "1.5 MiB", "512 B".

@@ -15,6 +15,7 @@ using json::instance_json;
 using json::iso_time;
 using json::Json;
 using json::message_json;
+using json::parse_json_text;
 using json::payload_bytes;
 using json::payload_json;
 using json::stats_json;

@@ -30,8 +30,8 @@ class StoreBackend final : public http::Backend {
 
   Result<InstanceId> start(std::string_view name, InstanceId id, Bytes input,
                            std::uint32_t version) override {
-    // No registry here: the runtime that takes the instance checks the name and version.
-    if (auto ok = validate_name(name, "orchestration name"); !ok) return fail(ok.error());
+    // No registry here: the runtime that takes the instance checks the name and version;
+    // the store refuses a malformed name or id.
     if (auto ok = check_size("the input", input); !ok) return fail(ok.error());
     if (id.empty()) id = random_uuid();
     NewInstance request{id, std::string(name), version, std::move(input), /*idempotent=*/true};
@@ -43,12 +43,7 @@ class StoreBackend final : public http::Backend {
   }
   Status raise_event(const InstanceId& id, std::string_view name, Bytes payload,
                      const MessageId& message_id) override {
-    if (name.starts_with(kTopicEventPrefix)) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "event name '" + std::string(name) + "': names starting with '" +
-                      std::string(kTopicEventPrefix) + "' are reserved for topic publications");
-    }
-    if (auto ok = validate_name(name, "event name"); !ok) return ok;
+    // The store refuses malformed and reserved event names (validate_inbox_message).
     if (auto ok = check_size("the payload", payload); !ok) return ok;
     return enqueue(id, message::Event{std::string(name), std::move(payload)}, message_id);
   }

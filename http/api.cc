@@ -9,12 +9,12 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
-#include <ctime>
 #include <optional>
 #include <string>
 
 #include "duractor/http/detail/page.h"
 #include "duractor/ops/detail/json_view.h"
+#include "duractor/ops/detail/time_text.h"
 
 namespace duractor::http::detail {
 
@@ -136,14 +136,9 @@ std::unexpected<Refusal> bad(std::string message) {
 // The body as JSON; an empty body is null.
 Parsed<Json> body_json(const httplib::Request& req) {
   if (req.body.empty()) return Json();
-  try {
-    return Json::parse(req.body);
-  } catch (const Json::parse_error& e) {
-    std::string message = e.what();
-    auto tag = message.find("] ");  // drop nlohmann's "[json.exception.parse_error.101] "
-    if (tag != std::string::npos) message = message.substr(tag + 2);
-    return bad("the body is not JSON: " + message);
-  }
+  auto parsed = json::parse_json_text(req.body);
+  if (!parsed) return bad("the body is not JSON: " + parsed.error());
+  return std::move(*parsed);
 }
 
 // A field of a JSON object body that must be a string when present.
@@ -170,29 +165,13 @@ Parsed<std::uint64_t> number_param(const httplib::Request& req, const char* name
   return n;
 }
 
-// 2024-05-01T12:00:00Z or 2024-05-01T12:00:00.123Z (UTC), as iso_time writes it.
+// A time parameter as the CLI's flags take one (detail::parse_time): a UTC time such as
+// 2026-12-03T14:00:00Z or ...00.250Z, a date, or a duration ago (7d).
 Parsed<std::optional<TimePoint>> time_param(const httplib::Request& req, const char* name) {
   if (!req.has_param(name)) return std::optional<TimePoint>();
-  auto text = req.get_param_value(name);
-  std::tm t{};
-  int millis = 0, used = 0;
-  int fields = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &t.tm_year, &t.tm_mon,
-                           &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec, &used);
-  std::string rest = fields == 6 ? text.substr(static_cast<std::size_t>(used)) : "";
-  if (rest.size() == 5 && rest[0] == '.' &&
-      rest.substr(1, 3).find_first_not_of("0123456789") == std::string::npos) {
-    millis = std::stoi(rest.substr(1, 3));
-    rest = rest.substr(4);
-  }
-  if (fields != 6 || rest != "Z" || t.tm_mon < 1 || t.tm_mon > 12 || t.tm_mday < 1 ||
-      t.tm_mday > 31 || t.tm_hour > 23 || t.tm_min > 59 || t.tm_sec > 60) {
-    return bad(std::string("parameter '") + name +
-               "': expected a UTC time such as 2024-05-01T12:00:00Z, got '" + text + "'");
-  }
-  t.tm_year -= 1900;
-  t.tm_mon -= 1;
-  auto seconds = ::timegm(&t);
-  return std::optional<TimePoint>(from_unix_ms(static_cast<std::int64_t>(seconds) * 1000 + millis));
+  auto t = duractor::detail::parse_time(req.get_param_value(name), SystemClock::instance().now());
+  if (!t) return bad(std::string("parameter '") + name + "': " + t.error().message);
+  return std::optional<TimePoint>(*t);
 }
 
 Parsed<InstanceQuery> query_of(const httplib::Request& req) {
@@ -529,8 +508,8 @@ bool has_body(const httplib::Request& req) {
 // to loopback on a loopback bind (a web page elsewhere that points its own name at
 // 127.0.0.1, DNS rebinding, sends its own name), and a chunked body (no length to check
 // against max_body_bytes before reading it).
-std::optional<Refusal> check_connection(const httplib::Request& req, const ServerOptions& o) {
-  if (is_loopback(o.bind) && !loopback_host(req.get_header_value("Host"))) {
+std::optional<Refusal> check_connection(const httplib::Request& req, bool loopback_bind) {
+  if (loopback_bind && !loopback_host(req.get_header_value("Host"))) {
     return Refusal{421, "this server answers only requests to 127.0.0.1, localhost or [::1]"};
   }
   if (req.has_header("Transfer-Encoding")) {
@@ -599,21 +578,23 @@ bool is_loopback(const std::string& address) {
 
 void install_api(httplib::Server& server, const ServerOptions& options,
                  std::shared_ptr<Backend> backend) {
-  server.set_pre_routing_handler([options](const httplib::Request& req, httplib::Response& res) {
-    if (auto refused = check_connection(req, options)) {
-      // Its body is never read: the connection must not carry another request, or that
-      // body would be taken for one.
-      res.set_header("Connection", "close");
-      send_error(res, *refused);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (has_body(req)) return httplib::Server::HandlerResponse::Unhandled;  // checked later
-    if (auto refused = check_access(req, options)) {
-      refuse(res, *refused);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+  bool loopback_bind = is_loopback(options.bind);
+  server.set_pre_routing_handler(
+      [options, loopback_bind](const httplib::Request& req, httplib::Response& res) {
+        if (auto refused = check_connection(req, loopback_bind)) {
+          // Its body is never read: the connection must not carry another request, or that
+          // body would be taken for one.
+          res.set_header("Connection", "close");
+          send_error(res, *refused);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (has_body(req)) return httplib::Server::HandlerResponse::Unhandled;  // checked later
+        if (auto refused = check_access(req, options)) {
+          refuse(res, *refused);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
   // httplib's own refusals (no route, a body over the limit, a malformed request) come here
   // with an empty body; ours already carry one.
   server.set_error_handler(
@@ -640,18 +621,25 @@ void install_api(httplib::Server& server, const ServerOptions& options,
         send_error(res, Refusal{500, "internal error: " + what});
       });
 
-  // Requests with a body are let through routing unchecked, to be read; each handler checks
-  // them first.
-  auto serve = [backend, options](Route route) {
-    return [backend, options, route = std::move(route)](const httplib::Request& req,
-                                                        httplib::Response& res) {
+  // Every handler: requests with a body were let through routing unchecked, to be read, and
+  // are checked here first.
+  auto guarded = [options](httplib::Server::Handler handler) {
+    return [options, handler = std::move(handler)](const httplib::Request& req,
+                                                   httplib::Response& res) {
       if (has_body(req)) {
         if (auto refused = check_access(req, options)) return refuse(res, *refused);
       }
-      auto answer = route(req, *backend);
-      if (!answer) return send_error(res, answer.error());
-      send(res, answer->first, answer->second);
+      handler(req, res);
     };
+  };
+  // A JSON route.
+  auto serve = [backend, &guarded](Route route) {
+    return guarded(
+        [backend, route = std::move(route)](const httplib::Request& req, httplib::Response& res) {
+          auto answer = route(req, *backend);
+          if (!answer) return send_error(res, answer.error());
+          send(res, answer->first, answer->second);
+        });
   };
   auto requests = std::make_shared<RequestCounts>();
   server.set_logger([requests](const httplib::Request&, const httplib::Response& res) {
@@ -661,24 +649,22 @@ void install_api(httplib::Server& server, const ServerOptions& options,
     }
   });
   server.Get("/metrics",
-             [backend, requests, options](const httplib::Request& req, httplib::Response& res) {
-               if (has_body(req)) {
-                 if (auto refused = check_access(req, options)) return refuse(res, *refused);
-               }
+             guarded([backend, requests](const httplib::Request&, httplib::Response& res) {
                auto text = metrics_text(*backend, *requests);
                if (!text) return send_error(res, text.error());
                res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
-             });
-  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Content-Security-Policy",
+             }));
+  server.Get("/", guarded([](const httplib::Request&, httplib::Response& res) {
+               res.set_header(
+                   "Content-Security-Policy",
                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
                    "connect-src 'self'; frame-ancestors 'none'");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "no-referrer");
-    res.set_header("Cache-Control", "no-store");
-    auto page = page_html();
-    res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
-  });
+               res.set_header("X-Content-Type-Options", "nosniff");
+               res.set_header("Referrer-Policy", "no-referrer");
+               res.set_header("Cache-Control", "no-store");
+               auto page = page_html();
+               res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+             }));
   const std::string v1 = "/api/v1";
   server.Get(v1 + "/instances", serve(list));
   server.Post(v1 + "/instances", serve(start));

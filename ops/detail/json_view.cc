@@ -192,6 +192,17 @@ Json payload_json(std::string_view bytes) {
   return value;
 }
 
+std::expected<Json, std::string> parse_json_text(std::string_view text) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    std::string message = e.what();
+    auto tag = message.find("] ");  // drop "[json.exception.parse_error.101] "
+    if (tag != std::string::npos) message = message.substr(tag + 2);
+    return std::unexpected(std::move(message));
+  }
+}
+
 Bytes payload_bytes(const Json& value) {
   auto packed = Json::to_msgpack(value);
   return Bytes(std::string(packed.begin(), packed.end()));

@@ -5,6 +5,7 @@
 // and documented in docs/cli.md and docs/http.md. Pure functions; thread-safe. Internal to duractor
 // (the installed public headers never include nlohmann-json).
 
+#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ using Json = nlohmann::ordered_json;
 // value that JSON can hold (map keys must be strings); otherwise {"msgpack_hex": "..."}.
 // msgpack binary values inside become {"base64": "..."}. Never fails.
 Json payload_json(std::string_view bytes);
+// Parses JSON text; on a syntax error, what is wrong and where ("syntax error while parsing
+// value - invalid literal; last read: 'x'"), without nlohmann's exception tag.
+std::expected<Json, std::string> parse_json_text(std::string_view text);
 // A JSON value as payload bytes (msgpack), the way an orchestration's decode<T> reads them:
 // an integer for int, an array for a struct with MSGPACK_DEFINE, an object for one with
 // MSGPACK_DEFINE_MAP, null for Unit.

@@ -98,6 +98,12 @@ struct Api {
     CHECK(type == "application/json");
     return {r->status, Json::parse(r->body)};
   }
+  // Starts `name` as `id` through the API and waits until it runs.
+  void start_running(const std::string& name, const std::string& id, int input) const {
+    auto body = Json{{"name", name}, {"id", id}, {"input", input}}.dump();
+    REQUIRE(post("/api/v1/instances", body).first == 201);
+    wait_status(id, "running");
+  }
   // Waits until the instance's status is `status`.
   void wait_status(const std::string& id, const std::string& status) const {
     REQUIRE(eventually([&] {
@@ -243,10 +249,7 @@ TEST_SUITE("http: the JSON API") {
 
   TEST_CASE("bodies must be JSON with a Content-Length: forms and chunked bodies are refused") {
     Api api;
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "d-1", "input": 1})").first ==
-        201);
-    api.wait_status("d-1", "running");
+    api.start_running("Approval", "d-1", 1);
     // A form (curl -d's default type) would be merged into the query parameters: force=true.
     auto form = api.client->Delete("/api/v1/instances/d-1", api.auth(), "force=true",
                                    "application/x-www-form-urlencoded");
@@ -325,10 +328,7 @@ TEST_SUITE("http: the JSON API") {
     CHECK(executions.second["executions"].size() == 1);
 
     // Listing with filters and pages.
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})").first ==
-        201);
-    api.wait_status("a-1", "running");
+    api.start_running("Approval", "a-1", 1);
     auto running = api.get("/api/v1/instances?status=running");
     REQUIRE(running.first == 200);
     REQUIRE(running.second["instances"].size() == 1);
@@ -378,10 +378,7 @@ TEST_SUITE("http: the JSON API") {
 
   TEST_CASE("raise an event, publish to a topic, cancel, terminate and delete") {
     Api api;
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})").first ==
-        201);
-    api.wait_status("a-1", "running");
+    api.start_running("Approval", "a-1", 1);
     auto raised = api.post("/api/v1/instances/a-1/events/decision", "true");
     CHECK(raised.first == 200);
     api.wait_status("a-1", "completed");
@@ -400,10 +397,7 @@ TEST_SUITE("http: the JSON API") {
     api.wait_status("w-1", "completed");
     CHECK(api.get("/api/v1/instances/w-1").second["output"] == 42);
 
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "c-1", "input": 1})").first ==
-        201);
-    api.wait_status("c-1", "running");
+    api.start_running("Approval", "c-1", 1);
     check_error(api.post("/api/v1/instances/c-1/cancel", "[]"), 400, 2, "JSON object");
     CHECK(api.post("/api/v1/instances/c-1/cancel", R"({"reason": "changed my mind"})").first ==
           200);
@@ -414,18 +408,12 @@ TEST_SUITE("http: the JSON API") {
               .find("changed my mind") != std::string::npos);
     check_error(api.post("/api/v1/instances/c-1/cancel", ""), 409, 5, "has cancelled");
 
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "t-1", "input": 1})").first ==
-        201);
-    api.wait_status("t-1", "running");
+    api.start_running("Approval", "t-1", 1);
     CHECK(api.post("/api/v1/instances/t-1/terminate", "").first == 200);
     api.wait_status("t-1", "terminated");
 
     // Pause and resume.
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "p-1", "input": 1})").first ==
-        201);
-    api.wait_status("p-1", "running");
+    api.start_running("Approval", "p-1", 1);
     CHECK(api.post("/api/v1/instances/p-1/pause", R"({"reason": "maintenance"})").first == 200);
     api.wait_status("p-1", "paused");
     CHECK(api.post("/api/v1/instances/p-1/events/decision", "true").first == 200);
@@ -435,10 +423,7 @@ TEST_SUITE("http: the JSON API") {
     check_error(api.post("/api/v1/instances/p-1/resume", ""), 409, 5, "completed");
 
     // Delete: a running instance only with force.
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "d-1", "input": 1})").first ==
-        201);
-    api.wait_status("d-1", "running");
+    api.start_running("Approval", "d-1", 1);
     check_error(api.del("/api/v1/instances/d-1"), 409, 5, "force");
     check_error(api.del("/api/v1/instances/d-1?force=yes"), 400, 2, "parameter 'force'");
     auto deleted = api.del("/api/v1/instances/d-1?force=true");
@@ -450,10 +435,7 @@ TEST_SUITE("http: the JSON API") {
 
   TEST_CASE("with an Idempotency-Key, a retried event or publication is applied once") {
     Api api;
-    REQUIRE(
-        api.post("/api/v1/instances", R"({"name": "Approval", "id": "a-1", "input": 1})").first ==
-        201);
-    api.wait_status("a-1", "running");
+    api.start_running("Approval", "a-1", 1);
     auto first = api.post_once("/api/v1/instances/a-1/events/decision", "true", "hook-1");
     CHECK(first.first == 200);
     CHECK(first.second["message_id"] == "hook-1");
