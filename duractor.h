@@ -20,6 +20,7 @@
 #include "duractor/runtime/instance.h"          // IWYU pragma: export
 #include "duractor/runtime/limits.h"            // IWYU pragma: export
 #include "duractor/runtime/log.h"               // IWYU pragma: export
+#include "duractor/runtime/metrics.h"           // IWYU pragma: export
 #include "duractor/runtime/payload.h"           // IWYU pragma: export
 #include "duractor/runtime/registry.h"          // IWYU pragma: export
 #include "duractor/runtime/retry.h"             // IWYU pragma: export

@@ -46,6 +46,7 @@ using Self = caf::stateful_actor<DirectoryState>;
 void activate(Self* self, const InstanceId& id, std::vector<caf::message> messages) {
   auto& s = self->state;
   auto actor = spawn_instance(self, s.core, id);
+  if (auto* m = s.core->metrics) m->instance_activated();
   self->monitor(actor);
   s.ids[actor.address()] = id;
   auto& entry = s.entries[id];
@@ -192,7 +193,10 @@ caf::behavior directory_behavior(Self* self, std::shared_ptr<HostCore> core) {
         auto& s = self->state;
         auto it = s.entries.find(id);
         if (it == s.entries.end()) return;
-        if (left) return forget(self, id);
+        if (left) {
+          if (auto* m = s.core->metrics) m->instance_passivated();
+          return forget(self, id);
+        }
         // It got busy meanwhile: it stays, with what was held for it.
         auto& e = it->second;
         e.passivating = false;

@@ -20,6 +20,7 @@ struct Host::Impl {
   std::unique_ptr<caf::actor_system_config> own_config;
   std::unique_ptr<caf::actor_system> own_system;
   caf::actor_system* system = nullptr;
+  std::shared_ptr<MetricsSink> metrics;  // outlives the store, which may report to it
   std::unique_ptr<Store> store;
   std::shared_ptr<detail::HostCore> core;
   bool stopped = false;
@@ -79,6 +80,7 @@ Result<std::unique_ptr<Store>> open_default_store(const HostOptions& options) {
   }
   LmdbOptions lmdb = options.lmdb;
   if (lmdb.clock == nullptr) lmdb.clock = options.clock;
+  if (lmdb.metrics == nullptr) lmdb.metrics = options.metrics.get();
   auto store = LmdbStore::open(lmdb);
   if (!store) return fail(store.error());
   return std::unique_ptr<Store>(std::move(*store));
@@ -97,6 +99,7 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
   impl->own_config = std::move(own_config);
   impl->own_system = std::move(own);
   impl->system = &system;
+  impl->metrics = options.metrics;
   impl->store = std::move(store);
   // What the previous process left: messages, work and timers at or below these marks.
   auto marks = impl->store->sequence_marks();
@@ -114,6 +117,7 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
   pool.max_deliveries = options.max_activity_deliveries;
   pool.suspect_gate = &core->suspect_gate;  // one suspect at a time, activity or turn
   pool.suspect_solo = options.suspect_solo;
+  pool.metrics = options.metrics.get();
   core->pool = std::make_unique<ActivityPool>(
       registry, *impl->store, pool, core->logger, [raw](ActivityOutcome outcome) {
         if (outcome.in_inbox) {  // already in the instance's durable inbox

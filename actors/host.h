@@ -38,6 +38,7 @@ namespace duractor {
 
 class Broker;
 class Client;
+class MetricsSink;
 namespace detail {
 struct HostCore;
 }
@@ -83,6 +84,12 @@ struct HostOptions {
   // messages) is dispatched; an error it returns there is ignored.
   const Clock* clock = nullptr;            // time for timers, leases and history; default: system
   std::shared_ptr<spdlog::logger> logger;  // default: spdlog's default logger
+  // Where the runtime reports turns, replays, activities, activations and store commits
+  // (runtime/metrics.h): a RuntimeMetrics, which http::serve then serves on /metrics, or a
+  // sink of the caller's. Null: nothing is recorded. The host gives it to the LMDB store it
+  // opens (LmdbOptions::metrics, unless set); a store handed to start() reports its commits
+  // only if it was opened with one.
+  std::shared_ptr<MetricsSink> metrics;
 };
 
 class Host {

@@ -72,6 +72,7 @@ struct InstanceState {
   bool idle_reported = false;
   bool stopping = false;
   std::uint32_t failures = 0;
+  std::chrono::steady_clock::time_point turn_began;  // with metrics: when run_turn began
 };
 
 using Self = caf::stateful_actor<InstanceState>;
@@ -191,7 +192,12 @@ bool ensure_loaded(Self* self) {
   if (const auto* started = std::get_if<event::ExecutionStarted>(&latest->events.front().body)) {
     s.log = s.core->log(s.id + "/" + std::to_string(latest->execution) + " " + started->name);
   }
+  auto began = std::chrono::steady_clock::now();
   auto loaded = s.engine->load(latest->execution, latest->events);
+  if (auto* m = s.core->metrics) {
+    m->history_replayed(s.engine->orchestration_name(), latest->events.size(),
+                        std::chrono::steady_clock::now() - began);
+  }
   if (!loaded) {
     const auto& e = loaded.error();
     if (e.code == ErrorCode::kNondeterminism || e.code == ErrorCode::kNotRegistered) {
@@ -459,6 +465,7 @@ void apply_pause(const PauseSplit& split, bool was_paused, const Outcome& outcom
 void run_turn(Self* self) {
   auto& s = self->state;
   s.wake = false;
+  if (s.core->metrics != nullptr) s.turn_began = std::chrono::steady_clock::now();
   if (!ensure_locked(self)) return;
   auto inbox = s.core->store.read_inbox(s.id);
   if (!inbox && inbox.error().code == ErrorCode::kNotFound) return leave(self, true);
@@ -640,6 +647,22 @@ void notify_lifecycle(Self* self, const TurnPlan& plan) {
   }
 }
 
+// What a committed turn tells the metrics sink (HostOptions::metrics).
+void record_metrics(Self* self, const TurnPlan& plan) {
+  auto& s = self->state;
+  auto* m = s.core->metrics;
+  if (m == nullptr) return;
+  m->turn_committed(plan.orchestration, std::chrono::steady_clock::now() - s.turn_began);
+  if (plan.started) m->orchestration_started(plan.orchestration);
+  if (plan.finished) {
+    std::optional<FailureKind> failure;
+    if (plan.status == InstanceStatus::kFailed && plan.commit.update.failure) {
+      failure = plan.commit.update.failure->kind;
+    }
+    m->orchestration_ended(plan.orchestration, plan.status, failure);
+  }
+}
+
 // HostOptions::keep_executions: a commit that started execution `execution` prunes the
 // executions before the last `keep`, in the background (nobody waits for it).
 void prune_old_executions(Self* self, ExecutionId execution) {
@@ -708,6 +731,7 @@ void on_committed(Self* self, CommitReply& reply) {
   }
   dispatch(self, *reply.result, plan);
   s.in_turn.clear();
+  record_metrics(self, plan);
   notify_lifecycle(self, plan);
   if (plan.finished && s.core->hub.watching(s.id)) {
     auto info = s.core->store.read_instance(s.id);

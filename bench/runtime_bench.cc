@@ -1,5 +1,6 @@
 // Runtime workloads, durable (sync on), through the real host and client:
 //   runtime.hello          hello orchestrations (one activity) per second
+//   runtime.metrics        the same with a RuntimeMetrics sink on vs off (its cost)
 //   runtime.fanout         fan-out/fan-in of 10 activities: orchestrations/s and activities/s
 //   runtime.chain_latency  a chain of 10 activities at low load: p50 and p99 end to end
 //   runtime.idle_rss       memory per idle instance waiting on an event, all in memory
@@ -18,6 +19,7 @@
 #include "bench/runtime_support.h"
 #include "duractor/actors/client.h"
 #include "duractor/actors/host.h"
+#include "duractor/runtime/metrics.h"
 
 namespace duractor::bench {
 namespace {
@@ -77,6 +79,31 @@ void hello(const Options& o, Report& report) {
   double rate = n / seconds_since(start);
   report.add({"runtime.hello", "hello orchestrations (1 activity)", rate, "orch/s", std::nullopt,
               "", 5000});
+}
+
+// The cost of HostOptions::metrics (a RuntimeMetrics): hello throughput with it and
+// without it, in alternating rounds (off, on, off, on, ...) on fresh stores, so that the
+// machine's drift falls on both alike; the median round of each.
+void metrics_cost(const Options& o, Report& report) {
+  auto registry = make_registry();
+  int n = o.quick ? 3'000 : 10'000;
+  int rounds = o.quick ? 2 : 5;
+  std::vector<double> off, on;
+  for (int round = 0; round < 2 * rounds; ++round) {
+    bool with = round % 2 == 1;
+    ScratchDir dir(o, with ? "metrics-on" : "metrics-off");
+    auto options = host_options(dir.path());
+    if (with) options.metrics = std::make_shared<RuntimeMetrics>(registry);
+    auto host = start_host(registry, options);
+    auto client = host->client();
+    auto start = std::chrono::steady_clock::now();
+    parallel(n, 64, [&](int i) { check(Hello.start(client, "h-" + std::to_string(i), "x")); });
+    parallel(n, 8, [&](int i) { check(Hello.wait(client, "h-" + std::to_string(i), 600s)); });
+    (with ? on : off).push_back(n / seconds_since(start));
+  }
+  report.add({"runtime.metrics",
+              "hello with metrics on (median of " + std::to_string(rounds) + " rounds)",
+              quantile(on, 0.5), "orch/s", quantile(off, 0.5), "metrics off", std::nullopt});
 }
 
 void fanout(const Options& o, Report& report) {
@@ -179,6 +206,9 @@ void restart(const Options& o, Report& report) {
 }
 
 const Register kHello{"runtime.hello", "hello orchestrations per second (durable)", hello};
+const Register kMetrics{"runtime.metrics",
+                        "hello orchestrations per second with HostOptions::metrics on vs off",
+                        metrics_cost};
 const Register kFanout{"runtime.fanout", "fan-out/fan-in of 10 activities (durable)", fanout};
 const Register kChain{"runtime.chain_latency", "chain of 10 activities, p50/p99 at low load",
                       chain_latency};

@@ -15,6 +15,7 @@
 #include "duractor/http/detail/page.h"
 #include "duractor/ops/detail/json_view.h"
 #include "duractor/ops/detail/time_text.h"
+#include "duractor/runtime/metrics.h"
 
 namespace duractor::http::detail {
 
@@ -398,6 +399,76 @@ Answer remove(const httplib::Request& req, Backend& b) {
   return ok(Json{{"deleted", summary->deleted}, {"events", summary->events}});
 }
 
+// Deletes what the filters match, as `duractor purge` does, at most `limit` instances per
+// request (each with its sub-orchestrations).
+Answer purge(const httplib::Request& req, Backend& b) {
+  auto q = query_of(req);
+  if (!q) return std::unexpected(q.error());
+  auto completed_before = time_param(req, "completed_before");
+  if (!completed_before) return std::unexpected(completed_before.error());
+  bool filtered = !q->statuses.empty() || q->name || q->parent || q->created_after ||
+                  q->created_before || *completed_before;
+  if (!filtered) {
+    return bad(
+        "purge needs a filter: status, name, parent, created_after, created_before or "
+        "completed_before");
+  }
+  bool force = false;
+  if (req.has_param("force")) {
+    auto v = req.get_param_value("force");
+    if (v != "true" && v != "false") {
+      return bad("parameter 'force': expected true or false, got '" + v + "'");
+    }
+    force = v == "true";
+  }
+  auto limit = number_param(req, "limit", 1000, 1000);
+  if (!limit) return std::unexpected(limit.error());
+  if (*limit == 0) return bad("parameter 'limit': must be 1 to 1000");
+  if (q->statuses.empty()) {
+    q->statuses = {InstanceStatus::kCompleted, InstanceStatus::kFailed, InstanceStatus::kCancelled,
+                   InstanceStatus::kTerminated};
+  }
+  q->limit = 500;
+  q->after.clear();
+  Json deleted = Json::array(), refused = Json::array();
+  std::uint64_t events = 0, taken = 0;
+  bool limit_reached = false;
+  while (!limit_reached) {
+    auto page = b.store().list_instances(*q);
+    if (!page) return std::unexpected(refusal(page.error()));
+    for (const auto& i : page->instances) {
+      if (*completed_before && !(i.completed_at && *i.completed_at < **completed_before)) continue;
+      if (taken == *limit) {
+        limit_reached = true;
+        break;
+      }
+      ++taken;
+      if (!force && !is_terminal(i.status)) {
+        refused.push_back(
+            Json{{"id", i.id}, {"reason", "it is " + std::string(to_string(i.status))}});
+        continue;
+      }
+      auto summary = b.remove(i.id, force);
+      if (summary) {
+        for (const auto& id : summary->deleted) deleted.push_back(id);
+        events += summary->events;
+      } else if (summary.error().code == ErrorCode::kFailedPrecondition) {
+        refused.push_back(Json{{"id", i.id}, {"reason", summary.error().message}});
+      } else if (summary.error().code != ErrorCode::kNotFound) {  // not gone with its parent
+        auto r = refusal(summary.error());
+        r.message += " (after deleting " + std::to_string(deleted.size()) + " instances)";
+        return std::unexpected(r);
+      }
+    }
+    if (!page->next) break;
+    q->after = *page->next;
+  }
+  return ok(Json{{"deleted", std::move(deleted)},
+                 {"events", events},
+                 {"refused", std::move(refused)},
+                 {"limit_reached", limit_reached}});
+}
+
 Answer stats(const httplib::Request&, Backend& b) {
   auto s = b.store().stats();
   if (!s) return std::unexpected(refusal(s.error()));
@@ -414,18 +485,8 @@ struct RequestCounts {
   std::array<std::atomic<std::uint64_t>, 6> by_class{};
 };
 
-// One Prometheus sample line.
-void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
-  out += name;
-  if (!labels.empty()) out += "{" + std::string(labels) + "}";
-  char number[32];
-  std::snprintf(number, sizeof number, " %.17g\n", value);
-  out += number;
-}
-void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
-  out += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
-}
+using duractor::detail::prometheus_family;
+using duractor::detail::prometheus_sample;
 
 // The Prometheus text format (version 0.0.4) of what the store and the runtime hold now,
 // and of the requests this server answered. docs/http.md lists every family.
@@ -433,11 +494,11 @@ Parsed<std::string> metrics_text(Backend& b, const RequestCounts& requests) {
   auto s = b.store().stats();
   if (!s) return std::unexpected(refusal(s.error()));
   std::string out;
-  family(out, "duractor_instances", "gauge", "Instances in the store, by status.");
+  prometheus_family(out, "duractor_instances", "gauge", "Instances in the store, by status.");
   for (std::size_t i = 0; i < s->instances_by_status.size(); ++i) {
     auto status = std::string(to_string(static_cast<InstanceStatus>(i)));
-    sample(out, "duractor_instances", "status=\"" + status + "\"",
-           static_cast<double>(s->instances_by_status[i]));
+    prometheus_sample(out, "duractor_instances", "status=\"" + status + "\"",
+                      static_cast<double>(s->instances_by_status[i]));
   }
   struct Gauge {
     const char* name;
@@ -462,20 +523,23 @@ Parsed<std::string> metrics_text(Backend& b, const RequestCounts& requests) {
            Gauge{"duractor_store_map_size_bytes", "Bytes reserved for the store's map.",
                  s->map_size},
        }) {
-    family(out, g.name, "gauge", g.help);
-    sample(out, g.name, "", static_cast<double>(g.value));
+    prometheus_family(out, g.name, "gauge", g.help);
+    prometheus_sample(out, g.name, "", static_cast<double>(g.value));
   }
   if (auto r = b.runtime()) {
-    family(out, "duractor_live_instance_actors", "gauge", "Instance actors in memory.");
-    sample(out, "duractor_live_instance_actors", "", static_cast<double>(r->live_instances));
-    family(out, "duractor_queued_activities", "gauge", "Activities queued and running.");
-    sample(out, "duractor_queued_activities", "", static_cast<double>(r->queued_activities));
+    prometheus_family(out, "duractor_live_instance_actors", "gauge", "Instance actors in memory.");
+    prometheus_sample(out, "duractor_live_instance_actors", "",
+                      static_cast<double>(r->live_instances));
+    prometheus_family(out, "duractor_queued_activities", "gauge", "Activities queued and running.");
+    prometheus_sample(out, "duractor_queued_activities", "",
+                      static_cast<double>(r->queued_activities));
+    if (r->metrics != nullptr) r->metrics->write_prometheus(out);
   }
-  family(out, "duractor_http_requests_total", "counter",
-         "HTTP requests this server answered, by status class.");
+  prometheus_family(out, "duractor_http_requests_total", "counter",
+                    "HTTP requests this server answered, by status class.");
   for (std::size_t c = 1; c < requests.by_class.size(); ++c) {
-    sample(out, "duractor_http_requests_total", "code=\"" + std::to_string(c) + "xx\"",
-           static_cast<double>(requests.by_class[c].load(std::memory_order_relaxed)));
+    prometheus_sample(out, "duractor_http_requests_total", "code=\"" + std::to_string(c) + "xx\"",
+                      static_cast<double>(requests.by_class[c].load(std::memory_order_relaxed)));
   }
   return out;
 }
@@ -605,6 +669,13 @@ void install_api(httplib::Server& server, const ServerOptions& options,
         // httplib refuses a header line over CPPHTTPLIB_HEADER_MAX_LENGTH (8192 in Debian's
         // build) as a malformed request.
         if (res.status == 400) message = "malformed request, or a header longer than 8192 bytes";
+        // httplib reads the body of a POST by its Content-Length, and refuses one without.
+        bool sized = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+        if (res.status == 400 && !sized && (req.method == "POST" || req.method == "PUT")) {
+          message = "a " + req.method +
+                    " needs a Content-Length header, also with no body (Content-Length: 0; "
+                    "curl -d '')";
+        }
         if (res.status == 405) message = "method not allowed: " + req.method + " " + req.path;
         send_error(res, Refusal{res.status, message});
         return httplib::Server::HandlerResponse::Handled;
@@ -683,6 +754,7 @@ void install_api(httplib::Server& server, const ServerOptions& options,
   server.Delete(v1 + "/instances/(.+)", serve(remove));
   server.Post(v1 + "/topics/(.+)", serve(publish));
   server.Get(v1 + "/stats", serve(stats));
+  server.Post(v1 + "/purge", serve(purge));
 }
 
 }  // namespace duractor::http::detail

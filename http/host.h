@@ -12,6 +12,7 @@
 #include "duractor/actors/client.h"
 #include "duractor/actors/host.h"
 #include "duractor/http/server.h"
+#include "duractor/runtime/metrics.h"
 
 namespace duractor::http {
 
@@ -44,7 +45,8 @@ class HostBackend final : public Backend {
     return client_.remove(id, force);
   }
   std::optional<RuntimeFigures> runtime() override {
-    return RuntimeFigures{host_.live_instances(), host_.queued_activities()};
+    return RuntimeFigures{host_.live_instances(), host_.queued_activities(),
+                          dynamic_cast<const RuntimeMetrics*>(host_.options().metrics.get())};
   }
 
  private:

@@ -31,6 +31,10 @@
 #include "duractor/runtime/error.h"
 #include "duractor/store/store.h"
 
+namespace duractor {
+class RuntimeMetrics;
+}  // namespace duractor
+
 namespace duractor::http {
 
 struct ServerOptions {
@@ -70,6 +74,9 @@ class Backend {
   struct RuntimeFigures {
     std::size_t live_instances = 0;
     std::size_t queued_activities = 0;
+    // The host's counters and histograms, for /metrics (HostOptions::metrics, when it is
+    // a RuntimeMetrics); null if it has none.
+    const RuntimeMetrics* metrics = nullptr;
   };
   virtual std::optional<RuntimeFigures> runtime() = 0;
 };

@@ -30,6 +30,8 @@
 
 namespace duractor {
 
+class MetricsSink;
+
 // Where a fault may be injected: a named step, and the instance the step acts for (empty
 // for steps that act for no single instance, such as "batch.commit"). It converts to the
 // step's name, so an injector may take a plain std::string_view.
@@ -77,6 +79,9 @@ struct LmdbOptions {
   // remembered after their first use; a repeat after that applies again. Ids past it are
   // removed a few at a time by later idempotent writes.
   std::chrono::milliseconds message_id_retention{7LL * 24 * 3600 * 1000};
+  // Told of every group commit: its writes and how long it took, to the sync
+  // (MetricsSink::store_committed, on the writer thread). Not owned; must outlive the store.
+  MetricsSink* metrics = nullptr;
   // How often an idle writer checks whether another process committed writes
   // (foreign_writes()); a busy one notices at its next transaction. 0: only when writing.
   std::chrono::milliseconds watch_interval{200};

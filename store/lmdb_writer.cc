@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "duractor/runtime/metrics.h"
 #include "duractor/store/detail/lmdb_impl.h"
 
 namespace duractor {
@@ -81,7 +82,11 @@ bool LmdbStore::Impl::gather(std::vector<std::unique_ptr<PendingWrite>>& batch, 
 void LmdbStore::Impl::run_batch(std::vector<std::unique_ptr<PendingWrite>>& batch,
                                 std::size_t target) {
   std::vector<Status> results(batch.size());
+  auto began = std::chrono::steady_clock::now();
   Status committed = execute_batch(batch, results, target);
+  if (options.metrics != nullptr) {
+    options.metrics->store_committed(batch.size(), std::chrono::steady_clock::now() - began);
+  }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Status outcome = !results[i] ? results[i] : committed;
     if (outcome) batch[i]->committed();

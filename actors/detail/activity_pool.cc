@@ -205,7 +205,24 @@ void ActivityPool::run(const std::shared_ptr<Task>& task) {
     std::lock_guard lock(mutex_);
     if (task->gate_held) task->gate_since = SystemClock::instance().now();
   }
+  auto* metrics = options_.metrics;
+  std::chrono::steady_clock::time_point began;
+  if (metrics != nullptr) {
+    const Clock& clock =
+        options_.lease_clock != nullptr ? *options_.lease_clock : SystemClock::instance();
+    metrics->activity_started(item.activity, item.attempt, clock.now() - item.created_at);
+    began = std::chrono::steady_clock::now();
+  }
+  struct Ran {  // also when the function throws
+    MetricsSink* metrics;
+    const std::string& name;
+    std::chrono::steady_clock::time_point began;
+    ~Ran() {
+      if (metrics != nullptr) metrics->activity_ran(name, std::chrono::steady_clock::now() - began);
+    }
+  };
   try {
+    Ran ran{metrics, item.activity, began};
     result.output = (*fn)(ctx, item.input);
     if (result.output.size() > options_.max_payload_bytes) {
       result.output = Bytes();
@@ -300,6 +317,11 @@ void ActivityPool::report(const std::shared_ptr<Task>& task, message::ActivityRe
     std::lock_guard lock(mutex_);
     if (task->reported || stopping_) return;  // timed out already, or shutting down
     task->reported = true;
+  }
+  if (options_.metrics != nullptr) {
+    std::optional<FailureKind> failure;
+    if (result.failure) failure = result.failure->kind;
+    options_.metrics->activity_ended(task->item.activity, failure);
   }
   deliver_(ActivityOutcome{task->item, task->lease, std::move(result), in_inbox});
 }

@@ -30,6 +30,7 @@
 
 #include "duractor/actors/detail/suspect_gate.h"
 #include "duractor/runtime/limits.h"
+#include "duractor/runtime/metrics.h"
 #include "duractor/runtime/registry.h"
 #include "duractor/store/store.h"
 
@@ -48,6 +49,7 @@ struct ActivityPoolOptions {
   // a process-killing item usually strikes.
   detail::SuspectGate* suspect_gate = nullptr;
   Milliseconds suspect_solo{10 * 1000};
+  MetricsSink* metrics = nullptr;  // told of runs and outcomes; not owned
 };
 
 // Whether an item's delivery to the pool is already counted in the store.

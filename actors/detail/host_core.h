@@ -19,18 +19,20 @@
 #include "duractor/actors/host.h"
 #include "duractor/pubsub/broker.h"
 #include "duractor/runtime/log.h"
+#include "duractor/runtime/metrics.h"
 #include "duractor/store/store.h"
 
 namespace duractor::detail {
 
 struct HostCore {
   HostCore(const Registry& r, HostOptions o, Store& s, const Clock& c)
-      : registry(r), options(std::move(o)), store(s), clock(c) {}
+      : registry(r), options(std::move(o)), store(s), clock(c), metrics(options.metrics.get()) {}
 
   const Registry& registry;
   HostOptions options;
   Store& store;
   const Clock& clock;
+  MetricsSink* const metrics;  // options.metrics; null: none
   std::shared_ptr<spdlog::logger> logger;
   // The store's sequence marks when the host started: inbox messages, work items and timers
   // at or below them were left by a previous process, which may have died processing them

@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
 
   duractor::Registry registry;
   provisioning::register_workflow(registry, cloud);
-  auto host = samples::or_exit(duractor::Host::start(registry, samples::options(store)), "start");
+  auto host_options = samples::options(store);
+  // The runtime's counters and histograms, served on /metrics with --http-port.
+  host_options.metrics = std::make_shared<duractor::RuntimeMetrics>(registry);
+  auto host = samples::or_exit(duractor::Host::start(registry, host_options), "start");
   auto client = host->client();
   const auto id = provisioning::instance_id(spec.name);
 

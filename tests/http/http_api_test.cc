@@ -60,7 +60,9 @@ Registry registry() {
 
 struct Api {
   explicit Api(http::ServerOptions options = with_token()) {
-    host = testing::start_host(reg, testing::test_host_options(dir.sub("store")));
+    auto host_options = testing::test_host_options(dir.sub("store"));
+    host_options.metrics = metrics;
+    host = testing::start_host(reg, host_options);
     auto s = http::serve(*host, std::move(options));
     REQUIRE_MESSAGE(s, (s ? "" : s.error().to_string()));
     server = std::move(*s);
@@ -114,6 +116,7 @@ struct Api {
 
   testing::TempDir dir;
   Registry reg = registry();
+  std::shared_ptr<RuntimeMetrics> metrics = std::make_shared<RuntimeMetrics>(reg);
   std::unique_ptr<Host> host;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<httplib::Client> client;
@@ -127,6 +130,24 @@ void check_error(const std::pair<int, Json>& answer, int status, int exit_code,
   CHECK(answer.second["error"]["status"] == status);
   CHECK(answer.second["error"]["exit_code"] == exit_code);
   CHECK(answer.second["error"]["message"].get<std::string>().find(words) != std::string::npos);
+}
+
+// Sends `request` as it is on a new connection to the server and reads the answer until
+// the server closes the connection.
+std::string raw_request(std::uint16_t port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_port = htons(port);
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  REQUIRE(::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buffer[4096];
+  for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, got);
+  ::close(fd);
+  return answer;
 }
 
 }  // namespace
@@ -259,24 +280,23 @@ TEST_SUITE("http: the JSON API") {
                 415, 2, "got 'text/plain'");
     // A chunked body has no length to check against the limit before it is read: refused on
     // its headers, and the connection closed.
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in at{};
-    at.sin_family = AF_INET;
-    at.sin_port = htons(api.server->port());
-    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
-    std::string head =
-        "POST /api/v1/topics/t HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kToken +
-        "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-    REQUIRE(::send(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()));
-    std::string answer;
-    char buffer[4096];
-    for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, got);
-    ::close(fd);
+    auto answer = raw_request(api.server->port(),
+                              "POST /api/v1/topics/t HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              "Authorization: Bearer " +
+                                  kToken +
+                                  "\r\nContent-Type: application/json\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n");
     CHECK(answer.starts_with("HTTP/1.1 411"));
     CHECK(answer.find("Connection: close") != std::string::npos);
     CHECK(answer.find("not Transfer-Encoding") != std::string::npos);
+    // A POST with neither (curl -X POST with no -d) is one httplib cannot read: the answer
+    // says what it needs.
+    answer = raw_request(api.server->port(),
+                         "POST /api/v1/instances/d-1/cancel HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Authorization: Bearer " +
+                             kToken + "\r\nConnection: close\r\n\r\n");
+    CHECK(answer.starts_with("HTTP/1.1 400"));
+    CHECK(answer.find("a POST needs a Content-Length header") != std::string::npos);
     // No body at all is fine (a null payload).
     CHECK(api.post("/api/v1/instances/d-1/events/decision", "").first == 200);
   }
@@ -479,6 +499,11 @@ TEST_SUITE("http: the JSON API") {
     api.wait_status("e-1", "completed");
     api.wait_status("a-1", "running");
     CHECK(api.get("/api/v1/nothing").first == 404);
+    // The actors record a turn just after its commit, which the API may see first.
+    REQUIRE(eventually([&] {
+      return api.metrics->ended("Echo", InstanceStatus::kCompleted) == 1 &&
+             api.metrics->started("Approval") == 1;
+    }));
     auto r = api.client->Get("/metrics", api.auth());
     REQUIRE(r);
     CHECK(r->status == 200);
@@ -501,6 +526,59 @@ TEST_SUITE("http: the JSON API") {
     CHECK(samples.at("duractor_http_requests_total{code=\"4xx\"}") >= 2);  // the 401, the 404
     CHECK(r->body.find("# TYPE duractor_instances gauge") != std::string::npos);
     CHECK(r->body.find("# TYPE duractor_http_requests_total counter") != std::string::npos);
+    // The host's RuntimeMetrics (HostOptions::metrics), after the store's figures.
+    CHECK(samples.at(R"(duractor_orchestrations_started_total{orchestration="Echo"})") == 1);
+    CHECK(samples.at(R"(duractor_orchestrations_started_total{orchestration="Approval"})") == 1);
+    CHECK(samples.at(
+              R"(duractor_orchestrations_ended_total{orchestration="Echo",status="completed"})") ==
+          1);
+    CHECK(samples.at("duractor_turn_duration_seconds_count") >= 2);
+    CHECK(samples.at("duractor_store_commit_duration_seconds_count") >= 1);
+    CHECK(samples.at("duractor_instance_activations_total") >= 2);
+    CHECK(r->body.find("# TYPE duractor_turn_duration_seconds histogram") != std::string::npos);
+  }
+
+  TEST_CASE("purge deletes what its filters match, a limit at a time, and refuses the unfinished") {
+    Api api;
+    for (const char* id : {"e-1", "e-2", "e-3"}) {
+      auto body = Json{{"name", "Echo"}, {"id", id}, {"input", "x"}}.dump();
+      REQUIRE(api.post("/api/v1/instances", body).first == 201);
+      api.wait_status(id, "completed");
+    }
+    api.start_running("Approval", "a-1", 1);
+
+    auto none = api.client->Post("/api/v1/purge?name=Echo", "", "application/json");
+    check_error(Api::parse(none), 401, 1, "missing Authorization");
+    check_error(api.post("/api/v1/purge", ""), 400, 2, "purge needs a filter");
+    check_error(api.post("/api/v1/purge?name=Echo&force=yes", ""), 400, 2, "parameter 'force'");
+    check_error(api.post("/api/v1/purge?name=Echo&limit=0", ""), 400, 2, "parameter 'limit'");
+    check_error(api.post("/api/v1/purge?completed_before=soon", ""), 400, 2,
+                "parameter 'completed_before'");
+    CHECK(api.get("/api/v1/instances?name=Echo").second["instances"].size() == 3);
+
+    auto [code, first] = api.post("/api/v1/purge?name=Echo&limit=2", "");
+    CHECK(code == 200);
+    CHECK(first["deleted"] == Json{"e-1", "e-2"});
+    CHECK(first["limit_reached"] == true);
+    auto [code2, second] = api.post("/api/v1/purge?name=Echo&limit=2", "");
+    CHECK(code2 == 200);
+    CHECK(second["deleted"] == Json{"e-3"});
+    CHECK(second["limit_reached"] == false);
+    CHECK(second["events"].get<int>() > 0);
+    CHECK(api.get("/api/v1/instances/e-3").first == 404);
+
+    // Not finished: matched by status, refused unless forced.
+    auto [code3, refused] = api.post("/api/v1/purge?status=running", "");
+    CHECK(code3 == 200);
+    CHECK(refused["deleted"].empty());
+    REQUIRE(refused["refused"].size() == 1);
+    CHECK(refused["refused"][0]["id"] == "a-1");
+    CHECK(refused["refused"][0]["reason"] == "it is running");
+    CHECK(api.get("/api/v1/instances/a-1").first == 200);
+    auto [code4, forced] = api.post("/api/v1/purge?status=running&force=true", "");
+    CHECK(code4 == 200);
+    CHECK(forced["deleted"] == Json{"a-1"});
+    CHECK(api.get("/api/v1/instances/a-1").first == 404);
   }
 
   TEST_CASE("ids with slashes, children and stats") {
