@@ -90,7 +90,10 @@ Result<std::unique_ptr<Host::Impl>> start_impl(caf::actor_system& system,
                                                std::unique_ptr<caf::actor_system_config> own_config,
                                                std::unique_ptr<caf::actor_system> own,
                                                const Registry& registry,
-                                               std::unique_ptr<Store> store, HostOptions options) {
+                                               std::unique_ptr<Store> given, HostOptions options) {
+  // The sink outlives the store on every return (the store may report to it as it closes).
+  auto metrics = options.metrics;
+  std::unique_ptr<Store> store = std::move(given);
   if (!store) return fail(ErrorCode::kInvalidArgument, "Host::start was given a null Store");
   if (auto valid = validate(options); !valid) return fail(valid.error());
   const Clock& clock = options.clock != nullptr ? *options.clock : SystemClock::instance();

@@ -382,7 +382,10 @@ void commit_poisoned(Self* self, const std::vector<InboxEntry>& entries) {
   auto plan = plan_turn_without_code(*s.lock, *info, *executions, entries, s.memory, failure,
                                      s.core->registry, s.core->clock.now());
   if (!plan) return maybe_turn(self);
-  if (plan->finished) s.log.error("{}", failure.message);
+  if (plan->finished) {
+    s.log.error("{}", failure.message);
+    if (auto* m = s.core->metrics) m->turn_poisoned(plan->orchestration);
+  }
   s.engine.reset();  // never loaded again: loading runs the code
   s.in_turn = std::move(s.memory);
   s.memory.clear();
@@ -729,9 +732,9 @@ void on_committed(Self* self, CommitReply& reply) {
       plan.commit.events.front().kind() == EventKind::kExecutionStarted) {
     prune_old_executions(self, plan.commit.execution);
   }
+  record_metrics(self, plan);
   dispatch(self, *reply.result, plan);
   s.in_turn.clear();
-  record_metrics(self, plan);
   notify_lifecycle(self, plan);
   if (plan.finished && s.core->hub.watching(s.id)) {
     auto info = s.core->store.read_instance(s.id);

@@ -428,32 +428,38 @@ Answer purge(const httplib::Request& req, Backend& b) {
     q->statuses = {InstanceStatus::kCompleted, InstanceStatus::kFailed, InstanceStatus::kCancelled,
                    InstanceStatus::kTerminated};
   }
+  // At most `limit` deletions and `limit` refusals per request; `after` (the answer's `next`)
+  // goes on after the last instance the previous request looked at.
   q->limit = 500;
-  q->after.clear();
   Json deleted = Json::array(), refused = Json::array();
   std::uint64_t events = 0, taken = 0;
   bool limit_reached = false;
+  std::string last;  // the last instance looked at
+  auto refuse = [&](const InstanceId& id, std::string reason) {
+    refused.push_back(Json{{"id", id}, {"reason", std::move(reason)}});
+  };
   while (!limit_reached) {
     auto page = b.store().list_instances(*q);
     if (!page) return std::unexpected(refusal(page.error()));
     for (const auto& i : page->instances) {
-      if (*completed_before && !(i.completed_at && *i.completed_at < **completed_before)) continue;
-      if (taken == *limit) {
+      bool matches = !*completed_before || (i.completed_at && *i.completed_at < **completed_before);
+      if (matches && (taken == *limit || refused.size() == *limit)) {
         limit_reached = true;
         break;
       }
-      ++taken;
+      last = i.id;
+      if (!matches) continue;
       if (!force && !is_terminal(i.status)) {
-        refused.push_back(
-            Json{{"id", i.id}, {"reason", "it is " + std::string(to_string(i.status))}});
+        refuse(i.id, "it is " + std::string(to_string(i.status)));
         continue;
       }
+      ++taken;
       auto summary = b.remove(i.id, force);
       if (summary) {
         for (const auto& id : summary->deleted) deleted.push_back(id);
         events += summary->events;
       } else if (summary.error().code == ErrorCode::kFailedPrecondition) {
-        refused.push_back(Json{{"id", i.id}, {"reason", summary.error().message}});
+        refuse(i.id, summary.error().message);
       } else if (summary.error().code != ErrorCode::kNotFound) {  // not gone with its parent
         auto r = refusal(summary.error());
         r.message += " (after deleting " + std::to_string(deleted.size()) + " instances)";
@@ -466,7 +472,8 @@ Answer purge(const httplib::Request& req, Backend& b) {
   return ok(Json{{"deleted", std::move(deleted)},
                  {"events", events},
                  {"refused", std::move(refused)},
-                 {"limit_reached", limit_reached}});
+                 {"limit_reached", limit_reached},
+                 {"next", limit_reached ? Json(last) : Json()}});
 }
 
 Answer stats(const httplib::Request&, Backend& b) {
@@ -669,12 +676,13 @@ void install_api(httplib::Server& server, const ServerOptions& options,
         // httplib refuses a header line over CPPHTTPLIB_HEADER_MAX_LENGTH (8192 in Debian's
         // build) as a malformed request.
         if (res.status == 400) message = "malformed request, or a header longer than 8192 bytes";
-        // httplib reads the body of a POST by its Content-Length, and refuses one without.
+        // httplib reads the body of a POST by its Content-Length, and refuses one without
+        // (its headers may also have been cut short by an over-long line: both are named).
         bool sized = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
         if (res.status == 400 && !sized && (req.method == "POST" || req.method == "PUT")) {
-          message = "a " + req.method +
+          message = "malformed request: a " + req.method +
                     " needs a Content-Length header, also with no body (Content-Length: 0; "
-                    "curl -d '')";
+                    "curl -d ''), and no header line may be longer than 8192 bytes";
         }
         if (res.status == 405) message = "method not allowed: " + req.method + " " + req.path;
         send_error(res, Refusal{res.status, message});

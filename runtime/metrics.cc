@@ -124,14 +124,15 @@ RuntimeMetrics::RuntimeMetrics(const Registry& registry)
       commit_writes_(powers(1, 2, 4096)) {
   std::set<std::string> names;
   for (const auto& [name, version] : registry.orchestration_versions()) names.insert(name);
+  names.erase(std::string(kUnregistered));  // it would be a second series of the same labels
   for (const auto& name : names) {
     orchestrations_.push_back(std::make_unique<Orchestration>());
     orchestrations_.back()->name = name;
   }
   orchestrations_.push_back(std::make_unique<Orchestration>());
   orchestrations_.back()->name = kUnregistered;
-  for (const auto& name : registry.activity_names()) {  // sorted: the registry's map
-    activities_.push_back(std::make_unique<Activity>(name));
+  for (const auto& name : registry.activity_names()) {
+    if (name != kUnregistered) activities_.push_back(std::make_unique<Activity>(name));
   }
   activities_.push_back(std::make_unique<Activity>(std::string(kUnregistered)));
   std::sort(activities_.begin(), activities_.end() - 1,
@@ -158,6 +159,9 @@ void RuntimeMetrics::orchestration_ended(std::string_view name, InstanceStatus s
     auto kind = failure.value_or(FailureKind::kApplication);
     o->failed_by_kind[static_cast<std::size_t>(kind) % kFailureKinds].fetch_add(1, kRelaxed);
   }
+}
+void RuntimeMetrics::turn_poisoned(std::string_view /*name*/) {
+  poisoned_turns_.fetch_add(1, kRelaxed);
 }
 void RuntimeMetrics::turn_committed(std::string_view /*name*/, Nanoseconds duration) {
   turn_seconds_.record(nanos(duration));
@@ -225,8 +229,7 @@ std::uint64_t RuntimeMetrics::nondeterminism_failures() const {
 }
 std::uint64_t RuntimeMetrics::poison_failures() const {
   auto poison = static_cast<std::size_t>(FailureKind::kPoison);
-  std::uint64_t n = 0;
-  for (const auto& o : orchestrations_) n += o->failed_by_kind[poison].load(kRelaxed);
+  std::uint64_t n = poisoned_turns_.load(kRelaxed);
   for (const auto& a : activities_) n += a->failed_by_kind[poison].load(kRelaxed);
   return n;
 }
@@ -289,15 +292,13 @@ void RuntimeMetrics::write_prometheus(std::string& out) const {
   prometheus_sample(out, "duractor_nondeterminism_failures_total", "",
                     static_cast<double>(nondeterminism_failures()));
   prometheus_family(out, "duractor_poison_failures_total", "counter",
-                    "Turns and activity attempts failed as poison (they killed the process on "
-                    "every delivery).");
+                    "Turns (instances failed as TurnPoisoned) and activity attempts (failed as "
+                    "ActivityPoisoned) that killed the process on every delivery.");
   {
     auto poison = static_cast<std::size_t>(FailureKind::kPoison);
-    std::uint64_t turns = 0, activities = 0;
-    for (const auto& o : orchestrations_) turns += o->failed_by_kind[poison].load(kRelaxed);
+    std::uint64_t activities = 0;
     for (const auto& a : activities_) activities += a->failed_by_kind[poison].load(kRelaxed);
-    prometheus_sample(out, "duractor_poison_failures_total", "of=\"turn\"",
-                      static_cast<double>(turns));
+    prometheus_sample(out, "duractor_poison_failures_total", "of=\"turn\"", count(poisoned_turns_));
     prometheus_sample(out, "duractor_poison_failures_total", "of=\"activity\"",
                       static_cast<double>(activities));
   }

@@ -44,8 +44,11 @@ class MetricsSink {
   // `failure` is how it failed, for kFailed.
   virtual void orchestration_ended(std::string_view /*name*/, InstanceStatus /*status*/,
                                    std::optional<FailureKind> /*failure*/) {}
-  // A turn committed: `duration` from the moment it read its messages to the store's
-  // acknowledgement of its commit (so it includes the commit's sync).
+  // A turn was poison (it killed the process on every delivery) and the instance was failed
+  // as duractor::TurnPoisoned without running its code again.
+  virtual void turn_poisoned(std::string_view /*name*/) {}
+  // A turn committed: `duration` from the moment it read its messages to the moment the
+  // instance actor learned that its commit was done (so it includes the commit's sync).
   virtual void turn_committed(std::string_view /*name*/, Nanoseconds /*duration*/) {}
   // An instance actor loaded an execution's history of `events` events and replayed its
   // code over them (activation after a start-up, a passivation or a rewind).
@@ -69,7 +72,10 @@ class MetricsSink {
   virtual void activity_ended(std::string_view /*name*/, std::optional<FailureKind> /*failure*/) {}
 
   // ---- the store ----
-  // One group commit of `writes` writes was done (synced, with sync on) after `duration`.
+  // A group commit committed `writes` writes (> 0; writes that failed are not counted, and
+  // neither is the store's own journal compaction) after `duration`, from the start of its
+  // write transaction to its sync (with sync on), the time spent gathering more writes
+  // (LmdbOptions::group_commit_wait) included.
   virtual void store_committed(std::size_t /*writes*/, Nanoseconds /*duration*/) {}
 };
 
@@ -94,7 +100,8 @@ class Histogram {
 // The sink duractor ships: every figure in atomics, written out as Prometheus text.
 // Orchestration and activity names are labels; the label values are the names the registry
 // held when the RuntimeMetrics was made, so that the set of series is fixed (a name that
-// was not registered is counted under `_unregistered`, never as a new series). The metric
+// was not registered is counted under `_unregistered`, never as a new series; so is a name
+// registered as `_unregistered`). The metric
 // families are listed in docs/http.md#metrics.
 class RuntimeMetrics final : public MetricsSink {
  public:
@@ -106,6 +113,7 @@ class RuntimeMetrics final : public MetricsSink {
   void orchestration_started(std::string_view name) override;
   void orchestration_ended(std::string_view name, InstanceStatus status,
                            std::optional<FailureKind> failure) override;
+  void turn_poisoned(std::string_view name) override;
   void turn_committed(std::string_view name, Nanoseconds duration) override;
   void history_replayed(std::string_view name, std::size_t events, Nanoseconds duration) override;
   void instance_activated() override;
@@ -149,6 +157,7 @@ class RuntimeMetrics final : public MetricsSink {
   Histogram commit_writes_;
   std::atomic<std::uint64_t> activations_{0};
   std::atomic<std::uint64_t> passivations_{0};
+  std::atomic<std::uint64_t> poisoned_turns_{0};
 };
 
 namespace detail {

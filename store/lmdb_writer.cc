@@ -84,8 +84,15 @@ void LmdbStore::Impl::run_batch(std::vector<std::unique_ptr<PendingWrite>>& batc
   std::vector<Status> results(batch.size());
   auto began = std::chrono::steady_clock::now();
   Status committed = execute_batch(batch, results, target);
-  if (options.metrics != nullptr) {
-    options.metrics->store_committed(batch.size(), std::chrono::steady_clock::now() - began);
+  if (options.metrics != nullptr && committed) {
+    // The writes that committed, the writer's own journal compaction left out.
+    std::size_t writes = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (results[i] && dynamic_cast<const CompactionWrite*>(batch[i].get()) == nullptr) ++writes;
+    }
+    if (writes > 0) {
+      options.metrics->store_committed(writes, std::chrono::steady_clock::now() - began);
+    }
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Status outcome = !results[i] ? results[i] : committed;

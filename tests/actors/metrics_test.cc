@@ -6,6 +6,7 @@
 
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "duractor/runtime/metrics.h"
 #include "tests/support/runtime_fixture.h"
@@ -23,6 +24,9 @@ using testing::test_host_options;
 const Orchestration<int, int> Retried{"Retried", 1};
 const Orchestration<int, int> Throws{"Throws", 1};
 const Orchestration<int, int> Waits{"Waits", 1};
+const Orchestration<int, int> Parks{"Parks", 1};
+const Orchestration<int, int> Stuck{"Stuck", 1};
+const Activity<int, int> Hang{"Hang"};
 
 void add_cases(Registry& r) {
   add_common(r);
@@ -32,6 +36,21 @@ void add_cases(Registry& r) {
   r.add(Throws, [](OrchestrationContext&, int) -> Task<int> {
     throw std::runtime_error("no");
     co_return 0;
+  });
+  r.add(Parks, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    int go = co_await ctx.wait_event<int>("go");
+    co_return go + co_await ctx.call(Double, x);
+  });
+  r.add(Hang, [](ActivityContext& ctx, int x) {  // until cancelled
+    while (!ctx.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return x;
+  });
+  r.add(Stuck, [](OrchestrationContext& ctx, int x) -> Task<int> {
+    try {
+      co_return co_await ctx.call(Hang, x);
+    } catch (const ActivityFailed&) {
+      co_return -1;
+    }
   });
   r.add(Waits, [](OrchestrationContext& ctx, int x) -> Task<int> {
     int doubled = co_await ctx.call(Double, x);
@@ -74,14 +93,16 @@ TEST_SUITE("runtime: metrics") {
     REQUIRE(client.wait("waits", 20s));
     for (int i = 0; i < kHellos; ++i) REQUIRE(client.wait("h-" + std::to_string(i), 20s));
 
-    // Recorded by the instance actors after the commits the clients waited for.
-    REQUIRE(eventually([&] { return metrics->ended("Waits", InstanceStatus::kTerminated) == 1; }));
-    REQUIRE(
-        eventually([&] { return metrics->ended("Hello", InstanceStatus::kCompleted) == kHellos; }));
+    // Recorded by the instance actors when they learn of the commits the clients waited for.
+    REQUIRE(eventually([&] {
+      return metrics->ended("Waits", InstanceStatus::kTerminated) == 1 &&
+             metrics->ended("Hello", InstanceStatus::kCompleted) == kHellos &&
+             metrics->ended("Retried", InstanceStatus::kCompleted) == 1 &&
+             metrics->ended("Throws", InstanceStatus::kFailed) == 1;
+    }));
     CHECK(metrics->started("Hello") == kHellos);
     CHECK(metrics->started("Retried") == 1);
-    CHECK(metrics->ended("Retried", InstanceStatus::kCompleted) == 1);
-    CHECK(metrics->ended("Throws", InstanceStatus::kFailed) == 1);
+    CHECK(metrics->ended("Hello", InstanceStatus::kFailed) == 0);
     CHECK(
         sample(
             *metrics,
@@ -96,12 +117,39 @@ TEST_SUITE("runtime: metrics") {
           kHellos);
     CHECK(sample(*metrics,
                  R"(duractor_activity_schedule_to_start_seconds_count{activity="Flaky"})") == 3);
+    // Its runs are timed also when the function throws.
+    CHECK(sample(*metrics, R"(duractor_activity_execution_seconds_count{activity="Flaky"})") == 3);
     // Each Hello takes two turns (start, the activity's result); all ran and committed.
     CHECK(metrics->turns() >= 2 * kHellos + 2 * 3);
-    CHECK(metrics->store_commits() > 0);
-    CHECK(sample(*metrics, "duractor_store_commit_writes_sum") >= metrics->turns());
+    // Every turn is a write of a group commit, and so is every start (a client's write).
+    CHECK(sample(*metrics, "duractor_store_commit_writes_sum") >=
+          static_cast<double>(metrics->turns() + kHellos + 3));
+    CHECK(static_cast<double>(metrics->store_commits()) <=
+          sample(*metrics, "duractor_store_commit_writes_sum"));
     CHECK(metrics->activations() >= kHellos + 3);
     CHECK(metrics->nondeterminism_failures() == 0);
+  }
+
+  TEST_CASE("an activity past the host's timeout is counted as timed out, once") {
+    TempDir dir;
+    Registry registry;
+    add_cases(registry);
+    auto metrics = std::make_shared<RuntimeMetrics>(registry);
+    auto options = test_host_options(dir.sub("store"));
+    options.metrics = metrics;
+    options.activity_timeout = 200ms;
+    auto host = start_host(registry, options);
+    REQUIRE(host->client().start(Stuck, "stuck", 1));
+    auto info = host->client().wait("stuck", 20s);
+    REQUIRE(info);
+    CHECK(info->status == InstanceStatus::kCompleted);
+    CHECK(metrics->activity_outcomes("Hang", FailureKind::kTimedOut) == 1);
+    CHECK(metrics->activity_outcomes("Hang", FailureKind::kCancelled) == 0);
+    CHECK(metrics->activity_outcomes("Hang", std::nullopt) == 0);  // its late result is dropped
+    // The function returned once it saw its token: that run is timed too.
+    REQUIRE(eventually([&] {
+      return sample(*metrics, R"(duractor_activity_execution_seconds_count{activity="Hang"})") == 1;
+    }));
   }
 
   TEST_CASE("passivation, reactivation and its replay are counted") {
@@ -114,8 +162,7 @@ TEST_SUITE("runtime: metrics") {
     options.passivate_after = 50ms;
     auto host = start_host(registry, options);
     auto client = host->client();
-    REQUIRE(client.start(Waits, "w", 1));
-    REQUIRE(eventually([&] { return client.history("w")->size() == 3; }));
+    REQUIRE(client.start(Parks, "w", 1));  // waits at once: idle, with nothing running
     REQUIRE(eventually([&] { return metrics->passivations() == 1; }));
     CHECK(host->live_instances() == 0);
     CHECK(metrics->replays() == 0);  // its first activation had no history to replay
@@ -123,10 +170,16 @@ TEST_SUITE("runtime: metrics") {
     auto info = client.wait("w", 20s);
     REQUIRE(info);
     CHECK(info->status == InstanceStatus::kCompleted);
-    CHECK(metrics->activations() == 2);
-    CHECK(metrics->replays() == 1);
-    // The replayed history: started, the activity scheduled and completed.
-    CHECK(sample(*metrics, "duractor_replay_events_sum") == 3);
+    CHECK(*decode<int>(info->output) == 7);
+    CHECK(metrics->replays() >= 1);
+    // The event's activation replayed the one event of its history, its start.
+    CHECK(sample(*metrics, R"(duractor_replay_events_bucket{le="1"})") >= 1);
+    // It may leave memory again while Double runs, and once it has finished: each time it
+    // came back, it was activated.
+    CHECK(metrics->activations() >= 2);
+    auto passivations = metrics->passivations();
+    auto activations = metrics->activations();
+    CHECK((activations == passivations || activations == passivations + 1));
   }
 
   TEST_CASE("an instance failed by nondeterminism is counted as such") {

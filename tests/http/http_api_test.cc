@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -297,6 +298,7 @@ TEST_SUITE("http: the JSON API") {
                              kToken + "\r\nConnection: close\r\n\r\n");
     CHECK(answer.starts_with("HTTP/1.1 400"));
     CHECK(answer.find("a POST needs a Content-Length header") != std::string::npos);
+    CHECK(answer.find("longer than 8192 bytes") != std::string::npos);
     // No body at all is fine (a null payload).
     CHECK(api.post("/api/v1/instances/d-1/events/decision", "").first == 200);
   }
@@ -510,11 +512,25 @@ TEST_SUITE("http: the JSON API") {
     CHECK(r->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
     // name{labels} value, per line; every family has its HELP and TYPE.
     std::map<std::string, double> samples;
+    std::set<std::string> helped, typed;
     std::istringstream lines(r->body);
     for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("# HELP ", 0) == 0) helped.insert(line.substr(7, line.find(' ', 7) - 7));
+      if (line.rfind("# TYPE ", 0) == 0) typed.insert(line.substr(7, line.find(' ', 7) - 7));
       if (line.empty() || line[0] == '#') continue;
       auto space = line.rfind(' ');
-      samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+      auto series = line.substr(0, space);
+      INFO(line);
+      CHECK(samples.count(series) == 0);  // no series twice
+      auto family = series.substr(0, series.find('{'));
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (!typed.count(family) && family.ends_with(suffix)) {
+          family.resize(family.size() - std::string(suffix).size());
+        }
+      }
+      CHECK(helped.count(family) == 1);
+      CHECK(typed.count(family) == 1);
+      samples[series] = std::stod(line.substr(space + 1));
     }
     CHECK(samples.at("duractor_instances{status=\"completed\"}") == 1);
     CHECK(samples.at("duractor_instances{status=\"running\"}") == 1);
@@ -546,6 +562,7 @@ TEST_SUITE("http: the JSON API") {
       api.wait_status(id, "completed");
     }
     api.start_running("Approval", "a-1", 1);
+    api.start_running("Approval", "a-2", 1);
 
     auto none = api.client->Post("/api/v1/purge?name=Echo", "", "application/json");
     check_error(Api::parse(none), 401, 1, "missing Authorization");
@@ -554,30 +571,44 @@ TEST_SUITE("http: the JSON API") {
     check_error(api.post("/api/v1/purge?name=Echo&limit=0", ""), 400, 2, "parameter 'limit'");
     check_error(api.post("/api/v1/purge?completed_before=soon", ""), 400, 2,
                 "parameter 'completed_before'");
+    // They finished now, not before 2020.
+    auto [code0, early] = api.post("/api/v1/purge?name=Echo&completed_before=2020-01-01", "");
+    CHECK(code0 == 200);
+    CHECK(early["deleted"].empty());
     CHECK(api.get("/api/v1/instances?name=Echo").second["instances"].size() == 3);
 
     auto [code, first] = api.post("/api/v1/purge?name=Echo&limit=2", "");
     CHECK(code == 200);
     CHECK(first["deleted"] == Json{"e-1", "e-2"});
     CHECK(first["limit_reached"] == true);
-    auto [code2, second] = api.post("/api/v1/purge?name=Echo&limit=2", "");
+    CHECK(first["next"] == "e-2");
+    auto [code2, second] = api.post("/api/v1/purge?name=Echo&limit=2&after=e-2", "");
     CHECK(code2 == 200);
     CHECK(second["deleted"] == Json{"e-3"});
     CHECK(second["limit_reached"] == false);
+    CHECK(second["next"].is_null());
     CHECK(second["events"].get<int>() > 0);
     CHECK(api.get("/api/v1/instances/e-3").first == 404);
 
-    // Not finished: matched by status, refused unless forced.
-    auto [code3, refused] = api.post("/api/v1/purge?status=running", "");
+    // Not finished: matched by status, refused unless forced. Refusals have the limit too,
+    // and `next` moves past them, so that asking again never meets the same ones.
+    auto [code3, refused] = api.post("/api/v1/purge?status=running&limit=1", "");
     CHECK(code3 == 200);
     CHECK(refused["deleted"].empty());
     REQUIRE(refused["refused"].size() == 1);
     CHECK(refused["refused"][0]["id"] == "a-1");
     CHECK(refused["refused"][0]["reason"] == "it is running");
-    CHECK(api.get("/api/v1/instances/a-1").first == 200);
-    auto [code4, forced] = api.post("/api/v1/purge?status=running&force=true", "");
+    CHECK(refused["limit_reached"] == true);
+    REQUIRE(refused["next"] == "a-1");
+    auto [code4, rest] = api.post("/api/v1/purge?status=running&limit=1&after=a-1", "");
     CHECK(code4 == 200);
-    CHECK(forced["deleted"] == Json{"a-1"});
+    REQUIRE(rest["refused"].size() == 1);
+    CHECK(rest["refused"][0]["id"] == "a-2");
+    CHECK(rest["limit_reached"] == false);
+    CHECK(api.get("/api/v1/instances/a-1").first == 200);
+    auto [code5, forced] = api.post("/api/v1/purge?status=running&force=true", "");
+    CHECK(code5 == 200);
+    CHECK(forced["deleted"] == Json{"a-1", "a-2"});
     CHECK(api.get("/api/v1/instances/a-1").first == 404);
   }
 

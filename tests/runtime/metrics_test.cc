@@ -76,6 +76,10 @@ TEST_SUITE("runtime metrics") {
     m.orchestration_ended("Order", InstanceStatus::kCompleted, std::nullopt);
     m.orchestration_ended("Order", InstanceStatus::kFailed, FailureKind::kNondeterminism);
     m.orchestration_ended("Refund", InstanceStatus::kFailed, FailureKind::kPoison);
+    m.turn_poisoned("Refund");
+    // An instance failed by a poisoned activity it did not catch: poison as its failure
+    // kind, but not a poisoned turn.
+    m.orchestration_ended("Order", InstanceStatus::kFailed, FailureKind::kPoison);
     m.activity_ended("Charge", std::nullopt);
     m.activity_ended("Charge", FailureKind::kActivityFailed);
     m.activity_ended("Charge", FailureKind::kPoison);
@@ -85,7 +89,7 @@ TEST_SUITE("runtime metrics") {
     CHECK(m.started("Refund") == 1);
     CHECK(m.started("NoSuchThing") == 0);
     CHECK(m.ended("Order", InstanceStatus::kCompleted) == 1);
-    CHECK(m.ended("Order", InstanceStatus::kFailed) == 1);
+    CHECK(m.ended("Order", InstanceStatus::kFailed) == 2);
     CHECK(m.activity_outcomes("Charge", std::nullopt) == 1);
     CHECK(m.activity_outcomes("Charge", FailureKind::kActivityFailed) == 1);
     CHECK(m.activity_retries("Charge") == 1);
@@ -107,9 +111,11 @@ TEST_SUITE("runtime metrics") {
         s.at(
             R"(duractor_orchestration_failures_total{orchestration="Order",kind="nondeterminism"})") ==
         1);
-    CHECK(
-        s.count(R"(duractor_orchestration_failures_total{orchestration="Order",kind="poison"})") ==
-        0);  // kinds not seen are left out
+    CHECK(s.at(R"(duractor_orchestration_failures_total{orchestration="Order",kind="poison"})") ==
+          1);
+    CHECK(s.count(
+              R"(duractor_orchestration_failures_total{orchestration="Order",kind="timed_out"})") ==
+          0);  // kinds not seen are left out
     CHECK(s.at("duractor_nondeterminism_failures_total") == 1);
     CHECK(s.at(R"(duractor_poison_failures_total{of="turn"})") == 1);
     CHECK(s.at(R"(duractor_poison_failures_total{of="activity"})") == 1);
@@ -122,6 +128,26 @@ TEST_SUITE("runtime metrics") {
     CHECK(s.at(R"(duractor_activity_retries_total{activity="Charge"})") == 1);
     // A name with a quote and a backslash is escaped in its label.
     CHECK(s.at(R"(duractor_activity_retries_total{activity="Ship \"fast\"\\"})") == 0);
+  }
+
+  TEST_CASE("a name registered as _unregistered shares that series, never a second one") {
+    auto r = registry();
+    const Orchestration<int, int> Odd{"_unregistered", 1};
+    const Activity<int, int> OddActivity{"_unregistered"};
+    r.add(Odd, [](OrchestrationContext&, int x) -> Task<int> { co_return x; });
+    r.add(OddActivity, [](ActivityContext&, int x) { return x; });
+    RuntimeMetrics m(r);
+    m.orchestration_started("_unregistered");
+    m.orchestration_started("Unknown");
+    m.activity_ended("_unregistered", std::nullopt);
+    std::string text;
+    m.write_prometheus(text);
+    auto s = parse(text);  // fails on a series written twice
+    CHECK(s.at(R"(duractor_orchestrations_started_total{orchestration="_unregistered"})") == 2);
+    CHECK(
+        s.at(
+            R"(duractor_activity_executions_total{activity="_unregistered",outcome="completed"})") ==
+        1);
   }
 
   TEST_CASE("the versions of one orchestration are one series") {
