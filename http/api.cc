@@ -166,6 +166,16 @@ Parsed<std::uint64_t> number_param(const httplib::Request& req, const char* name
   return n;
 }
 
+// A parameter that is true or false; false when absent.
+Parsed<bool> flag_param(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return false;
+  auto v = req.get_param_value(name);
+  if (v != "true" && v != "false") {
+    return bad(std::string("parameter '") + name + "': expected true or false, got '" + v + "'");
+  }
+  return v == "true";
+}
+
 // A time parameter as the CLI's flags take one (detail::parse_time): a UTC time such as
 // 2026-12-03T14:00:00Z or ...00.250Z, a date, or a duration ago (7d).
 Parsed<std::optional<TimePoint>> time_param(const httplib::Request& req, const char* name) {
@@ -386,15 +396,9 @@ Answer control(const httplib::Request& req, Backend& b, Control what) {
 }
 
 Answer remove(const httplib::Request& req, Backend& b) {
-  bool force = false;
-  if (req.has_param("force")) {
-    auto v = req.get_param_value("force");
-    if (v != "true" && v != "false") {
-      return bad("parameter 'force': expected true or false, got '" + v + "'");
-    }
-    force = v == "true";
-  }
-  auto summary = b.remove(req.matches[1].str(), force);
+  auto force = flag_param(req, "force");
+  if (!force) return std::unexpected(force.error());
+  auto summary = b.remove(req.matches[1].str(), *force);
   if (!summary) return std::unexpected(refusal(summary.error()));
   return ok(Json{{"deleted", summary->deleted}, {"events", summary->events}});
 }
@@ -413,14 +417,8 @@ Answer purge(const httplib::Request& req, Backend& b) {
         "purge needs a filter: status, name, parent, created_after, created_before or "
         "completed_before");
   }
-  bool force = false;
-  if (req.has_param("force")) {
-    auto v = req.get_param_value("force");
-    if (v != "true" && v != "false") {
-      return bad("parameter 'force': expected true or false, got '" + v + "'");
-    }
-    force = v == "true";
-  }
+  auto force = flag_param(req, "force");
+  if (!force) return std::unexpected(force.error());
   auto limit = number_param(req, "limit", 1000, 1000);
   if (!limit) return std::unexpected(limit.error());
   if (*limit == 0) return bad("parameter 'limit': must be 1 to 1000");
@@ -449,12 +447,12 @@ Answer purge(const httplib::Request& req, Backend& b) {
       }
       last = i.id;
       if (!matches) continue;
-      if (!force && !is_terminal(i.status)) {
+      if (!*force && !is_terminal(i.status)) {
         refuse(i.id, "it is " + std::string(to_string(i.status)));
         continue;
       }
       ++taken;
-      auto summary = b.remove(i.id, force);
+      auto summary = b.remove(i.id, *force);
       if (summary) {
         for (const auto& id : summary->deleted) deleted.push_back(id);
         events += summary->events;
