@@ -554,6 +554,13 @@ TEST_SUITE("http: the JSON API") {
     CHECK(r->body.find("# TYPE duractor_turn_duration_seconds histogram") != std::string::npos);
   }
 
+  TEST_CASE("a write after the host stopped gets 503, saying so") {
+    Api api;
+    api.host->stop();
+    check_error(api.post("/api/v1/instances", R"({"name": "Echo", "id": "late", "input": "x"})"),
+                503, 1, "the runtime has stopped");
+  }
+
   TEST_CASE("purge deletes what its filters match, a limit at a time, and refuses the unfinished") {
     Api api;
     for (const char* id : {"e-1", "e-2", "e-3"}) {
