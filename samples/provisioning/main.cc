@@ -18,6 +18,11 @@
 //
 // With --http-port PORT it also serves the HTTP API (docs/http.md) on 127.0.0.1:PORT, with
 // the bearer token taken from $DURACTOR_HTTP_TOKEN: watch and drive the flow with curl.
+//
+// With --mqtt-port PORT it bridges to an MQTT broker on 127.0.0.1:PORT (docs/mqtt.md): the
+// approval comes from MQTT topic provisioning/<instance>/approval (JSON, with a message id
+// as the MQTT 5 user property message-id), and progress and the outcome go out on
+// provisioning/<instance>/<kind>. Drive it with mosquitto_pub from a shell.
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -27,6 +32,7 @@
 #include <mutex>
 #include <thread>
 
+#include "duractor/bridges/mqtt/bridge.h"
 #include "duractor/duractor.h"
 #include "duractor/http/host.h"
 #include "samples/common.h"
@@ -44,6 +50,7 @@ int main(int argc, char** argv) {
   std::string approver = "alice";
   std::vector<std::string> broken;
   int http_port = -1;
+  int mqtt_port = -1;
   provisioning::Spec spec;
   spec.name = "demo";
   int latency_ms = 150, boot_ms = 800, approve_after_ms = 300;
@@ -78,6 +85,11 @@ int main(int argc, char** argv) {
                  "also serve the HTTP API on 127.0.0.1:PORT (0: any free port), with the bearer "
                  "token from $DURACTOR_HTTP_TOKEN")
       ->check(CLI::Range(0, 65535));
+  app.add_option("--mqtt-port", mqtt_port,
+                 "bridge to the MQTT broker on 127.0.0.1:PORT: the approval comes from topic "
+                 "provisioning/<instance>/approval, progress goes out on "
+                 "provisioning/<instance>/<kind>")
+      ->check(CLI::Range(1, 65535));
   CLI11_PARSE(app, argc, argv);
   if (cloud_state.empty()) cloud_state = store + "-cloud.json";
 
@@ -114,6 +126,23 @@ int main(int argc, char** argv) {
         "HTTP API on http://127.0.0.1:%u/api/v1, web page at http://127.0.0.1:%u/ (bearer "
         "token: $DURACTOR_HTTP_TOKEN)\n",
         port, port);
+  }
+
+  std::unique_ptr<duractor::mqtt::Bridge> mqtt;
+  if (mqtt_port > 0) {
+    duractor::mqtt::BridgeOptions bridge;
+    bridge.port = static_cast<std::uint16_t>(mqtt_port);
+    bridge.client_id = "duractor-provisioning";  // the broker keeps this session across runs
+    bridge.in = {{.filter = "provisioning/+/approval", .instance = "{1}", .event = "Approval"}};
+    bridge.out = {
+        {.kinds = {duractor::LifecycleKind::kCustomStatus, duractor::LifecycleKind::kCompleted,
+                   duractor::LifecycleKind::kFailed, duractor::LifecycleKind::kCancelled},
+         .orchestration = "Provision",
+         .topic = "provisioning/{instance}/{kind}"}};
+    bridge.dead_letter_topic = "provisioning/dead-letter";
+    mqtt = samples::or_exit(duractor::mqtt::Bridge::start(host->broker(), bridge), "mqtt bridge");
+    std::printf("MQTT bridge to 127.0.0.1:%d: approvals from provisioning/%s/approval\n", mqtt_port,
+                id.c_str());
   }
 
   // Progress: custom status changes of the provisioning and its health checks.
@@ -164,6 +193,13 @@ int main(int argc, char** argv) {
             "http://127.0.0.1:%u/api/v1/instances/%s/events/Approval\n",
             static_cast<unsigned>(http->port()), id.c_str());
       }
+      if (mqtt) {
+        std::printf(
+            "or over MQTT:  mosquitto_pub -p %d -V 5 -q 1 -t provisioning/%s/approval -D "
+            "publish user-property message-id approval-1 -m '{\"approved\": true, \"by\": "
+            "\"you\"}'\n",
+            mqtt_port, id.c_str());
+      }
       continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(approve_after_ms));
@@ -177,6 +213,7 @@ int main(int argc, char** argv) {
 
   auto info = samples::or_exit(client.wait(id, 5s), "wait");
   progress->unsubscribe();
+  if (mqtt) mqtt->stop();  // lets the last notifications go out
   if (info.status != duractor::InstanceStatus::kCompleted) {
     std::printf("%s %s: %s\n", id.c_str(), std::string(to_string(info.status)).c_str(),
                 info.failure ? info.failure->message.c_str() : "");
