@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -69,7 +70,8 @@ class Broker {
     std::string conf = dir + "/mosquitto.conf";
     std::ofstream(conf) << "listener " << port_ << " 127.0.0.1\nallow_anonymous true\n"
                         << "persistence false\nmax_queued_messages 0\n"
-                        << "max_inflight_messages 1000\nlog_dest none\n"
+                        << "max_inflight_messages 1000\nlog_dest file " << dir
+                        << "/mosquitto.log\nlog_type all\n"
                         << (::geteuid() == 0 ? "user root\n" : "");
     const char* argv[] = {"/usr/sbin/mosquitto", "-c", conf.c_str(), nullptr};
     if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
@@ -91,10 +93,16 @@ class Broker {
   std::uint16_t port_ = 0;
 };
 
-// Publishes one QoS 1 message per instance, each with its message id.
+// Publishes one QoS 1 message per instance, each with its message id, and returns once the
+// broker has acknowledged them all.
 void publish_all(std::uint16_t port, int n) {
   mosquitto_lib_init();
-  auto* mosq = mosquitto_new("bench-publisher", true, nullptr);
+  std::atomic<int> acked{0};
+  auto* mosq = mosquitto_new("bench-publisher", true, &acked);
+  mosquitto_publish_v5_callback_set(
+      mosq, [](mosquitto*, void* count, int, int, const mosquitto_property*) {
+        ++*static_cast<std::atomic<int>*>(count);
+      });
   mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
   mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, 1000);
   if (mosquitto_connect(mosq, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS) {
@@ -111,7 +119,11 @@ void publish_all(std::uint16_t port, int n) {
                          payload.data(), 1, false, p);
     mosquitto_property_free_all(&p);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (acked < n) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("no PUBACKs");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   mosquitto_disconnect(mosq);
   mosquitto_loop_stop(mosq, false);
   mosquitto_destroy(mosq);
@@ -142,6 +154,7 @@ void events(const Options& o, Report& report) {
     mqtt::BridgeOptions options;
     options.port = broker.port();
     options.client_id = "bench-runtime";
+    options.logger = host->options().logger;  // the bench's, which is silent
     options.in = {{.filter = "go/+", .instance = "{1}", .event = "go"}};
     auto bridge = mqtt::Bridge::start(host->broker(), options);
     check(bridge);

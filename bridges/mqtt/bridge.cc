@@ -5,6 +5,14 @@
 // durable. When a write fails for want of the store, the socket is shut down instead, and
 // the queued PUBACKs are thrown away with it (a new connect clears the queue): the broker
 // delivers those messages again.
+//
+// This relies on how libmosquitto 2.0 behaves, which its API does not promise (a manual
+// acknowledgement is an open feature request upstream): handle__publish queues the PUBACK
+// through packet__queue, which writes at once only when the handle is not threaded; in
+// threaded mode only mosquitto_loop_write writes (not loop_read, loop_misc, publish or
+// subscribe); and mosquitto__reconnect (every connect) runs packet__cleanup_all, which
+// discards the queue. tests/bridges/ fails if a version behaves otherwise; the build and
+// Bridge::start refuse any major version but 2.
 
 #include "duractor/bridges/mqtt/bridge.h"
 
@@ -21,6 +29,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -29,23 +39,16 @@
 #include "duractor/ops/detail/json_view.h"
 #include "duractor/pubsub/broker.h"
 
+static_assert(LIBMOSQUITTO_MAJOR == 2, "the bridge relies on libmosquitto 2.x (see above)");
+
 namespace duractor::mqtt {
 namespace {
 
 // Errors that say the message is wrong (or its target gone), not that the store failed:
-// the message is dead-lettered and acknowledged. Every other error leaves it unacknowledged.
-bool message_at_fault(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-    case ErrorCode::kNotFound:
-    case ErrorCode::kAlreadyExists:
-    case ErrorCode::kFailedPrecondition:
-    case ErrorCode::kLimitExceeded:
-    case ErrorCode::kNotRegistered:
-      return true;
-    default:
-      return false;
-  }
+// the message is dead-lettered and acknowledged. An infrastructure error (I/O, a full store,
+// shutting down) leaves the whole batch unacknowledged.
+bool message_at_fault(const Error& error) {
+  return error.category != ErrorCategory::kInfrastructure;
 }
 
 void init_library() {
@@ -113,7 +116,7 @@ struct Bridge::Impl {
   bool apply_batch();
   void dead_letter(const detail::InboundMessage& message, const std::string& reason,
                    std::optional<std::size_t> rule, const std::string& message_id);
-  void publish(const Outgoing& out);
+  bool publish(const Outgoing& out);
   void send_outgoing();
   void pause(std::chrono::milliseconds how_long);
   void drop_connection();
@@ -129,11 +132,13 @@ struct Bridge::Impl {
   mosquitto* mosq = nullptr;
   int wake[2] = {-1, -1};  // a self-pipe: stop() and outbound notifications wake the loop
   std::thread thread;
+  std::mutex stop_mutex;  // stop() from several threads at once
   std::atomic<bool> stopping{false};
 
   // Owned by the loop thread.
   std::vector<detail::InboundMessage> batch;  // read, not yet written
   bool session_up = false;                    // CONNACK accepted
+  bool store_failed = false;                  // the connection ended for want of the store
 
   // Outbound notifications, from the lifecycle hub's threads to the loop thread.
   std::mutex out_mutex;
@@ -148,6 +153,14 @@ struct Bridge::Impl {
 
 Status Bridge::Impl::open() {
   init_library();
+  int major = 0, minor = 0, revision = 0;
+  mosquitto_lib_version(&major, &minor, &revision);
+  if (major != 2) {
+    return fail(ErrorCode::kUnsupported,
+                fmt::format("mqtt bridge: libmosquitto {}.{}.{} is loaded; the bridge needs 2.x, "
+                            "whose acknowledgements it knows how to hold back",
+                            major, minor, revision));
+  }
   if (::pipe2(wake, O_NONBLOCK | O_CLOEXEC) != 0) {
     return fail(ErrorCode::kInternal, std::string("mqtt bridge: pipe: ") + std::strerror(errno));
   }
@@ -188,6 +201,7 @@ void Bridge::Impl::wake_up() {
 }
 
 void Bridge::Impl::stop() {
+  std::lock_guard lock(stop_mutex);
   for (auto& s : subscriptions) s->unsubscribe();
   stopping = true;
   wake_up();
@@ -206,8 +220,11 @@ void Bridge::Impl::run() {
   auto backoff = options.reconnect_min;
   while (!stopping) {
     if (connect()) {
+      store_failed = false;
       serve();
-      if (connected) backoff = options.reconnect_min;  // it had been up: start over
+      // It had been up: start over, unless the store failed (backing off then spares the
+      // broker a redelivery of the batch every reconnect_min).
+      if (connected && !store_failed) backoff = options.reconnect_min;
       connected = false;
       session_up = false;
       batch.clear();
@@ -325,6 +342,7 @@ void Bridge::Impl::serve() {
       bool durable = apply_batch();
       batch.clear();
       if (!durable) {
+        store_failed = true;
         drop_connection();
         return;
       }
@@ -400,7 +418,7 @@ bool Bridge::Impl::apply_batch() {
     }
   }
   for (const auto& error : state->errors) {
-    if (error && !message_at_fault(error->code)) {
+    if (error && !message_at_fault(*error)) {
       log->warn(
           "mqtt bridge: the store could not take a message ({}); acknowledging none of "
           "the {} in its batch, so that the broker delivers them again",
@@ -435,7 +453,7 @@ void Bridge::Impl::dead_letter(const detail::InboundMessage& message, const std:
            letter.dump(-1, ' ', false, json::Json::error_handler_t::replace), message_id});
 }
 
-void Bridge::Impl::publish(const Outgoing& out) {
+bool Bridge::Impl::publish(const Outgoing& out) {
   mosquitto_property* properties = nullptr;
   if (!out.message_id.empty()) {
     mosquitto_property_add_string_pair(&properties, MQTT_PROP_USER_PROPERTY, "message-id",
@@ -448,6 +466,7 @@ void Bridge::Impl::publish(const Outgoing& out) {
   if (rc != MOSQ_ERR_SUCCESS) {
     log->warn("mqtt bridge: cannot publish on '{}': {}", out.topic, mosquitto_strerror(rc));
   }
+  return rc == MOSQ_ERR_SUCCESS;
 }
 
 void Bridge::Impl::send_outgoing() {
@@ -457,8 +476,7 @@ void Bridge::Impl::send_outgoing() {
     ready.swap(outgoing);
   }
   for (const auto& out : ready) {
-    publish(out);
-    ++published;
+    if (publish(out)) ++published;
   }
 }
 
@@ -525,8 +543,13 @@ void Bridge::stop() {
 }
 
 BridgeStats Bridge::stats() const {
-  return BridgeStats{impl_->received,  impl_->applied,  impl_->dead_lettered,
-                     impl_->published, impl_->connects, impl_->connected};
+  return BridgeStats{.received = impl_->received,
+                     .applied = impl_->applied,
+                     .dead_lettered = impl_->dead_lettered,
+                     .published = impl_->published,
+                     .notifications_dropped = impl_->outbound_dropped,
+                     .connects = impl_->connects,
+                     .connected = impl_->connected};
 }
 
 }  // namespace duractor::mqtt

@@ -91,7 +91,8 @@ struct BridgeStats {
   std::uint64_t applied = 0;        // written durably (a repeat of an applied id counts again)
   std::uint64_t dead_lettered = 0;  // could not be applied
   std::uint64_t published = 0;      // lifecycle notifications sent out
-  std::uint64_t connects = 0;       // connections made (the first one included)
+  std::uint64_t notifications_dropped = 0;  // not sent: 10,000 were waiting for the broker
+  std::uint64_t connects = 0;               // connections made (the first one included)
   bool connected = false;
 };
 
@@ -99,9 +100,11 @@ class Bridge {
  public:
   // Validates the options and starts connecting (it does not wait for the broker: a broker
   // that is down is retried with backoff). Errors: kInvalidArgument (a bad rule, naming it;
-  // no client_id; batch 0; keepalive under 5 s), kInternal (libmosquitto could not be set
-  // up).
-  static Result<std::unique_ptr<Bridge>> start(Broker& broker, BridgeOptions options);
+  // no client_id; batch 0; keepalive under 5 s), kUnsupported (a libmosquitto other than
+  // 2.x is loaded), kInternal (libmosquitto could not be set up). `broker` (the host) must
+  // outlive the bridge: stop the bridge first. libmosquitto ignores SIGPIPE in the whole
+  // process from here on.
+  [[nodiscard]] static Result<std::unique_ptr<Bridge>> start(Broker& broker, BridgeOptions options);
   // Stops (see stop()).
   ~Bridge();
   Bridge(const Bridge&) = delete;
@@ -109,8 +112,10 @@ class Bridge {
 
   BridgeStats stats() const;
   // Disconnects and joins the thread: messages taken but not yet written are not
-  // acknowledged (the broker delivers them again to the next session). Idempotent. Call it
-  // before the host stops.
+  // acknowledged (the broker delivers them again to the next session); notifications not
+  // yet handed to the bridge are not sent. Idempotent. Call it before the host stops. It
+  // may wait for a connect in progress (a blocking TCP connect: quick on loopback, up to
+  // the system's connect timeout for a remote broker that does not answer).
   void stop();
 
   struct Impl;

@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
 
   auto info = samples::or_exit(client.wait(id, 5s), "wait");
   progress->unsubscribe();
-  if (mqtt) mqtt->stop();  // lets the last notifications go out
+  if (mqtt) mqtt->stop();  // before the host: the bridge writes through its broker
   if (info.status != duractor::InstanceStatus::kCompleted) {
     std::printf("%s %s: %s\n", id.c_str(), std::string(to_string(info.status)).c_str(),
                 info.failure ? info.failure->message.c_str() : "");

@@ -123,6 +123,35 @@ TEST_SUITE("mqtt bridge: a real broker") {
     CHECK(inbox->empty());
   }
 
+  TEST_CASE("when the store fails a write, nothing of its batch is acknowledged or lost") {
+    Runtime rt;
+    // The store fails the bridge's first two commits with an I/O error (LmdbOptions'
+    // fault injector, at the step every batch of writes passes).
+    std::atomic<bool> armed{false};
+    std::atomic<int> failures{2};
+    rt.host.reset();
+    auto host_options = test_host_options(rt.dir.sub("store"));
+    host_options.lmdb.fault_injector = [&](std::string_view step) -> Status {
+      if (step == "batch.commit" && armed && failures-- > 0) {
+        return fail(ErrorCode::kIo, "injected: the disk failed");
+      }
+      return {};
+    };
+    rt.host = start_host(rt.registry, host_options);
+    rt.client_.emplace(rt.host->client());
+    REQUIRE(Waiter.start(rt.client(), "w-5", 2));
+    auto options = rt.options();
+    options.reconnect_min = 10ms;
+    rt.start_bridge(options);
+    armed = true;
+    MqttTestClient publisher(rt.broker->port(), "publisher");
+    publisher.publish_all({{"ticks/w-5", "1"}, {"ticks/w-5", "2"}}, {"f-1", "f-2"});
+    CHECK(rt.output("w-5") == std::vector<int>{1, 2});
+    CHECK(failures < 0);                           // both failures happened
+    CHECK(rt.bridge->stats().dead_lettered == 0);  // an I/O error is not the message's fault
+    CHECK(rt.bridge->stats().received > 2);        // the broker delivered them again
+  }
+
   TEST_CASE("a publication on MQTT reaches the instances subscribed to its duractor topic") {
     Runtime rt;
     rt.start_bridge(rt.options());

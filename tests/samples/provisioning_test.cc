@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/mqtt_broker.h"
 #include "tests/support/program.h"
 #include "tests/support/temp_dir.h"
 
@@ -236,6 +238,45 @@ TEST_SUITE("samples: provisioning") {
     CHECK(status == 0);
     CHECK(count_lines(sample, "approved by operator; rolling out v1.0") >= 1);
     CHECK(count_lines(sample, "environment cli is ready") == 1);
+  }
+
+  TEST_CASE("with --mqtt-port the approval comes from mosquitto_pub, and progress goes out") {
+    testing::TempDir dir;
+    auto store = dir.sub("store");
+    std::filesystem::create_directories(dir.sub("broker"));
+    testing::MqttBroker broker(dir.sub("broker"));
+    testing::MqttTestClient observer(broker.port(), "observer");
+    observer.subscribe("provisioning/#");
+    Program sample(PROVISIONING_BIN,
+                   args(store, {"--env", "mq", "--approval", "manual", "--approval-deadline-ms",
+                                "60000", "--mqtt-port", std::to_string(broker.port())}));
+    REQUIRE(sample.read_until("MQTT bridge to 127.0.0.1:", 30s));
+    auto hint = sample.read_until("or over MQTT:", 30s);
+    REQUIRE(hint);
+    // The command the sample prints is the one that works: run it as a user would.
+    auto command = hint->substr(hint->find("mosquitto_pub"));
+    CHECK(command.find(" -t provisioning/provision-mq/approval ") != std::string::npos);
+    Program pub("/bin/sh", {"-c", command});
+    CHECK(pub.wait(30s) == 0);
+    INFO(pub.output());
+    int status = sample.wait(60s);
+    INFO(sample.output());
+    CHECK(status == 0);
+    CHECK(count_lines(sample, "approved by you; rolling out v1.0") >= 1);
+    CHECK(count_lines(sample, "environment mq is ready") == 1);
+    // The progress went out as lifecycle notifications, one message per change.
+    std::set<std::string> statuses;
+    for (const auto& m : observer.received()) {
+      if (m.topic != "provisioning/provision-mq/custom_status") continue;
+      auto body = nlohmann::json::parse(m.payload);
+      CHECK(body["instance"] == "provision-mq");
+      CHECK(m.user_properties.at("message-id") == body["message_id"]);
+      statuses.insert(body["custom_status"].get<std::string>());
+    }
+    CHECK(statuses.count("awaiting approval") == 1);
+    CHECK(std::count_if(statuses.begin(), statuses.end(), [](const std::string& s) {
+            return s.rfind("approved by you; rolling out v1.0", 0) == 0;
+          }) >= 1);
   }
 
   TEST_CASE("with --http-port the sample is watched and approved over HTTP") {

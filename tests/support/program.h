@@ -1,7 +1,9 @@
 #pragma once
 // Runs a program (a sample, a command-line tool) as a child process and reads what it
 // prints, stdout and stderr together, line by line, with timeouts. For tests that kill a
-// real process with SIGKILL and run it again.
+// real process with SIGKILL and run it again. The program is killed (SIGKILL) when the thread
+// that started it ends, so also when the test process dies without running destructors:
+// start programs on the thread that outlives them (the test's).
 
 #include <sys/types.h>
 
