@@ -634,6 +634,15 @@ void notify_lifecycle(Self* self, const TurnPlan& plan) {
     e.custom_status = *plan.commit.update.custom_status;
     hub.publish(e);
   }
+  for (const auto& event : plan.commit.events) {
+    const auto* published = std::get_if<event::TopicPublished>(&event.body);
+    if (published == nullptr) continue;
+    auto e = make(LifecycleKind::kPublished);
+    e.topic = published->topic;
+    e.payload = published->payload;
+    e.event = event.id;
+    hub.publish(e);
+  }
   if (plan.paused) {
     auto e = make(*plan.paused ? LifecycleKind::kPaused : LifecycleKind::kResumed);
     e.reason = plan.pause_reason;

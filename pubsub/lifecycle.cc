@@ -31,6 +31,8 @@ std::string_view to_string(LifecycleKind kind) {
       return "rewound";
     case LifecycleKind::kForked:
       return "forked";
+    case LifecycleKind::kPublished:
+      return "published";
   }
   return "unknown";
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Lifecycle notifications: user code and user actors subscribe to what happens to instances
 // — started, completed (with output), failed, cancelled, terminated, paused, resumed, custom
-// status changed — filtered by
+// status changed, published on a topic from its code — filtered by
 // orchestration name or instance id. The runtime publishes each notification after the
 // commit that made it true.
 //
@@ -48,6 +48,8 @@ enum class LifecycleKind : std::uint8_t {
   kResumed,     // Client::resume took effect
   kRewound,     // Client::rewind made a failed instance run again (each instance it rewound)
   kForked,      // Client::fork made the instance (LifecycleEvent::forked_from says from what)
+  kPublished,   // its code published (ctx.publish): LifecycleEvent::topic and ::payload, once
+                // per publication, after the turn that made it committed
 };
 
 std::string_view to_string(LifecycleKind kind);
@@ -62,6 +64,9 @@ struct LifecycleEvent {
   std::string custom_status;              // kCustomStatus
   std::string reason;                     // kPaused: the reason given to Client::pause
   std::optional<ForkOrigin> forked_from;  // kForked
+  std::string topic;                      // kPublished
+  Bytes payload;                          // kPublished
+  EventId event = 0;                      // kPublished: its TopicPublished event in history
   TimePoint at;                           // when the commit happened
 };
 

@@ -77,7 +77,12 @@ std::string kind_name(LifecycleKind kind) {
   return name;
 }
 
+// A publication is named by its history event, the same however often its turn replays;
+// other notifications by their commit time.
 std::string lifecycle_message_id(const LifecycleEvent& e) {
+  if (e.kind == LifecycleKind::kPublished) {
+    return fmt::format("{}:{}:published:{}", e.instance, e.execution, e.event);
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count();
   return fmt::format("{}:{}:{}:{}", e.instance, e.execution, kind_name(e.kind), ms);
 }
@@ -481,11 +486,23 @@ void Bridge::Impl::send_outgoing() {
 }
 
 void Bridge::Impl::notify(const OutboundRule& rule, const LifecycleEvent& e) {
+  if (e.kind == LifecycleKind::kPublished && !rule.topics.empty() &&
+      std::find(rule.topics.begin(), rule.topics.end(), e.topic) == rule.topics.end()) {
+    return;
+  }
   Outgoing out;
   out.message_id = lifecycle_message_id(e);
-  out.topic = replace_all(replace_all(replace_all(rule.topic, "{instance}", e.instance),
-                                      "{orchestration}", e.orchestration),
-                          "{kind}", kind_name(e.kind));
+  out.topic = replace_all(replace_all(replace_all(replace_all(rule.topic, "{instance}", e.instance),
+                                                  "{orchestration}", e.orchestration),
+                                      "{kind}", kind_name(e.kind)),
+                          "{topic}", e.topic);
+  if (out.topic.find_first_of("+#") != std::string::npos || out.topic.empty()) {
+    log->warn(
+        "mqtt bridge: a notification of '{}' would go to '{}', which MQTT refuses for a "
+        "publication; not sent",
+        e.instance, out.topic);
+    return;
+  }
   json::Json body;
   body["message_id"] = out.message_id;
   body["instance"] = e.instance;
@@ -497,6 +514,10 @@ void Bridge::Impl::notify(const OutboundRule& rule, const LifecycleEvent& e) {
   if (e.failure) body["failure"] = json::failure_json(*e.failure);
   if (e.kind == LifecycleKind::kCustomStatus) body["custom_status"] = e.custom_status;
   if (!e.reason.empty()) body["reason"] = e.reason;
+  if (e.kind == LifecycleKind::kPublished) {
+    body["topic"] = e.topic;
+    body["payload"] = json::payload_json(e.payload);
+  }
   out.payload = body.dump(-1, ' ', false, json::Json::error_handler_t::replace);
   {
     std::lock_guard lock(out_mutex);

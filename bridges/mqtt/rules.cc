@@ -138,18 +138,24 @@ Status validate(const std::vector<InboundRule>& in, const std::vector<OutboundRu
     const auto& topic = out[i].topic;
     std::string bad;
     bool balanced = each_placeholder(topic, [&](std::string_view name) {
-      if (name != "instance" && name != "orchestration" && name != "kind") bad = std::string(name);
+      if (name != "instance" && name != "orchestration" && name != "kind" && name != "topic") {
+        bad = std::string(name);
+      }
       return bad.empty();
     });
-    if (topic.empty() || topic.find_first_of("+#") != std::string::npos || !balanced) {
+    std::string wrong;
+    if (!bad.empty()) {
+      wrong = "names {" + bad + "}; it takes {instance}, {orchestration}, {kind} and {topic}";
+    } else if (topic.empty()) {
+      wrong = "is empty";
+    } else if (!balanced) {
+      wrong = "has an unbalanced brace";
+    } else if (topic.find_first_of("+#") != std::string::npos) {
+      wrong = "has a wildcard: publish topics take none";
+    }
+    if (!wrong.empty()) {
       return fail(ErrorCode::kInvalidArgument,
-                  fmt::format("outbound rule {}: topic '{}' {}", i, topic,
-                              !bad.empty() ? "names {" + bad +
-                                                 "}; it takes {instance}, {orchestration} "
-                                                 "and {kind}"
-                              : topic.empty() ? "is empty"
-                              : !balanced     ? "has an unbalanced brace"
-                                              : "has a wildcard: publish topics take none"));
+                  fmt::format("outbound rule {}: topic '{}' {}", i, topic, wrong));
     }
   }
   return {};

@@ -46,11 +46,17 @@ struct InboundRule {
 
 // One outbound rule: lifecycle notifications matching `kinds` and `orchestration` (empty:
 // all) are published on the MQTT topic `topic`, a template that takes {instance},
-// {orchestration} and {kind} (completed, failed, ...). Sent with QoS 1; see docs/mqtt.md
-// for the message.
+// {orchestration}, {kind} (completed, failed, custom_status, published, ...) and, for
+// publications from orchestration code (kPublished), {topic}: the duractor topic. Sent with
+// QoS 1; see docs/mqtt.md for the message.
+//
+//   OutboundRule{.kinds = {LifecycleKind::kPublished}, .topics = {"prices"},
+//                .topic = "shop/{topic}"}      ctx.publish("prices", p)  ->  shop/prices
 struct OutboundRule {
   std::vector<LifecycleKind> kinds;
   std::optional<std::string> orchestration;
+  // Publications (kPublished) only on these duractor topics; empty: on every topic.
+  std::vector<std::string> topics;
   std::string topic = "duractor/{orchestration}/{instance}/{kind}";
 };
 

@@ -7,12 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
 
 #include "duractor/bridges/mqtt/bridge.h"
 #include "duractor/duractor.h"
+#include "tests/bridges/waiter.h"
 #include "tests/support/host_fixture.h"
 #include "tests/support/mqtt_broker.h"
 
@@ -22,19 +24,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const Orchestration<int, std::vector<int>> Waiter{"Waiter"};
 const Orchestration<Unit, std::string> Reader{"Reader"};
-
-Task<std::vector<int>> waiter(OrchestrationContext& ctx, int n) {
-  std::vector<int> seen;
-  for (int i = 0; i < n; ++i) seen.push_back(co_await ctx.wait_event<int>("tick"));
-  co_return seen;
-}
+const Orchestration<int, Unit> Pricer{"Pricer"};
 
 Task<std::string> reader(OrchestrationContext& ctx, Unit) {
   ctx.subscribe("readings");
   ctx.set_custom_status("subscribed");
   co_return co_await ctx.next_message<std::string>("readings");
+}
+
+Task<Unit> pricer(OrchestrationContext& ctx, int price) {
+  ctx.publish("prices", price);
+  ctx.publish("internal", price);
+  ctx.publish("prices", price + 1);
+  co_return Unit{};
 }
 
 struct Runtime {
@@ -48,6 +51,7 @@ struct Runtime {
   Runtime() {
     registry.add(Waiter, waiter);
     registry.add(Reader, reader);
+    registry.add(Pricer, pricer);
     std::filesystem::create_directories(dir.sub("broker"));
     broker = std::make_unique<MqttBroker>(dir.sub("broker"));
     host = start_host(registry, test_host_options(dir.sub("store")));
@@ -229,6 +233,35 @@ TEST_SUITE("mqtt bridge: a real broker") {
     CHECK(body["output"] == nlohmann::json::array({9}));
     CHECK(body["message_id"].get<std::string>().rfind("w-3:", 0) == 0);
     CHECK(m.user_properties.at("message-id") == body["message_id"]);
+  }
+
+  TEST_CASE("publications from orchestration code go out on the topics of the outbound rules") {
+    Runtime rt;
+    auto options = rt.options();
+    options.out = {{.kinds = {LifecycleKind::kPublished},
+                    .topics = {"prices"},
+                    .topic = "shop/{topic}/{instance}"}};
+    rt.start_bridge(options);
+    MqttTestClient observer(rt.broker->port(), "observer");
+    observer.subscribe("shop/#");
+    REQUIRE(Pricer.run(rt.client(), "p-1", 100, 30s));
+    REQUIRE(observer.wait_received(2, 20s));
+    std::this_thread::sleep_for(200ms);  // and no third: "internal" is not mirrored
+    auto got = observer.received();
+    REQUIRE(got.size() == 2);
+    std::vector<int> prices;
+    std::set<std::string> ids;
+    for (const auto& m : got) {
+      CHECK(m.topic == "shop/prices/p-1");
+      auto body = nlohmann::json::parse(m.payload);
+      CHECK(body["kind"] == "published");
+      CHECK(body["topic"] == "prices");
+      prices.push_back(body["payload"].get<int>());
+      ids.insert(body["message_id"].get<std::string>());
+    }
+    std::sort(prices.begin(), prices.end());
+    CHECK(prices == std::vector<int>{100, 101});
+    CHECK(ids.size() == 2);  // each publication has its own id (its history event)
   }
 
   TEST_CASE("bad options are refused, naming the cause") {

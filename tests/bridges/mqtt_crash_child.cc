@@ -17,21 +17,12 @@
 
 #include "duractor/bridges/mqtt/bridge.h"
 #include "duractor/duractor.h"
+#include "tests/bridges/waiter.h"
 
 using namespace duractor;
+using duractor::testing::Waiter;
+using duractor::testing::waiter;
 using namespace std::chrono_literals;
-
-namespace {
-
-const Orchestration<int, std::vector<int>> Waiter{"Waiter"};
-
-Task<std::vector<int>> waiter(OrchestrationContext& ctx, int n) {
-  std::vector<int> seen;
-  for (int i = 0; i < n; ++i) seen.push_back(co_await ctx.wait_event<int>("tick"));
-  co_return seen;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "duractor/duractor.h"
+#include "tests/bridges/waiter.h"
 #include "tests/support/host_fixture.h"
 #include "tests/support/mqtt_broker.h"
 #include "tests/support/program.h"
@@ -21,18 +22,6 @@
 using namespace duractor;
 using namespace duractor::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-const Orchestration<int, std::vector<int>> Waiter{"Waiter"};
-
-Task<std::vector<int>> waiter(OrchestrationContext& ctx, int n) {
-  std::vector<int> seen;
-  for (int i = 0; i < n; ++i) seen.push_back(co_await ctx.wait_event<int>("tick"));
-  co_return seen;
-}
-
-}  // namespace
 
 TEST_SUITE("mqtt bridge: crashes") {
   TEST_CASE("10,000 events through the broker while the runtime is killed: each arrives once") {

@@ -107,7 +107,7 @@ TEST_SUITE("mqtt bridge: rules") {
     CHECK(std::get<EventWrite>(device->target).name == "reboot");
   }
 
-  TEST_CASE("a raw payload is one string value; a publication goes to its topic") {
+  TEST_CASE("a raw payload is one string value, and a publication goes to its topic") {
     auto write = interpret(kRules, mqtt_message("sensors/hall/temp", "21.5 C, not JSON"), 1024);
     REQUIRE(write);
     CHECK(std::get<PublishWrite>(write->target).topic == "readings");
