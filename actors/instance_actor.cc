@@ -641,6 +641,7 @@ void notify_lifecycle(Self* self, const TurnPlan& plan) {
     e.topic = published->topic;
     e.payload = published->payload;
     e.event = event.id;
+    e.at = event.timestamp;
     hub.publish(e);
   }
   if (plan.paused) {

@@ -38,7 +38,10 @@ std::string_view to_string(LifecycleKind kind) {
 }
 
 bool LifecycleFilter::matches(const LifecycleEvent& e) const {
-  if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), e.kind) == kinds.end()) return false;
+  if (kinds.empty() ? e.kind == LifecycleKind::kPublished
+                    : std::find(kinds.begin(), kinds.end(), e.kind) == kinds.end()) {
+    return false;
+  }
   if (orchestration && *orchestration != e.orchestration) return false;
   if (instance && *instance != e.instance) return false;
   return true;

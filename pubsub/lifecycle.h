@@ -67,10 +67,14 @@ struct LifecycleEvent {
   std::string topic;                      // kPublished
   Bytes payload;                          // kPublished
   EventId event = 0;                      // kPublished: its TopicPublished event in history
-  TimePoint at;                           // when the commit happened
+  // When the commit happened; for kPublished, when the turn that published ran (the
+  // TopicPublished event's time, the same however often the turn replays).
+  TimePoint at;
 };
 
-// Which notifications a subscription gets. Empty fields match everything.
+// Which notifications a subscription gets. Empty fields match everything, except that
+// empty `kinds` leaves out kPublished: publications carry payloads and can be many, so a
+// subscriber gets them only by asking for that kind.
 struct LifecycleFilter {
   std::vector<LifecycleKind> kinds;
   std::optional<std::string> orchestration;

@@ -44,11 +44,12 @@ static_assert(LIBMOSQUITTO_MAJOR == 2, "the bridge relies on libmosquitto 2.x (s
 namespace duractor::mqtt {
 namespace {
 
-// Errors that say the message is wrong (or its target gone), not that the store failed:
-// the message is dead-lettered and acknowledged. An infrastructure error (I/O, a full store,
-// shutting down) leaves the whole batch unacknowledged.
+// Errors that say the message is wrong (a malformed id or name, no such or a finished
+// instance, too large, an id reused): the message is dead-lettered and acknowledged. Any
+// other error (I/O, a full store, shutting down, a timeout whose write may still commit)
+// leaves the whole batch unacknowledged, to be delivered again.
 bool message_at_fault(const Error& error) {
-  return error.category != ErrorCategory::kInfrastructure;
+  return error.category == ErrorCategory::kConfiguration;
 }
 
 void init_library() {
@@ -77,13 +78,14 @@ std::string kind_name(LifecycleKind kind) {
   return name;
 }
 
-// A publication is named by its history event, the same however often its turn replays;
-// other notifications by their commit time.
+// A publication is named by its history event and that event's time: the same however
+// often its turn replays, new when a rewind runs the code again at the same position or an
+// instance of the same id starts anew. Other notifications by their commit time.
 std::string lifecycle_message_id(const LifecycleEvent& e) {
-  if (e.kind == LifecycleKind::kPublished) {
-    return fmt::format("{}:{}:published:{}", e.instance, e.execution, e.event);
-  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count();
+  if (e.kind == LifecycleKind::kPublished) {
+    return fmt::format("{}:{}:published:{}:{}", e.instance, e.execution, e.event, ms);
+  }
   return fmt::format("{}:{}:{}:{}", e.instance, e.execution, kind_name(e.kind), ms);
 }
 
@@ -501,6 +503,7 @@ void Bridge::Impl::notify(const OutboundRule& rule, const LifecycleEvent& e) {
         "mqtt bridge: a notification of '{}' would go to '{}', which MQTT refuses for a "
         "publication; not sent",
         e.instance, out.topic);
+    ++outbound_dropped;
     return;
   }
   json::Json body;

@@ -90,9 +90,11 @@ struct BridgeStats {
   std::uint64_t received = 0;       // inbound messages taken from the broker (repeats too)
   std::uint64_t applied = 0;        // written durably (a repeat of an applied id counts again)
   std::uint64_t dead_lettered = 0;  // could not be applied
-  std::uint64_t published = 0;      // lifecycle notifications sent out
-  std::uint64_t notifications_dropped = 0;  // not sent: 10,000 were waiting for the broker
-  std::uint64_t connects = 0;               // connections made (the first one included)
+  std::uint64_t published = 0;      // lifecycle notifications handed to libmosquitto to send
+  // Not sent: 10,000 were waiting for the broker, or the topic template gave a topic with
+  // '+' or '#'.
+  std::uint64_t notifications_dropped = 0;
+  std::uint64_t connects = 0;  // connections made (the first one included)
   bool connected = false;
 };
 

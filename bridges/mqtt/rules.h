@@ -45,10 +45,10 @@ struct InboundRule {
 };
 
 // One outbound rule: lifecycle notifications matching `kinds` and `orchestration` (empty:
-// all) are published on the MQTT topic `topic`, a template that takes {instance},
-// {orchestration}, {kind} (completed, failed, custom_status, published, ...) and, for
-// publications from orchestration code (kPublished), {topic}: the duractor topic. Sent with
-// QoS 1; see docs/mqtt.md for the message.
+// all, but publications only when kinds names kPublished) are published on the MQTT topic `topic`,
+// a template that takes {instance}, {orchestration}, {kind} (completed, failed, custom_status,
+// published, ...) and, for publications from orchestration code (kPublished), {topic}: the duractor
+// topic. Sent with QoS 1; see docs/mqtt.md for the message.
 //
 //   OutboundRule{.kinds = {LifecycleKind::kPublished}, .topics = {"prices"},
 //                .topic = "shop/{topic}"}      ctx.publish("prices", p)  ->  shop/prices

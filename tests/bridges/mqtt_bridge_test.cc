@@ -240,18 +240,29 @@ TEST_SUITE("mqtt bridge: a real broker") {
     auto options = rt.options();
     options.out = {{.kinds = {LifecycleKind::kPublished},
                     .topics = {"prices"},
-                    .topic = "shop/{topic}/{instance}"}};
+                    .topic = "shop/{topic}/{instance}"},
+                   // no kinds: every notification but publications
+                   {.orchestration = "Pricer", .topic = "all/{instance}/{kind}"}};
     rt.start_bridge(options);
     MqttTestClient observer(rt.broker->port(), "observer");
     observer.subscribe("shop/#");
+    observer.subscribe("all/#");
     REQUIRE(Pricer.run(rt.client(), "p-1", 100, 30s));
-    REQUIRE(observer.wait_received(2, 20s));
-    std::this_thread::sleep_for(200ms);  // and no third: "internal" is not mirrored
-    auto got = observer.received();
+    // started and completed on all/, the two publications on "prices" on shop/
+    REQUIRE(observer.wait_received(4, 20s));
+    std::this_thread::sleep_for(200ms);  // and nothing more: "internal" is not mirrored
+    std::vector<MqttMessage> got, all;
+    for (const auto& m : observer.received()) {
+      (m.topic.rfind("all/", 0) == 0 ? all : got).push_back(m);
+    }
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].topic == "all/p-1/started");
+    CHECK(all[1].topic == "all/p-1/completed");
     REQUIRE(got.size() == 2);
     std::vector<int> prices;
     std::set<std::string> ids;
     for (const auto& m : got) {
+      CHECK(m.user_properties.at("message-id").find("p-1:1:published:") == 0);
       CHECK(m.topic == "shop/prices/p-1");
       auto body = nlohmann::json::parse(m.payload);
       CHECK(body["kind"] == "published");
