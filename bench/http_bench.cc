@@ -21,23 +21,8 @@
 namespace duractor::bench {
 namespace {
 
-// Waits for one event "go" and completes with it.
-const Orchestration<int, int> Waiter{"Waiter", 1};
-
-Registry make_registry() {
-  Registry r;
-  r.add(Waiter, [](OrchestrationContext& ctx, int) -> Task<int> {
-    co_return co_await ctx.wait_event<int>("go");
-  });
-  return r;
-}
-
 constexpr int kClients = 64;
 const std::string kToken = "bench-token-0123456789abcdef";
-
-std::string id(int i) {
-  return "w-" + std::to_string(i);
-}
 
 // Runs `body(client, i)` for i in [0, n) on kClients threads, each with its own keep-alive
 // connection; returns the rate in calls per second.
@@ -72,7 +57,7 @@ double in_process(int n, Body body) {
 }
 
 void api(const Options& o, Report& report) {
-  auto registry = make_registry();
+  auto registry = event_waiter_registry();
   const int n = o.quick ? 2'000 : 10'000;
 
   double client_start = 0, client_raise = 0;
@@ -80,9 +65,11 @@ void api(const Options& o, Report& report) {
     ScratchDir dir(o, "http-client");
     auto host = start_host(registry, host_options(dir.path(), n));
     auto client = host->client();
-    client_start = in_process(n, [&](int i) { check(Waiter.start(client, id(i), 0)); });
-    client_raise = in_process(n, [&](int i) { check(client.raise(id(i), "go", i)); });
-    parallel(n, 8, [&](int i) { check(Waiter.wait(client, id(i), std::chrono::seconds(600))); });
+    client_start = in_process(n, [&](int i) { check(EventWaiter.start(client, waiter_id(i), 0)); });
+    client_raise = in_process(n, [&](int i) { check(client.raise(waiter_id(i), "go", i)); });
+    parallel(n, 8, [&](int i) {
+      check(EventWaiter.wait(client, waiter_id(i), std::chrono::seconds(600)));
+    });
   }
 
   double http_start = 0, http_raise = 0;
@@ -96,9 +83,9 @@ void api(const Options& o, Report& report) {
     check(server);
     auto port = (*server)->port();
     http_start = over_http(port, n, [](httplib::Client& c, int i) {
-      auto r =
-          c.Post("/api/v1/instances", R"({"name": "Waiter", "id": ")" + id(i) + R"(", "input": 0})",
-                 "application/json");
+      auto r = c.Post("/api/v1/instances",
+                      R"({"name": "Waiter", "id": ")" + waiter_id(i) + R"(", "input": 0})",
+                      "application/json");
       if (!r || r->status != 201) {
         std::fprintf(stderr, "start %d: %s\n", i,
                      r ? (std::to_string(r->status) + " " + r->body).c_str()
@@ -107,8 +94,8 @@ void api(const Options& o, Report& report) {
       return r && r->status == 201;
     });
     http_raise = over_http(port, n, [](httplib::Client& c, int i) {
-      auto r = c.Post(("/api/v1/instances/" + id(i) + "/events/go").c_str(), std::to_string(i),
-                      "application/json");
+      auto r = c.Post(("/api/v1/instances/" + waiter_id(i) + "/events/go").c_str(),
+                      std::to_string(i), "application/json");
       if (!r || r->status != 200) {
         std::fprintf(stderr, "raise %d: %s\n", i,
                      r ? (std::to_string(r->status) + " " + r->body).c_str()
@@ -118,7 +105,7 @@ void api(const Options& o, Report& report) {
     });
     auto client = host->client();
     parallel(n, 8, [&](int i) {
-      auto out = Waiter.wait(client, id(i), std::chrono::seconds(600));
+      auto out = EventWaiter.wait(client, waiter_id(i), std::chrono::seconds(600));
       check(out);
       if (*out != i) throw std::runtime_error("wrong event");
     });

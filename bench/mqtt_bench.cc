@@ -29,20 +29,6 @@ extern char** environ;
 namespace duractor::bench {
 namespace {
 
-const Orchestration<int, int> Waiter{"Waiter", 1};
-
-Registry make_registry() {
-  Registry r;
-  r.add(Waiter, [](OrchestrationContext& ctx, int) -> Task<int> {
-    co_return co_await ctx.wait_event<int>("go");
-  });
-  return r;
-}
-
-std::string id(int i) {
-  return "w-" + std::to_string(i);
-}
-
 bool accepts(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -113,7 +99,7 @@ void publish_all(std::uint16_t port, int n) {
     mosquitto_property* p = nullptr;
     mosquitto_property_add_string_pair(&p, MQTT_PROP_USER_PROPERTY, "message-id",
                                        ("bench-" + std::to_string(i)).c_str());
-    auto topic = "go/" + id(i);
+    auto topic = "go/" + waiter_id(i);
     auto payload = std::to_string(i);
     mosquitto_publish_v5(mosq, nullptr, topic.c_str(), static_cast<int>(payload.size()),
                          payload.data(), 1, false, p);
@@ -130,7 +116,7 @@ void publish_all(std::uint16_t port, int n) {
 }
 
 void events(const Options& o, Report& report) {
-  auto registry = make_registry();
+  auto registry = event_waiter_registry();
   const int n = o.quick ? 2'000 : 10'000;
 
   double client_raise = 0;
@@ -138,9 +124,9 @@ void events(const Options& o, Report& report) {
     ScratchDir dir(o, "mqtt-client");
     auto host = start_host(registry, host_options(dir.path(), n));
     auto client = host->client();
-    parallel(n, 64, [&](int i) { check(Waiter.start(client, id(i), 0)); });
+    parallel(n, 64, [&](int i) { check(EventWaiter.start(client, waiter_id(i), 0)); });
     auto start = std::chrono::steady_clock::now();
-    parallel(n, 64, [&](int i) { check(client.raise(id(i), "go", i)); });
+    parallel(n, 64, [&](int i) { check(client.raise(waiter_id(i), "go", i)); });
     client_raise = n / seconds_since(start);
   }
 
@@ -150,7 +136,7 @@ void events(const Options& o, Report& report) {
     Broker broker(dir.path());
     auto host = start_host(registry, host_options(dir.path() + "/store", n));
     auto client = host->client();
-    parallel(n, 64, [&](int i) { check(Waiter.start(client, id(i), 0)); });
+    parallel(n, 64, [&](int i) { check(EventWaiter.start(client, waiter_id(i), 0)); });
     mqtt::BridgeOptions options;
     options.port = broker.port();
     options.client_id = "bench-runtime";
@@ -168,7 +154,7 @@ void events(const Options& o, Report& report) {
     publisher.join();
     if ((*bridge)->stats().dead_lettered != 0) throw std::runtime_error("dead letters");
     parallel(n, 8, [&](int i) {
-      auto out = Waiter.wait(client, id(i), std::chrono::seconds(600));
+      auto out = EventWaiter.wait(client, waiter_id(i), std::chrono::seconds(600));
       check(out);
       if (*out != i) throw std::runtime_error("wrong event");
     });

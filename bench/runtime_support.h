@@ -11,8 +11,25 @@
 #include <spdlog/sinks/null_sink.h>
 
 #include "duractor/actors/host.h"
+#include "duractor/duractor.h"
 
 namespace duractor::bench {
+
+// The workload of the write benches (http.api, mqtt.events): an instance that waits for one
+// event "go" and completes with it; instance i is "w-<i>".
+inline const Orchestration<int, int> EventWaiter{"Waiter", 1};
+
+inline Registry event_waiter_registry() {
+  Registry r;
+  r.add(EventWaiter, [](OrchestrationContext& ctx, int) -> Task<int> {
+    co_return co_await ctx.wait_event<int>("go");
+  });
+  return r;
+}
+
+inline std::string waiter_id(int i) {
+  return "w-" + std::to_string(i);
+}
 
 // Durable (sync on), a 1 GiB initial map, 8 activity workers, logging off.
 inline HostOptions host_options(const std::string& dir, std::size_t live_cap = 10'000) {
