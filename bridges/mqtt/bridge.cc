@@ -126,7 +126,11 @@ struct Bridge::Impl {
   bool publish(const Outgoing& out);
   void send_outgoing();
   void pause(std::chrono::milliseconds how_long);
+  void drain_wake();  // empties the self-pipe
   void drop_connection();
+  void warn_lost() const {
+    log->warn("mqtt bridge: lost the connection to {}:{}", options.host, options.port);
+  }
   void on_connect(int rc);
   void on_message(const mosquitto_message* message, const mosquitto_property* properties);
   void notify(const OutboundRule& rule, const LifecycleEvent& event);
@@ -215,12 +219,16 @@ void Bridge::Impl::stop() {
   if (thread.joinable()) thread.join();
 }
 
-void Bridge::Impl::pause(std::chrono::milliseconds how_long) {
-  pollfd fd{wake[0], POLLIN, 0};
-  ::poll(&fd, 1, static_cast<int>(how_long.count()));
+void Bridge::Impl::drain_wake() {
   char drain[64];
   while (::read(wake[0], drain, sizeof drain) > 0) {
   }
+}
+
+void Bridge::Impl::pause(std::chrono::milliseconds how_long) {
+  pollfd fd{wake[0], POLLIN, 0};
+  ::poll(&fd, 1, static_cast<int>(how_long.count()));
+  drain_wake();
 }
 
 void Bridge::Impl::run() {
@@ -323,11 +331,7 @@ void Bridge::Impl::serve() {
     pollfd fds[2] = {{fd, events, 0}, {wake[0], POLLIN, 0}};
     int ready = ::poll(fds, 2, 1000);
     if (ready < 0 && errno != EINTR) return;
-    if (fds[1].revents & POLLIN) {
-      char drain[64];
-      while (::read(wake[0], drain, sizeof drain) > 0) {
-      }
-    }
+    if (fds[1].revents & POLLIN) drain_wake();
     if (stopping) {
       if (session_up) send_outgoing();  // run() writes them with the DISCONNECT
       return;
@@ -354,14 +358,10 @@ void Bridge::Impl::serve() {
         return;
       }
     }
-    if (lost) {
-      log->warn("mqtt bridge: lost the connection to {}:{}", options.host, options.port);
-      return;
-    }
+    if (lost) return warn_lost();
     if (session_up) send_outgoing();
     if (mosquitto_want_write(mosq) && mosquitto_loop_write(mosq, 1) != MOSQ_ERR_SUCCESS) {
-      log->warn("mqtt bridge: lost the connection to {}:{}", options.host, options.port);
-      return;
+      return warn_lost();
     }
     if (mosquitto_loop_misc(mosq) != MOSQ_ERR_SUCCESS) return;
   }
